@@ -1,0 +1,163 @@
+//! The command line. Flags follow the contract in `shared/DESIGN.md`; clap exits with status 2
+//! on a bad flag, which is the contract's code for bad arguments.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::render::{self, Fit, Matte, RenderOptions, Slide};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "discord-frame",
+    version,
+    about = "A fullscreen photo frame filled from the Discord app"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the frame's photo pipeline on one file and write the slide it would show.
+    Render(RenderArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RenderArgs {
+    /// The photo: JPEG, PNG, WebP, GIF, BMP or TIFF (recognised by its bytes, not its name).
+    pub input: PathBuf,
+    /// The slide's size, as the screen's WIDTHxHEIGHT, e.g. 1920x1080.
+    #[arg(long, value_parser = parse_size)]
+    pub size: (u32, u32),
+    /// How the photo fills the slide.
+    #[arg(long, value_enum, default_value_t = FitArg::Contain)]
+    pub fit: FitArg,
+    /// What fills the bars around a photo of another shape.
+    #[arg(long, value_enum, default_value_t = MatteArg::Blur)]
+    pub matte: MatteArg,
+    /// Where to write the slide; the format follows the extension: .png, .jpg, .ppm.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FitArg {
+    /// The whole photo, centred over the matte.
+    Contain,
+    /// Fill the screen, cropping what overflows.
+    Cover,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum MatteArg {
+    /// A blurred, darkened copy of the photo.
+    Blur,
+    /// Plain black.
+    Black,
+}
+
+/// The largest slide `--size` accepts: 8K, comfortably past any screen a Pi drives.
+const MAX_SIDE: u32 = 7680;
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let usage = || format!("`{s}` is not a size: write WIDTHxHEIGHT, e.g. 1920x1080");
+    let (w, h) = s.split_once(['x', 'X', '×']).ok_or_else(usage)?;
+    let side = |v: &str| u32::from_str(v.trim()).map_err(|_| usage());
+    let (w, h) = (side(w)?, side(h)?);
+    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
+        return Err(format!("{w}x{h} is out of range: each side must be 1 to {MAX_SIDE} pixels"));
+    }
+    Ok((w, h))
+}
+
+/// The slide encodings `render --out` writes, chosen by the file's extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OutFormat {
+    Png,
+    Jpeg,
+    Ppm,
+}
+
+impl OutFormat {
+    fn from_path(path: &Path) -> anyhow::Result<OutFormat> {
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        Ok(match ext.as_str() {
+            "png" => OutFormat::Png,
+            "jpg" | "jpeg" => OutFormat::Jpeg,
+            "ppm" => OutFormat::Ppm,
+            _ => bail!(
+                "--out {}: the extension decides the format; use .png, .jpg or .ppm",
+                path.display()
+            ),
+        })
+    }
+}
+
+/// `discord-frame render`: read, render, write. Every error names the file it is about.
+pub fn run_render(args: &RenderArgs) -> anyhow::Result<()> {
+    let out_format = OutFormat::from_path(&args.out)?;
+    let bytes = std::fs::read(&args.input)
+        .with_context(|| format!("cannot read {}", args.input.display()))?;
+    let mut opts = RenderOptions::new(args.size.0, args.size.1);
+    opts.fit = match args.fit {
+        FitArg::Contain => Fit::Contain,
+        FitArg::Cover => Fit::Cover,
+    };
+    opts.matte = match args.matte {
+        MatteArg::Blur => Matte::Blur,
+        MatteArg::Black => Matte::Black,
+    };
+    let slide = render::render(&bytes, &opts)
+        .with_context(|| format!("cannot show {}", args.input.display()))?;
+    write_slide(&slide, &args.out, out_format)
+        .with_context(|| format!("cannot write {}", args.out.display()))
+}
+
+fn write_slide(slide: &Slide, path: &Path, format: OutFormat) -> anyhow::Result<()> {
+    use image::ExtendedColorType::{Rgb8, Rgba8};
+    use image::ImageFormat;
+    let file = std::fs::File::create(path)?;
+    let mut out = std::io::BufWriter::new(file);
+    let rgb = || slide.rgba.chunks_exact(4).flat_map(|p| &p[..3]).copied().collect::<Vec<u8>>();
+    let (w, h) = (slide.width, slide.height);
+    match format {
+        OutFormat::Png => {
+            image::write_buffer_with_format(&mut out, &slide.rgba, w, h, Rgba8, ImageFormat::Png)?
+        }
+        OutFormat::Jpeg => {
+            image::write_buffer_with_format(&mut out, &rgb(), w, h, Rgb8, ImageFormat::Jpeg)?
+        }
+        OutFormat::Ppm => {
+            image::write_buffer_with_format(&mut out, &rgb(), w, h, Rgb8, ImageFormat::Pnm)?
+        }
+    }
+    std::io::Write::flush(&mut out)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse_and_bad_ones_say_how_to_write_them() {
+        assert_eq!(parse_size("1920x1080"), Ok((1920, 1080)));
+        assert_eq!(parse_size("800×480"), Ok((800, 480)));
+        assert!(parse_size("1920").unwrap_err().contains("WIDTHxHEIGHT"));
+        assert!(parse_size("0x10").unwrap_err().contains("1 to 7680"));
+        assert!(parse_size("99999x10").is_err());
+    }
+
+    #[test]
+    fn out_format_follows_the_extension() {
+        assert_eq!(OutFormat::from_path(Path::new("a.PNG")).unwrap(), OutFormat::Png);
+        assert_eq!(OutFormat::from_path(Path::new("a.jpeg")).unwrap(), OutFormat::Jpeg);
+        assert_eq!(OutFormat::from_path(Path::new("a.ppm")).unwrap(), OutFormat::Ppm);
+        let err = OutFormat::from_path(Path::new("a.gif")).unwrap_err().to_string();
+        assert!(err.contains(".png, .jpg or .ppm"), "{err}");
+    }
+}

@@ -1,0 +1,230 @@
+//! Where the photo goes on the slide (fit geometry), and the slide itself: the matte, then the
+//! photo over it.
+
+use fast_image_resize::images::{Image, ImageRef};
+use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use image::metadata::Orientation;
+use image::RgbaImage;
+
+use super::orient::{swap_if, transposes};
+use super::{Fit, Matte, Slide};
+
+/// Where an upright photo lands on a slide.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Layout {
+    /// The slide's size.
+    pub slide: (u32, u32),
+    /// The photo's upright size, full resolution.
+    pub photo: (u32, u32),
+    /// The photo's rectangle on the slide: x, y, width, height.
+    pub dest: (u32, u32, u32, u32),
+    /// The centred part of the upright photo that is shown, in its own pixels: all of it for
+    /// `contain`, less along one axis for `cover`. Fractional, so that no rounding skews the
+    /// aspect ratio.
+    pub region: (f64, f64),
+}
+
+impl Layout {
+    pub fn new(photo: (u32, u32), slide: (u32, u32), fit: Fit) -> Layout {
+        let (pw, ph) = (f64::from(photo.0), f64::from(photo.1));
+        let (sw, sh) = (f64::from(slide.0), f64::from(slide.1));
+        match fit {
+            Fit::Contain => {
+                let scale = (sw / pw).min(sh / ph);
+                // At least one pixel, so a 1×5000 panorama still shows as a line.
+                let w = ((pw * scale).round() as u32).clamp(1, slide.0);
+                let h = ((ph * scale).round() as u32).clamp(1, slide.1);
+                Layout {
+                    slide,
+                    photo,
+                    dest: ((slide.0 - w) / 2, (slide.1 - h) / 2, w, h),
+                    region: (pw, ph),
+                }
+            }
+            Fit::Cover => {
+                let scale = (sw / pw).max(sh / ph);
+                Layout {
+                    slide,
+                    photo,
+                    dest: (0, 0, slide.0, slide.1),
+                    region: ((sw / scale).min(pw), (sh / scale).min(ph)),
+                }
+            }
+        }
+    }
+
+    /// Whether the photo covers the whole slide, leaving no bars to fill.
+    pub fn fills_slide(&self) -> bool {
+        (self.dest.2, self.dest.3) == self.slide
+    }
+
+    /// The same layout in the stored pixels' frame, before orientation: a centred region stays
+    /// centred under every flip and rotation, only the axes swap.
+    pub(crate) fn stored(&self, o: Orientation) -> Target {
+        let swap = transposes(o);
+        Target {
+            out: swap_if(swap, (self.dest.2, self.dest.3)),
+            region: swap_if(swap, self.region),
+            full: swap_if(swap, self.photo),
+        }
+    }
+}
+
+/// What the resize must produce, in the stored (not yet oriented) frame.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Target {
+    /// The resized photo's size.
+    pub out: (u32, u32),
+    /// The centred region of the photo to resize, in full-resolution pixels.
+    pub region: (f64, f64),
+    /// The photo's full-resolution size, to scale `region` to a reduced decode.
+    pub full: (u32, u32),
+}
+
+/// Puts the upright, resized `photo` (of size `layout.dest`) on a slide over `matte`.
+pub(crate) fn compose(photo: RgbaImage, layout: &Layout, matte: Matte) -> Slide {
+    let (sw, sh) = layout.slide;
+    let opaque = photo.pixels().all(|p| p[3] == 255);
+    if layout.fills_slide() && opaque {
+        return Slide { width: sw, height: sh, rgba: photo.into_raw() };
+    }
+    let mut slide = match matte {
+        Matte::Black => black(sw, sh),
+        Matte::Blur => blurred(&photo, layout.slide),
+    };
+    let (x0, y0, w, _) = layout.dest;
+    let row_bytes = w as usize * 4;
+    for (y, row) in photo.as_raw().chunks_exact(row_bytes).enumerate() {
+        let start = ((y0 as usize + y) * sw as usize + x0 as usize) * 4;
+        let out = &mut slide[start..start + row_bytes];
+        if opaque {
+            out.copy_from_slice(row);
+        } else {
+            for (dst, src) in out.chunks_exact_mut(4).zip(row.chunks_exact(4)) {
+                over(dst, src);
+            }
+        }
+    }
+    Slide { width: sw, height: sh, rgba: slide }
+}
+
+fn black(w: u32, h: u32) -> Vec<u8> {
+    [0, 0, 0, 255].repeat(w as usize * h as usize)
+}
+
+/// Blends a straight-alpha `src` pixel over an opaque `dst` pixel.
+fn over(dst: &mut [u8], src: &[u8]) {
+    let a = u32::from(src[3]);
+    for c in 0..3 {
+        dst[c] = ((u32::from(src[c]) * a + u32::from(dst[c]) * (255 - a) + 127) / 255) as u8;
+    }
+    dst[3] = 255;
+}
+
+/// The photo, cropped to the slide's shape, shrunk hard, blurred, enlarged back and darkened.
+/// Shrinking first makes the blur cheap: it runs on a few thousand pixels, not millions.
+fn blurred(photo: &RgbaImage, (sw, sh): (u32, u32)) -> Vec<u8> {
+    const SHRINK: u32 = 24;
+    let (tw, th) = (sw.div_ceil(SHRINK), sh.div_ceil(SHRINK));
+    let mut resizer = Resizer::new();
+    let src = ImageRef::new(photo.width(), photo.height(), photo.as_raw(), PixelType::U8x4)
+        .expect("an RgbaImage is width × height U8x4 pixels");
+    let mut tiny = Image::new(tw, th, PixelType::U8x4);
+    let shrink = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Box))
+        .fit_into_destination(None)
+        .use_alpha(false);
+    resizer.resize(&src, &mut tiny, &shrink).expect("same pixel type, non-empty sizes");
+    let tiny = RgbaImage::from_raw(tw, th, tiny.into_vec()).expect("tw × th RGBA");
+    let soft = image::imageops::fast_blur(&tiny, 1.5);
+    let soft = Image::from_vec_u8(tw, th, soft.into_raw(), PixelType::U8x4)
+        .expect("fast_blur keeps the size");
+    let mut full = Image::new(sw, sh, PixelType::U8x4);
+    let enlarge = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
+        .use_alpha(false);
+    resizer.resize(&soft, &mut full, &enlarge).expect("same pixel type, non-empty sizes");
+    let mut matte = full.into_vec();
+    for px in matte.chunks_exact_mut(4) {
+        // About 40 % brightness: the bars recede and the photo stands out.
+        for c in &mut px[..3] {
+            *c = ((u16::from(*c) * 102) >> 8) as u8;
+        }
+        px[3] = 255;
+    }
+    matte
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contain_centres_and_keeps_the_aspect_ratio() {
+        let l = Layout::new((4032, 3024), (1920, 1080), Fit::Contain);
+        assert_eq!(l.dest, (240, 0, 1440, 1080));
+        assert_eq!(l.region, (4032.0, 3024.0));
+        assert!(!l.fills_slide());
+        // A portrait photo on a landscape screen: bars left and right.
+        let l = Layout::new((3024, 4032), (1920, 1080), Fit::Contain);
+        assert_eq!(l.dest, (555, 0, 810, 1080));
+        // Small photos are enlarged to fit.
+        let l = Layout::new((160, 90), (1920, 1080), Fit::Contain);
+        assert_eq!(l.dest, (0, 0, 1920, 1080));
+        assert!(l.fills_slide());
+    }
+
+    #[test]
+    fn cover_fills_and_crops_the_centre() {
+        let l = Layout::new((4032, 3024), (1920, 1080), Fit::Cover);
+        assert_eq!(l.dest, (0, 0, 1920, 1080));
+        assert_eq!(l.region, (4032.0, 2268.0));
+        let l = Layout::new((1000, 5000), (800, 800), Fit::Cover);
+        assert_eq!(l.region, (1000.0, 1000.0));
+    }
+
+    #[test]
+    fn extreme_panoramas_keep_at_least_a_pixel() {
+        let l = Layout::new((100_000, 1), (1920, 1080), Fit::Contain);
+        assert_eq!((l.dest.2, l.dest.3), (1920, 1));
+    }
+
+    #[test]
+    fn stored_layout_swaps_axes_for_quarter_turns() {
+        let l = Layout::new((3024, 4032), (1920, 1080), Fit::Cover);
+        let t = l.stored(Orientation::Rotate90);
+        assert_eq!(t.out, (1080, 1920));
+        assert_eq!(t.full, (4032, 3024));
+        assert_eq!(t.region, (l.region.1, l.region.0));
+        assert_eq!(l.stored(Orientation::Rotate180).out, (1920, 1080));
+    }
+
+    #[test]
+    fn black_matte_leaves_black_bars() {
+        let l = Layout::new((10, 10), (30, 10), Fit::Contain);
+        let photo = RgbaImage::from_pixel(10, 10, image::Rgba([200, 100, 50, 255]));
+        let s = compose(photo, &l, Matte::Black);
+        assert_eq!(&s.rgba[..4], &[0, 0, 0, 255]);
+        let centre = ((5 * 30 + 15) * 4) as usize;
+        assert_eq!(&s.rgba[centre..centre + 4], &[200, 100, 50, 255]);
+    }
+
+    #[test]
+    fn blurred_matte_is_a_darkened_version_of_the_photo() {
+        let l = Layout::new((100, 100), (300, 100), Fit::Contain);
+        let photo = RgbaImage::from_pixel(100, 100, image::Rgba([250, 120, 10, 255]));
+        let s = compose(photo, &l, Matte::Blur);
+        let bar = &s.rgba[(50 * 300 + 10) * 4..][..4];
+        // Same hue, about 40 % as bright.
+        assert!((95..=105).contains(&bar[0]) && (42..=52).contains(&bar[1]), "{bar:?}");
+        assert_eq!(bar[3], 255);
+    }
+
+    #[test]
+    fn transparent_photos_are_blended_over_the_matte() {
+        let l = Layout::new((4, 4), (4, 4), Fit::Contain);
+        let photo = RgbaImage::from_pixel(4, 4, image::Rgba([255, 255, 255, 128]));
+        let s = compose(photo, &l, Matte::Black);
+        assert_eq!(&s.rgba[..4], &[128, 128, 128, 255]);
+    }
+}

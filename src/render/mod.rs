@@ -1,0 +1,219 @@
+//! Turning a photo's bytes into a screen-sized slide: sniff, check limits, decode (scaled),
+//! resize, orient, compose over a matte. Pure functions: no I/O, no global state, so the same
+//! code serves the frame, `discord-frame render`, the tests and the benchmarks.
+//!
+//! The order of the steps is chosen for memory and time on a Pi: limits are checked from the
+//! header before anything is allocated; JPEGs are decoded at a reduced DCT scale; the photo is
+//! resized *before* it is rotated, so rotation moves a slide's worth of pixels, not a photo's.
+
+mod compose;
+mod decode;
+mod error;
+mod jpeg;
+mod orient;
+mod resize;
+mod sniff;
+
+pub use compose::Layout;
+pub use error::{ErrorKind, RenderError};
+pub use sniff::{sniff, Format};
+
+/// How a photo fills the slide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Fit {
+    /// The whole photo, as large as fits, centred over the matte.
+    #[default]
+    Contain,
+    /// The slide filled edge to edge; what overflows is cropped, centred.
+    Cover,
+}
+
+/// What fills the bars around a photo that does not match the screen's shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Matte {
+    /// A blurred, darkened copy of the photo, stretched over the whole slide.
+    #[default]
+    Blur,
+    /// Plain black.
+    Black,
+}
+
+/// Bounds on what a photo may cost, checked from the header before any decoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest photo accepted, in pixels (width × height as the header states them).
+    pub max_pixels: u64,
+    /// The most memory one decode may allocate for pixel buffers, in bytes. On a Pi Zero 2 W
+    /// (512 MB in all) a PNG of 100 MP would otherwise need 400 MB at once.
+    pub max_decode_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_pixels: 250_000_000, max_decode_bytes: 256 * 1024 * 1024 }
+    }
+}
+
+impl Limits {
+    fn check_pixels(&self, format: Format, width: u32, height: u32) -> Result<(), RenderError> {
+        if width == 0 || height == 0 {
+            return Err(RenderError::ZeroSize { format: format.name(), width, height });
+        }
+        if u64::from(width) * u64::from(height) > self.max_pixels {
+            return Err(RenderError::TooManyPixels {
+                width,
+                height,
+                limit_mp: self.max_pixels / 1_000_000,
+            });
+        }
+        Ok(())
+    }
+
+    fn check_budget(
+        &self,
+        format: Format,
+        (width, height): (u32, u32),
+        needed: u64,
+    ) -> Result<(), RenderError> {
+        if needed > self.max_decode_bytes {
+            return Err(RenderError::OverBudget {
+                format: format.name(),
+                width,
+                height,
+                needed_mb: needed.div_ceil(1024 * 1024),
+                budget_mb: self.max_decode_bytes / (1024 * 1024),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Everything `render` needs besides the photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderOptions {
+    /// The slide's size: the screen's, in pixels.
+    pub width: u32,
+    pub height: u32,
+    pub fit: Fit,
+    pub matte: Matte,
+    pub limits: Limits,
+}
+
+impl RenderOptions {
+    /// A slide of `width`×`height` with every other option at its default.
+    pub fn new(width: u32, height: u32) -> Self {
+        RenderOptions {
+            width,
+            height,
+            fit: Fit::default(),
+            matte: Matte::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// What the header of a photo says, read without decoding its pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PhotoInfo {
+    pub format: Format,
+    /// The stored size, before the EXIF orientation is applied.
+    pub width: u32,
+    pub height: u32,
+    /// How the stored pixels must be turned to stand upright.
+    pub orientation: image::metadata::Orientation,
+}
+
+impl PhotoInfo {
+    /// The size as the photo is shown, after its orientation is applied.
+    pub fn upright_size(&self) -> (u32, u32) {
+        orient::upright_size((self.width, self.height), self.orientation)
+    }
+}
+
+/// A finished slide: `width`×`height` opaque RGBA8 pixels, row-major, ready to present.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Slide {
+    pub width: u32,
+    pub height: u32,
+    /// `width * height * 4` bytes; alpha is always 255.
+    pub rgba: Vec<u8>,
+}
+
+impl std::fmt::Debug for Slide {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Millions of pixel bytes help nobody in a log or a failed assertion.
+        f.debug_struct("Slide")
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads the format, size and orientation of a photo and checks them against `limits`, without
+/// decoding any pixels. Ingest calls this before it stores a photo; `render` calls it first.
+pub fn probe(bytes: &[u8], limits: &Limits) -> Result<PhotoInfo, RenderError> {
+    let format = sniff(bytes)?;
+    let info = match format {
+        Format::Jpeg => jpeg::probe(bytes)?,
+        _ => decode::probe(bytes, format)?,
+    };
+    limits.check_pixels(format, info.width, info.height)?;
+    Ok(info)
+}
+
+/// Turns a photo into a slide of exactly `opts.width`×`opts.height`.
+pub fn render(bytes: &[u8], opts: &RenderOptions) -> Result<Slide, RenderError> {
+    // The decoders are meant to return errors for any input; should one panic on a file nobody
+    // foresaw, the sender still gets an answer and the frame keeps running.
+    std::panic::catch_unwind(|| render_unguarded(bytes, opts)).unwrap_or_else(|_| {
+        Err(RenderError::Corrupt {
+            format: sniff(bytes).map_or("image", Format::name),
+            detail: "the decoder failed on it".to_owned(),
+        })
+    })
+}
+
+fn render_unguarded(bytes: &[u8], opts: &RenderOptions) -> Result<Slide, RenderError> {
+    let info = probe(bytes, &opts.limits)?;
+    let layout = Layout::new(info.upright_size(), (opts.width, opts.height), opts.fit);
+    // The resize happens on the stored pixels, so the layout is turned back to their frame.
+    let target = layout.stored(info.orientation);
+    let photo = match info.format {
+        Format::Jpeg => jpeg::decode(bytes, &info, &target, &opts.limits)?,
+        _ => decode::decode(bytes, &info, &opts.limits)?,
+    };
+    let resized = resize::resize(&photo, &target);
+    drop(photo);
+    let upright = orient::apply(resized, info.orientation);
+    Ok(compose::compose(upright, &layout, opts.matte))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_refuse_zero_and_too_many_pixels() {
+        let limits = Limits::default();
+        assert!(matches!(
+            limits.check_pixels(Format::Png, 0, 10),
+            Err(RenderError::ZeroSize { .. })
+        ));
+        let err = limits.check_pixels(Format::Jpeg, 42_000, 42_000).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "42000×42000 is over the 250 MP limit ([limits] max_megapixels): send a smaller photo"
+        );
+        assert!(limits.check_pixels(Format::Jpeg, 20_000, 12_500).is_ok());
+        assert!(limits.check_pixels(Format::Jpeg, 20_000, 12_501).is_err());
+    }
+
+    #[test]
+    fn budget_names_the_key() {
+        let limits = Limits { max_pixels: u64::MAX, max_decode_bytes: 64 * 1024 * 1024 };
+        let err = limits.check_budget(Format::Png, (10_000, 10_000), 400_000_000).unwrap_err();
+        assert!(err.to_string().contains("382 MB"), "{err}");
+        assert!(err.to_string().contains("[limits] max_decode_mb"), "{err}");
+        assert_eq!(err.kind(), ErrorKind::TooLarge);
+    }
+}
