@@ -17,9 +17,10 @@ pub enum RenderError {
     },
 
     /// An image format the frame recognises but has no decoder for.
-    #[error("this is a{n} {format} image, which the frame cannot decode yet: {hint}",
-        n = if format.starts_with(['A', 'E', 'I', 'O', 'U']) { "n" } else { "" })]
+    #[error("this is {article} {format} image, which the frame cannot decode yet: {hint}")]
     UnsupportedFormat {
+        /// "a" or "an", as the name is spoken: "an SVG", "a HEIC".
+        article: &'static str,
         /// The format's usual name: "HEIC", "AVIF", "SVG".
         format: &'static str,
         /// What the sender can do instead.

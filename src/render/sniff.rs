@@ -77,6 +77,17 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, RenderError> {
 
 /// Names what `bytes` are, for a file that is not an image the frame decodes.
 fn refusal(bytes: &[u8]) -> RenderError {
+    // Text first: infer names XML and HTML by their syntax, and an SVG is XML.
+    if let Some(text) = as_text(bytes) {
+        let start = text.trim_start_matches('\u{feff}').trim_start().to_ascii_lowercase();
+        if start.starts_with("<svg") || (start.starts_with("<?xml") && start.contains("<svg")) {
+            return unsupported("SVG", "send a screenshot or an export of it as PNG or JPEG");
+        }
+        if start.starts_with("<!doctype html") || start.starts_with("<html") {
+            return not_a_photo("a web page (HTML)");
+        }
+        return not_a_photo("text");
+    }
     if let Some(kind) = infer::get(bytes) {
         match kind.mime_type() {
             "image/heif" | "image/heic" | "image/heif-sequence" | "image/heic-sequence" => {
@@ -113,16 +124,6 @@ fn refusal(bytes: &[u8]) -> RenderError {
         };
         return RenderError::NotAPhoto { what };
     }
-    if let Some(text) = as_text(bytes) {
-        let start = text.trim_start_matches('\u{feff}').trim_start().to_ascii_lowercase();
-        if start.starts_with("<svg") || (start.starts_with("<?xml") && start.contains("<svg")) {
-            return unsupported("SVG", "send a screenshot or an export of it as PNG or JPEG");
-        }
-        if start.starts_with("<!doctype html") || start.starts_with("<html") {
-            return not_a_photo("a web page (HTML)");
-        }
-        return not_a_photo("text");
-    }
     not_a_photo("data in no format the frame recognises")
 }
 
@@ -142,7 +143,10 @@ fn as_text(bytes: &[u8]) -> Option<&str> {
 }
 
 fn unsupported(format: &'static str, hint: &'static str) -> RenderError {
-    RenderError::UnsupportedFormat { format, hint }
+    // Spoken as letters ("an SVG", "an ICO") or as a word ("a HEIC", "a QOI"): the few names
+    // here that take "an" are listed.
+    let article = if ["AVIF", "ICO (icon)", "OpenEXR", "SVG"].contains(&format) { "an" } else { "a" };
+    RenderError::UnsupportedFormat { article, format, hint }
 }
 
 fn not_a_photo(what: &str) -> RenderError {
