@@ -35,7 +35,7 @@ for photo in 12mp.jpg 48mp.jpg 12mp.png; do
   read -r t_ours t_vips < <(python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
-print(*(f"{x[\"median\"] * 1000:.0f}" for x in r))' "$out/h.json")
+print(*(round(x["median"] * 1000) for x in r))' "$out/h.json")
   rss_ours=$(rss_mb $ours)
   rss_vips=$(rss_mb $vips)
   ratio=$(python3 -c "print(f'{$t_ours / $t_vips:.2f}×')")

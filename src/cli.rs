@@ -122,7 +122,13 @@ fn write_slide(slide: &Slide, path: &Path, format: OutFormat) -> anyhow::Result<
     use image::ImageFormat;
     let file = std::fs::File::create(path)?;
     let mut out = std::io::BufWriter::new(file);
-    let rgb = || slide.rgba.chunks_exact(4).flat_map(|p| &p[..3]).copied().collect::<Vec<u8>>();
+    let rgb = || {
+        let mut rgb = Vec::with_capacity(slide.rgba.len() / 4 * 3);
+        for px in slide.rgba.chunks_exact(4) {
+            rgb.extend_from_slice(&px[..3]);
+        }
+        rgb
+    };
     let (w, h) = (slide.width, slide.height);
     match format {
         OutFormat::Png => {

@@ -2,6 +2,8 @@
 //! on stderr and exit status 1 — no panic, no crash, and no allocation for what a header claims
 //! (the process runs with its address space capped, so trying would kill it).
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
 mod support;
 
 use discord_frame::render::{self, ErrorKind, RenderError, RenderOptions};

@@ -1,6 +1,8 @@
 //! `discord-frame render` and the pipeline on real photos: every format, every orientation,
 //! quality against a full decode + Lanczos3, and the exact slide size.
 
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
 mod support;
 
 use discord_frame::render::{self, Fit, Layout, Matte, RenderOptions, Slide};
@@ -118,6 +120,28 @@ fn matte_and_fit_shape_the_slide() {
     let expected = imageops::crop_imm(&expected, 0, 100, 800, 300).to_image();
     let db = psnr(&photo_area(&cover, &layout), &expected);
     assert!(db > 30.0, "cover crops the centre: {db:.1} dB");
+}
+
+#[test]
+fn odd_slide_sizes_always_give_a_slide_of_exactly_that_size() {
+    // Rounding at the edges of crops and bars is where resizers reject their arguments.
+    let photos = ["ladybird.jpg", "orient-6.jpg", "ladybird-alpha.png", "ladybird.webp"];
+    let sizes =
+        [(1, 1), (7, 3), (3, 7), (1919, 1081), (1, 1000), (1000, 1), (333, 777), (300, 100)];
+    for name in photos {
+        let bytes = fixture(name);
+        for (w, h) in sizes {
+            for fit in [Fit::Contain, Fit::Cover] {
+                for matte in [Matte::Blur, Matte::Black] {
+                    let opts = RenderOptions { fit, matte, ..RenderOptions::new(w, h) };
+                    let slide = render::render(&bytes, &opts)
+                        .unwrap_or_else(|e| panic!("{name} at {w}×{h} {fit:?} {matte:?}: {e}"));
+                    assert_eq!((slide.width, slide.height), (w, h));
+                    assert_eq!(slide.rgba.len(), (w * h * 4) as usize);
+                }
+            }
+        }
+    }
 }
 
 #[test]

@@ -88,13 +88,25 @@ pub(crate) fn compose(photo: RgbaImage, layout: &Layout, matte: Matte) -> Slide 
     if layout.fills_slide() && opaque {
         return Slide { width: sw, height: sh, rgba: photo.into_raw() };
     }
-    let mut slide = match matte {
-        Matte::Black => black(sw, sh),
-        Matte::Blur => blurred(&photo, layout.slide),
-    };
-    let (x0, y0, w, _) = layout.dest;
+    let mut slide = vec![0u8; sw as usize * sh as usize * 4];
+    // Only what the photo leaves uncovered needs a matte, unless the photo is see-through.
+    let (x0, y0, w, h) = layout.dest;
+    let bars = if opaque { bars(layout) } else { vec![(0, 0, sw, sh)] };
+    match matte {
+        Matte::Black => {
+            for px in slide.chunks_exact_mut(4) {
+                px[3] = 255;
+            }
+        }
+        Matte::Blur => {
+            let tiny = blurred_tiny(&photo, layout.slide);
+            for rect in bars {
+                paint_enlarged(&mut slide, sw, &tiny, layout.slide, rect);
+            }
+        }
+    }
     let row_bytes = w as usize * 4;
-    for (y, row) in photo.as_raw().chunks_exact(row_bytes).enumerate() {
+    for (y, row) in photo.as_raw().chunks_exact(row_bytes).take(h as usize).enumerate() {
         let start = ((y0 as usize + y) * sw as usize + x0 as usize) * 4;
         let out = &mut slide[start..start + row_bytes];
         if opaque {
@@ -108,8 +120,14 @@ pub(crate) fn compose(photo: RgbaImage, layout: &Layout, matte: Matte) -> Slide 
     Slide { width: sw, height: sh, rgba: slide }
 }
 
-fn black(w: u32, h: u32) -> Vec<u8> {
-    [0, 0, 0, 255].repeat(w as usize * h as usize)
+/// The parts of the slide outside the photo: bands above and below it, and beside it.
+fn bars(layout: &Layout) -> Vec<(u32, u32, u32, u32)> {
+    let (sw, sh) = layout.slide;
+    let (x0, y0, w, h) = layout.dest;
+    [(0, 0, sw, y0), (0, y0 + h, sw, sh - y0 - h), (0, y0, x0, h), (x0 + w, y0, sw - x0 - w, h)]
+        .into_iter()
+        .filter(|&(_, _, w, h)| w > 0 && h > 0)
+        .collect()
 }
 
 /// Blends a straight-alpha `src` pixel over an opaque `dst` pixel.
@@ -121,12 +139,14 @@ fn over(dst: &mut [u8], src: &[u8]) {
     dst[3] = 255;
 }
 
-/// The photo, cropped to the slide's shape, shrunk hard, blurred, enlarged back and darkened.
-/// Shrinking first makes the blur cheap: it runs on a few thousand pixels, not millions.
-fn blurred(photo: &RgbaImage, (sw, sh): (u32, u32)) -> Vec<u8> {
-    const SHRINK: u32 = 24;
+/// How much smaller than the slide the blurred matte is computed.
+const SHRINK: u32 = 24;
+
+/// The photo cropped to the slide's shape, shrunk hard, blurred and darkened: the matte at
+/// 1/[`SHRINK`] of the slide's size. Shrinking first makes the blur cheap: it runs on a few
+/// thousand pixels, not millions.
+fn blurred_tiny(photo: &RgbaImage, (sw, sh): (u32, u32)) -> Image<'static> {
     let (tw, th) = (sw.div_ceil(SHRINK), sh.div_ceil(SHRINK));
-    let mut resizer = Resizer::new();
     let src = ImageRef::new(photo.width(), photo.height(), photo.as_raw(), PixelType::U8x4)
         .expect("an RgbaImage is width × height U8x4 pixels");
     let mut tiny = Image::new(tw, th, PixelType::U8x4);
@@ -134,25 +154,47 @@ fn blurred(photo: &RgbaImage, (sw, sh): (u32, u32)) -> Vec<u8> {
         .resize_alg(ResizeAlg::Convolution(FilterType::Box))
         .fit_into_destination(None)
         .use_alpha(false);
-    resizer.resize(&src, &mut tiny, &shrink).expect("same pixel type, non-empty sizes");
+    Resizer::new().resize(&src, &mut tiny, &shrink).expect("same pixel type, non-empty sizes");
     let tiny = RgbaImage::from_raw(tw, th, tiny.into_vec()).expect("tw × th RGBA");
-    let soft = image::imageops::fast_blur(&tiny, 1.5);
-    let soft = Image::from_vec_u8(tw, th, soft.into_raw(), PixelType::U8x4)
-        .expect("fast_blur keeps the size");
-    let mut full = Image::new(sw, sh, PixelType::U8x4);
-    let enlarge = ResizeOptions::new()
-        .resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
-        .use_alpha(false);
-    resizer.resize(&soft, &mut full, &enlarge).expect("same pixel type, non-empty sizes");
-    let mut matte = full.into_vec();
-    for px in matte.chunks_exact_mut(4) {
+    let mut soft = image::imageops::fast_blur(&tiny, 1.5);
+    // Darkened while small: scaling is linear, so this is the same as darkening the result.
+    for px in soft.pixels_mut() {
         // About 40 % brightness: the bars recede and the photo stands out.
-        for c in &mut px[..3] {
+        for c in &mut px.0[..3] {
             *c = ((u16::from(*c) * 102) >> 8) as u8;
         }
-        px[3] = 255;
+        px.0[3] = 255;
     }
-    matte
+    Image::from_vec_u8(tw, th, soft.into_raw(), PixelType::U8x4).expect("fast_blur keeps the size")
+}
+
+/// Enlarges the part of `tiny` under `rect` of the slide and paints it there. Enlarging only
+/// the bars, not the whole slide, is most of the matte's cost saved.
+fn paint_enlarged(
+    slide: &mut [u8],
+    slide_width: u32,
+    tiny: &Image<'_>,
+    (sw, sh): (u32, u32),
+    (x, y, w, h): (u32, u32, u32, u32),
+) {
+    let fx = f64::from(tiny.width()) / f64::from(sw);
+    let fy = f64::from(tiny.height()) / f64::from(sh);
+    let (cx, cy) = (f64::from(x) * fx, f64::from(y) * fy);
+    // Clamped: rounding may otherwise reach a hair past the tiny image's edge, which the
+    // resizer rejects.
+    let cw = (f64::from(w) * fx).min(f64::from(tiny.width()) - cx);
+    let ch = (f64::from(h) * fy).min(f64::from(tiny.height()) - cy);
+    let mut part = Image::new(w, h, PixelType::U8x4);
+    let enlarge = ResizeOptions::new()
+        .resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
+        .crop(cx, cy, cw, ch)
+        .use_alpha(false);
+    Resizer::new().resize(tiny, &mut part, &enlarge).expect("same pixel type, non-empty sizes");
+    let row_bytes = w as usize * 4;
+    for (row, src) in part.buffer().chunks_exact(row_bytes).enumerate() {
+        let start = ((y as usize + row) * slide_width as usize + x as usize) * 4;
+        slide[start..start + row_bytes].copy_from_slice(src);
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::io::Cursor;
 
 use image::{DynamicImage, ImageDecoder, ImageError, ImageReader};
 
-use super::resize::Decoded;
+use super::resize::{Channels, Decoded};
 use super::{Format, Limits, PhotoInfo, RenderError};
 
 /// Reads size and orientation from the header.
@@ -36,15 +36,15 @@ pub(super) fn decode(
     let converted = if native { 0 } else { pixels * 4 };
     limits.check_budget(format, size, decoder.total_bytes() + converted)?;
     let image = DynamicImage::from_decoder(decoder).map_err(|e| error(format, e, size, limits))?;
-    let has_alpha = image.color().has_alpha();
+    let channels = if image.color().has_alpha() { Channels::Rgba } else { Channels::Rgb };
     let (width, height) = (image.width(), image.height());
     let pixels = match image {
         DynamicImage::ImageRgb8(buffer) => buffer.into_raw(),
         DynamicImage::ImageRgba8(buffer) => buffer.into_raw(),
-        other if has_alpha => other.to_rgba8().into_raw(),
+        other if channels == Channels::Rgba => other.to_rgba8().into_raw(),
         other => other.to_rgb8().into_raw(),
     };
-    Ok(Decoded { width, height, pixels, has_alpha })
+    Ok(Decoded { width, height, pixels, channels })
 }
 
 fn open(

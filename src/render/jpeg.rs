@@ -13,7 +13,7 @@ use mozjpeg::{ColorSpace, Decompress, Marker};
 
 use super::compose::Target;
 use super::orient::from_exif;
-use super::resize::Decoded;
+use super::resize::{Channels, Decoded};
 use super::{decode, Format, Limits, PhotoInfo, RenderError};
 
 /// Reads size and orientation from the header.
@@ -60,17 +60,17 @@ pub(super) fn decode(
     // which errs on the side of refusing.
     let coefficients =
         if progressive { 2 * 3 * u64::from(info.width) * u64::from(info.height) } else { 0 };
-    limits.check_budget(Format::Jpeg, size, coefficients + 3 * u64::from(dw) * u64::from(dh))?;
+    limits.check_budget(Format::Jpeg, size, coefficients + 4 * u64::from(dw) * u64::from(dh))?;
     guarded(|| {
         let mut d = Decompress::new_mem(bytes)?;
         d.scale(scale);
-        let mut started = d.rgb()?;
+        let mut started = d.to_colorspace(ColorSpace::JCS_EXT_RGBX)?;
         let (width, height) = (started.width() as u32, started.height() as u32);
-        let mut pixels = vec![0u8; width as usize * height as usize * 3];
+        let mut pixels = vec![0u8; width as usize * height as usize * 4];
         started.read_scanlines_into(&mut pixels)?;
         // Not `finish()`: it would complain about data after the last row that a truncated or
         // padded file lacks or has, and the rows are already complete.
-        Ok(Decoded { width, height, pixels, has_alpha: false })
+        Ok(Decoded { width, height, pixels, channels: Channels::Rgbx })
     })
 }
 

@@ -11,15 +11,29 @@ use super::compose::Target;
 pub(crate) struct Decoded {
     pub width: u32,
     pub height: u32,
-    /// RGB (3 bytes a pixel) or RGBA (4), row-major, no padding.
+    /// Row-major, no padding, laid out as `channels` says.
     pub pixels: Vec<u8>,
-    /// Whether `pixels` has an alpha channel, and so whether the resize must premultiply it.
-    pub has_alpha: bool,
+    pub channels: Channels,
+}
+
+/// How the bytes of a [`Decoded`] pixel are laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Channels {
+    /// Three bytes a pixel, no alpha: what a PNG or TIFF without transparency decodes to.
+    Rgb,
+    /// Four bytes a pixel whose fourth is always 255: what the JPEG path decodes to, because
+    /// four-byte pixels resize faster (aligned SIMD lanes) and need no widening afterwards.
+    Rgbx,
+    /// Four bytes a pixel with straight (not premultiplied) alpha.
+    Rgba,
 }
 
 /// Resizes the centred region of `src` that `target` names to `target.out`, Lanczos3.
 pub(crate) fn resize(src: &Decoded, target: &Target) -> RgbaImage {
-    let pixel_type = if src.has_alpha { PixelType::U8x4 } else { PixelType::U8x3 };
+    let pixel_type = match src.channels {
+        Channels::Rgb => PixelType::U8x3,
+        Channels::Rgbx | Channels::Rgba => PixelType::U8x4,
+    };
     let src_image = ImageRef::new(src.width, src.height, &src.pixels, pixel_type)
         .expect("a Decoded buffer holds exactly width × height pixels");
     let (out_w, out_h) = target.out;
@@ -27,7 +41,9 @@ pub(crate) fn resize(src: &Decoded, target: &Target) -> RgbaImage {
     // The region is in the full-size photo's pixels; a DCT-scaled decode is smaller.
     let scale_x = f64::from(src.width) / f64::from(target.full.0);
     let scale_y = f64::from(src.height) / f64::from(target.full.1);
-    let (region_w, region_h) = (target.region.0 * scale_x, target.region.1 * scale_y);
+    // Clamped: rounding must not reach past the image, which the resizer would reject.
+    let region_w = (target.region.0 * scale_x).min(f64::from(src.width));
+    let region_h = (target.region.1 * scale_y).min(f64::from(src.height));
     let options = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
         .crop(
@@ -36,11 +52,14 @@ pub(crate) fn resize(src: &Decoded, target: &Target) -> RgbaImage {
             region_w,
             region_h,
         )
-        .use_alpha(src.has_alpha);
+        .use_alpha(src.channels == Channels::Rgba);
     Resizer::new()
         .resize(&src_image, &mut dst, &options)
         .expect("source and destination have the same pixel type and a non-empty size");
-    let rgba = if src.has_alpha { dst.into_vec() } else { rgb_to_rgba(dst.buffer()) };
+    let rgba = match src.channels {
+        Channels::Rgb => rgb_to_rgba(dst.buffer()),
+        Channels::Rgbx | Channels::Rgba => dst.into_vec(),
+    };
     RgbaImage::from_raw(out_w, out_h, rgba).expect("the resized buffer is out_w × out_h RGBA")
 }
 
@@ -72,7 +91,7 @@ mod tests {
                 });
             }
         }
-        let src = Decoded { width: w, height: h, pixels, has_alpha: true };
+        let src = Decoded { width: w, height: h, pixels, channels: Channels::Rgba };
         let target = Target { out: (16, 2), region: (f64::from(w), f64::from(h)), full: (w, h) };
         let out = resize(&src, &target);
         for px in out.pixels().filter(|p| p[3] > 16) {
@@ -93,7 +112,7 @@ mod tests {
                 }
             })
             .collect();
-        let src = Decoded { width: 50, height: 5, pixels, has_alpha: false };
+        let src = Decoded { width: 50, height: 5, pixels, channels: Channels::Rgb };
         let target = Target { out: (10, 2), region: (50.0, 10.0), full: (100, 10) };
         let out = resize(&src, &target);
         // The region (x 12.5..37.5 at half size) is nearly all grey: no black at its edges.

@@ -145,7 +145,8 @@ fn as_text(bytes: &[u8]) -> Option<&str> {
 fn unsupported(format: &'static str, hint: &'static str) -> RenderError {
     // Spoken as letters ("an SVG", "an ICO") or as a word ("a HEIC", "a QOI"): the few names
     // here that take "an" are listed.
-    let article = if ["AVIF", "ICO (icon)", "OpenEXR", "SVG"].contains(&format) { "an" } else { "a" };
+    let article =
+        if ["AVIF", "ICO (icon)", "OpenEXR", "SVG"].contains(&format) { "an" } else { "a" };
     RenderError::UnsupportedFormat { article, format, hint }
 }
 

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: fixtures, a picture-quality measure, and large
 //! photos made at test time from the committed (small, real) ones.
 #![allow(dead_code)] // Each test crate uses a different subset.
+#![allow(clippy::unwrap_used)] // Test helpers: a failure is the test failing.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
