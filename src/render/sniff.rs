@@ -153,3 +153,56 @@ fn unsupported(format: &'static str, hint: &'static str) -> RenderError {
 fn not_a_photo(what: &str) -> RenderError {
     RenderError::NotAPhoto { what: what.to_owned() }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn what(bytes: &[u8]) -> String {
+        sniff(bytes).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn formats_come_from_magic_numbers() {
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0\0\x10JFIF\0").unwrap(), Format::Jpeg);
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR").unwrap(), Format::Png);
+        assert_eq!(sniff(b"RIFF\x24\0\0\0WEBPVP8 ").unwrap(), Format::WebP);
+        assert_eq!(sniff(b"GIF89a\x01\0\x01\0").unwrap(), Format::Gif);
+        assert_eq!(sniff(b"BM\x36\0\0\0\0\0\0\0\x36\0\0\0").unwrap(), Format::Bmp);
+        assert_eq!(sniff(b"II*\0\x08\0\0\0").unwrap(), Format::Tiff);
+        assert_eq!(sniff(b"MM\0*\0\0\0\x08").unwrap(), Format::Tiff);
+    }
+
+    #[test]
+    fn other_images_are_refused_by_name() {
+        let heic = [&[0, 0, 0, 0x18][..], b"ftypheic", &[0, 0, 0, 0], b"mif1heic"].concat();
+        assert!(what(&heic).starts_with("this is a HEIC image, which the frame cannot decode yet"));
+        let avif = [&[0, 0, 0, 0x1c][..], b"ftypavif", &[0, 0, 0, 0], b"avifmif1miaf"].concat();
+        assert!(what(&avif).starts_with("this is an AVIF image"), "{}", what(&avif));
+        assert!(what(b"\xEF\xBB\xBF  <svg width='1'/>").starts_with("this is an SVG image"));
+        assert!(what(b"\0\0\x01\0\x01\0\x10\x10").contains("ICO"), "{}", what(b"\0\0\x01\0\x01\0"));
+    }
+
+    #[test]
+    fn non_images_say_what_they_are() {
+        assert_eq!(
+            sniff(b"").unwrap_err().to_string(),
+            "the file is empty (0 bytes): send the photo again"
+        );
+        assert!(what(b"%PDF-1.4\n%\xC7\xEC\x8F\xA2\n").starts_with("this is a PDF document"));
+        assert!(what(b"PK\x03\x04\x14\0\0\0\x08\0").starts_with("this is an archive (ZIP)"));
+        assert!(what(b"ID3\x04\0\0\0\0\0\x23TSSE").starts_with("this is a sound file (MP3)"));
+        assert!(what(b"hello\n").starts_with("this is text, not a photo"));
+        assert!(what(b"<html><body>").starts_with("this is a web page (HTML)"));
+        assert!(
+            what(&[0x00, 0x9f, 0x92, 0x96, 0x01, 0xfe]).contains("no format the frame recognises")
+        );
+    }
+
+    #[test]
+    fn text_cut_mid_character_is_still_text() {
+        let mut bytes = "Grüße aus Köln ".repeat(100).into_bytes();
+        bytes.truncate(1023); // inside the two bytes of an ü or ß, within the sniffed kilobyte
+        assert!(what(&bytes).starts_with("this is text"), "{}", what(&bytes));
+    }
+}
