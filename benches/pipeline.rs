@@ -60,7 +60,7 @@ fn scaled_jpeg_decoders(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("libjpeg-turbo", name), &bytes, |b, bytes| {
             b.iter(|| {
                 let mut d = mozjpeg::Decompress::new_mem(bytes).unwrap();
-                let n = (8 * 1080).div_ceil(d.height()).clamp(1, 8) as u8;
+                let n = (8 * 1080usize).div_ceil(d.height()).clamp(1, 8) as u8;
                 d.scale(n);
                 let mut started = d.to_colorspace(mozjpeg::ColorSpace::JCS_EXT_RGBX).unwrap();
                 let mut pixels = vec![0u8; started.width() * started.height() * 4];

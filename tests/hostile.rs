@@ -19,17 +19,7 @@ fn refuse(name: &str, bytes: &[u8]) -> String {
     let input = dir.path().join(name);
     std::fs::write(&input, bytes).unwrap();
     let out_path = dir.path().join("out.png");
-    let out = discord_frame_capped(
-        CAP_MB,
-        &[
-            "render",
-            input.to_str().unwrap(),
-            "--size",
-            "1920x1080",
-            "--out",
-            out_path.to_str().unwrap(),
-        ],
-    );
+    let out = render_cmd(&input, "1920x1080", &out_path, Some(CAP_MB));
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{name}: status {:?}, stderr: {err}", out.status);
     assert_eq!(err.trim_end().lines().count(), 1, "{name}: one line, got: {err}");

@@ -183,14 +183,7 @@ fn render_command_handles_a_large_photo() {
     let dir = tempfile::tempdir().unwrap();
     let input = large_jpeg(8000, 6000);
     let out_path = dir.path().join("slide.ppm");
-    let out = discord_frame(&[
-        "render",
-        input.to_str().unwrap(),
-        "--size",
-        "1920x1080",
-        "--out",
-        out_path.to_str().unwrap(),
-    ]);
+    let out = render_cmd(&input, "1920x1080", &out_path, None);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(image::image_dimensions(&out_path).unwrap(), (1920, 1080));
 }

@@ -1,8 +1,8 @@
 //! Where the photo goes on the slide (fit geometry), and the slide itself: the matte, then the
 //! photo over it.
 
-use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::images::{CroppedImage, Image, ImageRef};
+use fast_image_resize::{FilterType, IntoImageView, PixelType, ResizeAlg, ResizeOptions, Resizer};
 use image::metadata::Orientation;
 use image::RgbaImage;
 
@@ -81,6 +81,11 @@ pub(crate) struct Target {
     pub full: (u32, u32),
 }
 
+/// A zeroed slide of `size`, to paint a photo and its matte on.
+pub(crate) fn blank((sw, sh): (u32, u32)) -> Image<'static> {
+    Image::new(sw, sh, PixelType::U8x4)
+}
+
 /// Puts the upright, resized `photo` (of size `layout.dest`) on a slide over `matte`.
 pub(crate) fn compose(photo: RgbaImage, layout: &Layout, matte: Matte) -> Slide {
     let (sw, sh) = layout.slide;
@@ -88,27 +93,20 @@ pub(crate) fn compose(photo: RgbaImage, layout: &Layout, matte: Matte) -> Slide 
     if layout.fills_slide() && opaque {
         return Slide { width: sw, height: sh, rgba: photo.into_raw() };
     }
-    let mut slide = vec![0u8; sw as usize * sh as usize * 4];
-    // Only what the photo leaves uncovered needs a matte, unless the photo is see-through.
-    let (x0, y0, w, h) = layout.dest;
-    let bars = if opaque { bars(layout) } else { vec![(0, 0, sw, sh)] };
-    match matte {
-        Matte::Black => {
-            for px in slide.chunks_exact_mut(4) {
-                px[3] = 255;
-            }
-        }
-        Matte::Blur => {
-            let tiny = blurred_tiny(&photo, layout.slide);
-            for rect in bars {
-                paint_enlarged(&mut slide, sw, &tiny, layout.slide, rect);
-            }
-        }
+    let mut slide = blank(layout.slide);
+    let (x0, y0, w, _) = layout.dest;
+    if !opaque {
+        // A see-through photo needs the matte under all of it, not just beside it.
+        let src = ImageRef::new(photo.width(), photo.height(), photo.as_raw(), PixelType::U8x4)
+            .expect("an RgbaImage is width × height U8x4 pixels");
+        let tiny = (matte == Matte::Blur).then(|| blurred_tiny(&src, layout.slide));
+        paint_matte(&mut slide, tiny.as_ref(), layout.slide, (0, 0, sw, sh));
     }
     let row_bytes = w as usize * 4;
-    for (y, row) in photo.as_raw().chunks_exact(row_bytes).take(h as usize).enumerate() {
+    let buffer = slide.buffer_mut();
+    for (y, row) in photo.as_raw().chunks_exact(row_bytes).enumerate() {
         let start = ((y0 as usize + y) * sw as usize + x0 as usize) * 4;
-        let out = &mut slide[start..start + row_bytes];
+        let out = &mut buffer[start..start + row_bytes];
         if opaque {
             out.copy_from_slice(row);
         } else {
@@ -117,7 +115,28 @@ pub(crate) fn compose(photo: RgbaImage, layout: &Layout, matte: Matte) -> Slide 
             }
         }
     }
-    Slide { width: sw, height: sh, rgba: slide }
+    if opaque {
+        finish(slide, layout, matte)
+    } else {
+        Slide { width: sw, height: sh, rgba: slide.into_vec() }
+    }
+}
+
+/// Paints the matte in the bars around an opaque photo already in its place on `slide`.
+pub(crate) fn finish(mut slide: Image<'static>, layout: &Layout, matte: Matte) -> Slide {
+    let (sw, sh) = layout.slide;
+    let bars = bars(layout);
+    if !bars.is_empty() {
+        let (x, y, w, h) = layout.dest;
+        let tiny = (matte == Matte::Blur).then(|| {
+            let photo = CroppedImage::new(&slide, x, y, w, h).expect("dest lies on the slide");
+            blurred_tiny(&photo, layout.slide)
+        });
+        for rect in bars {
+            paint_matte(&mut slide, tiny.as_ref(), layout.slide, rect);
+        }
+    }
+    Slide { width: sw, height: sh, rgba: slide.into_vec() }
 }
 
 /// The parts of the slide outside the photo: bands above and below it, and beside it.
@@ -128,6 +147,36 @@ fn bars(layout: &Layout) -> Vec<(u32, u32, u32, u32)> {
         .into_iter()
         .filter(|&(_, _, w, h)| w > 0 && h > 0)
         .collect()
+}
+
+/// Paints `rect` of the slide with the blurred matte `tiny` enlarged, or black without one.
+fn paint_matte(
+    slide: &mut Image<'static>,
+    tiny: Option<&Image<'static>>,
+    slide_size: (u32, u32),
+    rect: (u32, u32, u32, u32),
+) {
+    let (x, y, w, h) = rect;
+    let row_bytes = w as usize * 4;
+    let stride = slide_size.0 as usize * 4;
+    let buffer = slide.buffer_mut();
+    match tiny {
+        None => {
+            for row in 0..h as usize {
+                let start = (y as usize + row) * stride + x as usize * 4;
+                for px in buffer[start..start + row_bytes].chunks_exact_mut(4) {
+                    px.copy_from_slice(&[0, 0, 0, 255]);
+                }
+            }
+        }
+        Some(tiny) => {
+            let part = enlarge(tiny, slide_size, rect);
+            for (row, src) in part.buffer().chunks_exact(row_bytes).enumerate() {
+                let start = (y as usize + row) * stride + x as usize * 4;
+                buffer[start..start + row_bytes].copy_from_slice(src);
+            }
+        }
+    }
 }
 
 /// Blends a straight-alpha `src` pixel over an opaque `dst` pixel.
@@ -145,16 +194,14 @@ const SHRINK: u32 = 24;
 /// The photo cropped to the slide's shape, shrunk hard, blurred and darkened: the matte at
 /// 1/[`SHRINK`] of the slide's size. Shrinking first makes the blur cheap: it runs on a few
 /// thousand pixels, not millions.
-fn blurred_tiny(photo: &RgbaImage, (sw, sh): (u32, u32)) -> Image<'static> {
+fn blurred_tiny(photo: &impl IntoImageView, (sw, sh): (u32, u32)) -> Image<'static> {
     let (tw, th) = (sw.div_ceil(SHRINK), sh.div_ceil(SHRINK));
-    let src = ImageRef::new(photo.width(), photo.height(), photo.as_raw(), PixelType::U8x4)
-        .expect("an RgbaImage is width × height U8x4 pixels");
     let mut tiny = Image::new(tw, th, PixelType::U8x4);
     let shrink = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(FilterType::Box))
         .fit_into_destination(None)
         .use_alpha(false);
-    Resizer::new().resize(&src, &mut tiny, &shrink).expect("same pixel type, non-empty sizes");
+    Resizer::new().resize(photo, &mut tiny, &shrink).expect("same pixel type, non-empty sizes");
     let tiny = RgbaImage::from_raw(tw, th, tiny.into_vec()).expect("tw × th RGBA");
     let mut soft = image::imageops::fast_blur(&tiny, 1.5);
     // Darkened while small: scaling is linear, so this is the same as darkening the result.
@@ -168,15 +215,13 @@ fn blurred_tiny(photo: &RgbaImage, (sw, sh): (u32, u32)) -> Image<'static> {
     Image::from_vec_u8(tw, th, soft.into_raw(), PixelType::U8x4).expect("fast_blur keeps the size")
 }
 
-/// Enlarges the part of `tiny` under `rect` of the slide and paints it there. Enlarging only
+/// The part of `tiny`, enlarged to the slide's size, that lies under `rect`. Enlarging only
 /// the bars, not the whole slide, is most of the matte's cost saved.
-fn paint_enlarged(
-    slide: &mut [u8],
-    slide_width: u32,
+fn enlarge(
     tiny: &Image<'_>,
     (sw, sh): (u32, u32),
     (x, y, w, h): (u32, u32, u32, u32),
-) {
+) -> Image<'static> {
     let fx = f64::from(tiny.width()) / f64::from(sw);
     let fy = f64::from(tiny.height()) / f64::from(sh);
     let (cx, cy) = (f64::from(x) * fx, f64::from(y) * fy);
@@ -185,16 +230,12 @@ fn paint_enlarged(
     let cw = (f64::from(w) * fx).min(f64::from(tiny.width()) - cx);
     let ch = (f64::from(h) * fy).min(f64::from(tiny.height()) - cy);
     let mut part = Image::new(w, h, PixelType::U8x4);
-    let enlarge = ResizeOptions::new()
+    let options = ResizeOptions::new()
         .resize_alg(ResizeAlg::Convolution(FilterType::Bilinear))
         .crop(cx, cy, cw, ch)
         .use_alpha(false);
-    Resizer::new().resize(tiny, &mut part, &enlarge).expect("same pixel type, non-empty sizes");
-    let row_bytes = w as usize * 4;
-    for (row, src) in part.buffer().chunks_exact(row_bytes).enumerate() {
-        let start = ((y as usize + row) * slide_width as usize + x as usize) * 4;
-        slide[start..start + row_bytes].copy_from_slice(src);
-    }
+    Resizer::new().resize(tiny, &mut part, &options).expect("same pixel type, non-empty sizes");
+    part
 }
 
 #[cfg(test)]

@@ -182,6 +182,18 @@ fn render_unguarded(bytes: &[u8], opts: &RenderOptions) -> Result<Slide, RenderE
         Format::Jpeg => jpeg::decode(bytes, &info, &target, &opts.limits)?,
         _ => decode::decode(bytes, &info, &opts.limits)?,
     };
+    if info.orientation == image::metadata::Orientation::NoTransforms
+        && photo.channels == resize::Channels::Rgbx
+    {
+        // The usual JPEG: resized straight into its place on the slide, with no copy between.
+        let mut slide = compose::blank(layout.slide);
+        let (x, y, w, h) = layout.dest;
+        let mut place = fast_image_resize::images::CroppedImageMut::new(&mut slide, x, y, w, h)
+            .expect("the layout puts the photo on the slide");
+        resize::resize_into(&photo, &target, &mut place);
+        drop(photo);
+        return Ok(compose::finish(slide, &layout, opts.matte));
+    }
     let resized = resize::resize(&photo, &target);
     drop(photo);
     let upright = orient::apply(resized, info.orientation);

@@ -2,7 +2,9 @@
 //! time), with alpha premultiplied around the filter so that transparent edges do not bleed.
 
 use fast_image_resize::images::{Image, ImageRef};
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::{
+    FilterType, IntoImageViewMut, PixelType, ResizeAlg, ResizeOptions, Resizer,
+};
 use image::RgbaImage;
 
 use super::compose::Target;
@@ -30,14 +32,21 @@ pub(crate) enum Channels {
 
 /// Resizes the centred region of `src` that `target` names to `target.out`, Lanczos3.
 pub(crate) fn resize(src: &Decoded, target: &Target) -> RgbaImage {
-    let pixel_type = match src.channels {
-        Channels::Rgb => PixelType::U8x3,
-        Channels::Rgbx | Channels::Rgba => PixelType::U8x4,
-    };
-    let src_image = ImageRef::new(src.width, src.height, &src.pixels, pixel_type)
-        .expect("a Decoded buffer holds exactly width × height pixels");
     let (out_w, out_h) = target.out;
-    let mut dst = Image::new(out_w, out_h, pixel_type);
+    let mut dst = Image::new(out_w, out_h, pixel_type(src.channels));
+    resize_into(src, target, &mut dst);
+    let rgba = match src.channels {
+        Channels::Rgb => rgb_to_rgba(dst.buffer()),
+        Channels::Rgbx | Channels::Rgba => dst.into_vec(),
+    };
+    RgbaImage::from_raw(out_w, out_h, rgba).expect("the resized buffer is out_w × out_h RGBA")
+}
+
+/// Resizes like [`resize`], into `dst`: a new image, or a photo-sized rectangle of a slide
+/// (which saves a copy of the photo). `dst` must have `src`'s pixel type.
+pub(crate) fn resize_into(src: &Decoded, target: &Target, dst: &mut impl IntoImageViewMut) {
+    let src_image = ImageRef::new(src.width, src.height, &src.pixels, pixel_type(src.channels))
+        .expect("a Decoded buffer holds exactly width × height pixels");
     // The region is in the full-size photo's pixels; a DCT-scaled decode is smaller.
     let scale_x = f64::from(src.width) / f64::from(target.full.0);
     let scale_y = f64::from(src.height) / f64::from(target.full.1);
@@ -54,13 +63,15 @@ pub(crate) fn resize(src: &Decoded, target: &Target) -> RgbaImage {
         )
         .use_alpha(src.channels == Channels::Rgba);
     Resizer::new()
-        .resize(&src_image, &mut dst, &options)
+        .resize(&src_image, dst, &options)
         .expect("source and destination have the same pixel type and a non-empty size");
-    let rgba = match src.channels {
-        Channels::Rgb => rgb_to_rgba(dst.buffer()),
-        Channels::Rgbx | Channels::Rgba => dst.into_vec(),
-    };
-    RgbaImage::from_raw(out_w, out_h, rgba).expect("the resized buffer is out_w × out_h RGBA")
+}
+
+fn pixel_type(channels: Channels) -> PixelType {
+    match channels {
+        Channels::Rgb => PixelType::U8x3,
+        Channels::Rgbx | Channels::Rgba => PixelType::U8x4,
+    }
 }
 
 /// Adds an opaque alpha channel.

@@ -86,6 +86,16 @@ pub fn discord_frame_capped(cap_mb: u64, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `discord-frame render INPUT --size SIZE --out OUT`, with the address space capped at
+/// `cap_mb` when given.
+pub fn render_cmd(input: &Path, size: &str, out: &Path, cap_mb: Option<u64>) -> Output {
+    let args = ["render", input.to_str().unwrap(), "--size", size, "--out", out.to_str().unwrap()];
+    match cap_mb {
+        Some(cap) => discord_frame_capped(cap, &args),
+        None => discord_frame(&args),
+    }
+}
+
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
