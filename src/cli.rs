@@ -111,7 +111,7 @@ pub fn run_render(args: &RenderArgs) -> anyhow::Result<()> {
         MatteArg::Blur => Matte::Blur,
         MatteArg::Black => Matte::Black,
     };
-    let slide = render::render(&bytes, &opts)
+    let slide = render::render_owned(bytes, &opts)
         .with_context(|| format!("cannot show {}", args.input.display()))?;
     write_slide(&slide, &args.out, out_format)
         .with_context(|| format!("cannot write {}", args.out.display()))
@@ -122,7 +122,7 @@ fn write_slide(slide: &Slide, path: &Path, format: OutFormat) -> anyhow::Result<
     use image::ImageFormat;
     use std::io::Write;
     let file = std::fs::File::create(path)?;
-    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut out = std::io::BufWriter::new(file);
     let (w, h) = (slide.width, slide.height);
     match format {
         OutFormat::Png => {

@@ -145,6 +145,19 @@ fn odd_slide_sizes_always_give_a_slide_of_exactly_that_size() {
 }
 
 #[test]
+fn owned_and_borrowed_bytes_give_the_same_slide() {
+    for name in ["orient-8.jpg", "ladybird-alpha.png", "ladybird.jpg"] {
+        let bytes = fixture(name);
+        let opts = RenderOptions::new(400, 300);
+        let borrowed = render::render(&bytes, &opts).unwrap();
+        let owned = render::render_owned(bytes, &opts).unwrap();
+        assert!(borrowed == owned, "{name}");
+    }
+    let err = render::render_owned(Vec::new(), &RenderOptions::new(4, 4)).unwrap_err();
+    assert!(matches!(err, render::RenderError::Empty));
+}
+
+#[test]
 fn a_12_megapixel_photo_matches_a_full_decode_and_lanczos() {
     let path = large_jpeg(4032, 3024);
     let bytes = std::fs::read(&path).unwrap();

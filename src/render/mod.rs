@@ -14,6 +14,8 @@ mod orient;
 mod resize;
 mod sniff;
 
+use std::borrow::Cow;
+
 pub use compose::Layout;
 pub use error::{ErrorKind, RenderError};
 pub use sniff::{sniff, Format};
@@ -163,9 +165,27 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<PhotoInfo, RenderError> {
 
 /// Turns a photo into a slide of exactly `opts.width`×`opts.height`.
 pub fn render(bytes: &[u8], opts: &RenderOptions) -> Result<Slide, RenderError> {
-    // The decoders are meant to return errors for any input; should one panic on a file nobody
-    // foresaw, the sender still gets an answer and the frame keeps running.
-    std::panic::catch_unwind(|| render_unguarded(bytes, opts)).unwrap_or_else(|_| {
+    guard(bytes, |bytes| render_unguarded(Cow::Borrowed(bytes), opts))
+}
+
+/// Like [`render`], for a caller that has no further use for the bytes: they are freed as
+/// soon as the photo is decoded, before the resize allocates (7 MB less at the peak for a
+/// 48 MP JPEG, which counts on a 512 MB Pi Zero 2 W).
+pub fn render_owned(bytes: Vec<u8>, opts: &RenderOptions) -> Result<Slide, RenderError> {
+    // Kept for the error message should a decoder panic: the format is in the first bytes.
+    let head = bytes[..bytes.len().min(64)].to_vec();
+    let mut bytes = Some(bytes);
+    guard(&head, |_| render_unguarded(Cow::Owned(bytes.take().unwrap_or_default()), opts))
+}
+
+/// Runs `f`, turning a panic into an error. The decoders are meant to return errors for any
+/// input; should one panic on a file nobody foresaw, the sender still gets an answer and the
+/// frame keeps running.
+fn guard(
+    bytes: &[u8],
+    f: impl FnOnce(&[u8]) -> Result<Slide, RenderError>,
+) -> Result<Slide, RenderError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(bytes))).unwrap_or_else(|_| {
         Err(RenderError::Corrupt {
             format: sniff(bytes).map_or("image", Format::name),
             detail: "the decoder failed on it".to_owned(),
@@ -173,15 +193,16 @@ pub fn render(bytes: &[u8], opts: &RenderOptions) -> Result<Slide, RenderError> 
     })
 }
 
-fn render_unguarded(bytes: &[u8], opts: &RenderOptions) -> Result<Slide, RenderError> {
-    let info = probe(bytes, &opts.limits)?;
+fn render_unguarded(bytes: Cow<'_, [u8]>, opts: &RenderOptions) -> Result<Slide, RenderError> {
+    let info = probe(&bytes, &opts.limits)?;
     let layout = Layout::new(info.upright_size(), (opts.width, opts.height), opts.fit);
     // The resize happens on the stored pixels, so the layout is turned back to their frame.
     let target = layout.stored(info.orientation);
     let photo = match info.format {
-        Format::Jpeg => jpeg::decode(bytes, &info, &target, &opts.limits)?,
-        _ => decode::decode(bytes, &info, &opts.limits)?,
+        Format::Jpeg => jpeg::decode(&bytes, &info, &target, &opts.limits)?,
+        _ => decode::decode(&bytes, &info, &opts.limits)?,
     };
+    drop(bytes);
     if info.orientation == image::metadata::Orientation::NoTransforms
         && photo.channels == resize::Channels::Rgbx
     {
