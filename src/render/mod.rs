@@ -11,6 +11,7 @@ mod decode;
 mod error;
 mod jpeg;
 mod orient;
+mod png;
 mod resize;
 mod sniff;
 
@@ -200,6 +201,7 @@ fn render_unguarded(bytes: Cow<'_, [u8]>, opts: &RenderOptions) -> Result<Slide,
     let target = layout.stored(info.orientation);
     let photo = match info.format {
         Format::Jpeg => jpeg::decode(&bytes, &info, &target, &opts.limits)?,
+        Format::Png => png::decode(&bytes, &info, &target, &opts.limits)?,
         _ => decode::decode(&bytes, &info, &opts.limits)?,
     };
     drop(bytes);
