@@ -86,6 +86,14 @@ pub(crate) fn blank((sw, sh): (u32, u32)) -> Image<'static> {
     Image::new(sw, sh, PixelType::U8x4)
 }
 
+#[cfg(test)]
+impl Target {
+    /// A target that shows the whole of a `full`-sized photo at `out`.
+    pub(crate) fn whole(out: (u32, u32), full: (u32, u32)) -> Target {
+        Target { out, region: (f64::from(full.0), f64::from(full.1)), full }
+    }
+}
+
 /// Puts the upright, resized `photo` (of size `layout.dest`) on a slide over `matte`.
 pub(crate) fn compose(photo: RgbaImage, layout: &Layout, matte: Matte) -> Slide {
     let (sw, sh) = layout.slide;

@@ -143,19 +143,15 @@ fn guarded<T>(f: impl FnOnce() -> std::io::Result<T>) -> Result<T, RenderError> 
 mod tests {
     use super::*;
 
-    fn target(out: (u32, u32), region: (f64, f64)) -> Target {
-        Target { out, region, full: (region.0 as u32, region.1 as u32) }
-    }
-
     #[test]
     fn scale_leaves_at_least_the_slide_size() {
         // 12 MP to a 1440×1080 spot: 3/8 gives 1512×1134, 2/8 would give 1008×756.
-        assert_eq!(dct_scale(&target((1440, 1080), (4032.0, 3024.0))), 3);
+        assert_eq!(dct_scale(&Target::whole((1440, 1080), (4032, 3024))), 3);
         // 48 MP to 1440×1080: 2/8 gives 2000×1500.
-        assert_eq!(dct_scale(&target((1440, 1080), (8000.0, 6000.0))), 2);
+        assert_eq!(dct_scale(&Target::whole((1440, 1080), (8000, 6000))), 2);
         // Tiny slides decode at 1/8; small photos at full size.
-        assert_eq!(dct_scale(&target((64, 48), (4032.0, 3024.0))), 1);
-        assert_eq!(dct_scale(&target((1920, 1080), (640.0, 480.0))), 8);
+        assert_eq!(dct_scale(&Target::whole((64, 48), (4032, 3024))), 1);
+        assert_eq!(dct_scale(&Target::whole((1920, 1080), (640, 480))), 8);
         assert_eq!(scaled(4032, 3), 1512);
         assert_eq!(scaled(4033, 1), 505);
     }

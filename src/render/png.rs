@@ -95,15 +95,11 @@ fn corrupt(e: png::DecodingError) -> RenderError {
 mod tests {
     use super::*;
 
-    fn target(out: (u32, u32), region: (f64, f64)) -> Target {
-        Target { out, region, full: (region.0 as u32, region.1 as u32) }
-    }
-
     #[test]
-    fn boxes_leave_at_least_the_slide_size() {
-        assert_eq!(box_size(&target((1440, 1080), (4032.0, 3024.0))), 1);
-        assert_eq!(box_size(&target((1440, 1080), (8000.0, 6000.0))), 2);
-        assert_eq!(box_size(&target((800, 600), (8000.0, 6000.0))), 5);
-        assert_eq!(box_size(&target((1920, 1080), (640.0, 400.0))), 1);
+    fn boxes_leave_twice_the_slide_size() {
+        assert_eq!(box_size(&Target::whole((1440, 1080), (4032, 3024))), 1);
+        assert_eq!(box_size(&Target::whole((1440, 1080), (8000, 6000))), 2);
+        assert_eq!(box_size(&Target::whole((800, 600), (8000, 6000))), 5);
+        assert_eq!(box_size(&Target::whole((1920, 1080), (640, 400))), 1);
     }
 }
