@@ -46,23 +46,17 @@ pub(super) fn decode(
     let size = (info.width, info.height);
     let (dw, dh) = (scaled(info.width, scale), scaled(info.height, scale));
     let progressive = Sof::find(bytes).is_some_and(|sof| sof.progressive);
-    let cmyk = guarded(|| {
-        let d = Decompress::new_mem(bytes)?;
-        Ok(matches!(d.color_space(), ColorSpace::JCS_CMYK | ColorSpace::JCS_YCCK))
-    })?;
-    if cmyk {
-        // Print shops' CMYK JPEGs are rare from a phone; the general decoder converts them
-        // correctly (Adobe's inverted CMYK included), at full size.
-        return decode::decode(bytes, info, limits);
-    }
     // A progressive JPEG keeps every DCT coefficient of the whole photo until its last scan:
     // two bytes a sample, whatever the output scale. Counted as if no chroma were subsampled,
     // which errs on the side of refusing.
     let coefficients =
         if progressive { 2 * 3 * u64::from(info.width) * u64::from(info.height) } else { 0 };
     limits.check_budget(Format::Jpeg, size, coefficients + 4 * u64::from(dw) * u64::from(dh))?;
-    guarded(|| {
+    let decoded = guarded(|| {
         let mut d = Decompress::new_mem(bytes)?;
+        if matches!(d.color_space(), ColorSpace::JCS_CMYK | ColorSpace::JCS_YCCK) {
+            return Ok(None);
+        }
         d.scale(scale);
         let mut started = d.to_colorspace(ColorSpace::JCS_EXT_RGBX)?;
         let (width, height) = (started.width() as u32, started.height() as u32);
@@ -70,8 +64,14 @@ pub(super) fn decode(
         started.read_scanlines_into(&mut pixels)?;
         // Not `finish()`: it would complain about data after the last row that a truncated or
         // padded file lacks or has, and the rows are already complete.
-        Ok(Decoded { width, height, pixels, channels: Channels::Rgbx })
-    })
+        Ok(Some(Decoded { width, height, pixels, channels: Channels::Rgbx }))
+    })?;
+    match decoded {
+        Some(decoded) => Ok(decoded),
+        // Print shops' CMYK JPEGs are rare from a phone; the general decoder converts them
+        // correctly (Adobe's inverted CMYK included), at full size, within its own budget.
+        None => decode::decode(bytes, info, limits),
+    }
 }
 
 /// The numerator N of the N/8 scale libjpeg decodes at: the smallest that keeps the region of
