@@ -138,9 +138,7 @@ fn write_slide(slide: &Slide, path: &Path, format: OutFormat) -> anyhow::Result<
             let mut row = Vec::with_capacity(w as usize * 3);
             for rgba_row in slide.rgba.chunks_exact(w as usize * 4) {
                 row.clear();
-                for px in rgba_row.chunks_exact(4) {
-                    row.extend_from_slice(&px[..3]);
-                }
+                push_rgb(rgba_row, &mut row);
                 out.write_all(&row)?;
             }
         }
@@ -152,10 +150,15 @@ fn write_slide(slide: &Slide, path: &Path, format: OutFormat) -> anyhow::Result<
 /// The slide without its alpha channel, which is always opaque.
 fn rgb(slide: &Slide) -> Vec<u8> {
     let mut rgb = Vec::with_capacity(slide.rgba.len() / 4 * 3);
-    for px in slide.rgba.chunks_exact(4) {
-        rgb.extend_from_slice(&px[..3]);
-    }
+    push_rgb(&slide.rgba, &mut rgb);
     rgb
+}
+
+/// Appends the RGB of each RGBA pixel in `rgba` to `out`.
+fn push_rgb(rgba: &[u8], out: &mut Vec<u8>) {
+    for px in rgba.chunks_exact(4) {
+        out.extend_from_slice(&px[..3]);
+    }
 }
 
 #[cfg(test)]

@@ -166,32 +166,31 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<PhotoInfo, RenderError> {
 
 /// Turns a photo into a slide of exactly `opts.width`×`opts.height`.
 pub fn render(bytes: &[u8], opts: &RenderOptions) -> Result<Slide, RenderError> {
-    guard(bytes, |bytes| render_unguarded(Cow::Borrowed(bytes), opts))
+    guard(format_name(bytes), || render_unguarded(Cow::Borrowed(bytes), opts))
 }
 
 /// Like [`render`], for a caller that has no further use for the bytes: they are freed as
 /// soon as the photo is decoded, before the resize allocates (7 MB less at the peak for a
 /// 48 MP JPEG, which counts on a 512 MB Pi Zero 2 W).
 pub fn render_owned(bytes: Vec<u8>, opts: &RenderOptions) -> Result<Slide, RenderError> {
-    // Kept for the error message should a decoder panic: the format is in the first bytes.
-    let head = bytes[..bytes.len().min(64)].to_vec();
-    let mut bytes = Some(bytes);
-    guard(&head, |_| render_unguarded(Cow::Owned(bytes.take().unwrap_or_default()), opts))
+    guard(format_name(&bytes), || render_unguarded(Cow::Owned(bytes), opts))
 }
 
-/// Runs `f`, turning a panic into an error. The decoders are meant to return errors for any
-/// input; should one panic on a file nobody foresaw, the sender still gets an answer and the
-/// frame keeps running.
+/// Runs `f`, turning a panic into an error about a `format` file. The decoders are meant to
+/// return errors for any input; should one panic on a file nobody foresaw, the sender still
+/// gets an answer and the frame keeps running.
 fn guard(
-    bytes: &[u8],
-    f: impl FnOnce(&[u8]) -> Result<Slide, RenderError>,
+    format: &'static str,
+    f: impl FnOnce() -> Result<Slide, RenderError>,
 ) -> Result<Slide, RenderError> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(bytes))).unwrap_or_else(|_| {
-        Err(RenderError::Corrupt {
-            format: sniff(bytes).map_or("image", Format::name),
-            detail: "the decoder failed on it".to_owned(),
-        })
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(RenderError::Corrupt { format, detail: "the decoder failed on it".to_owned() })
     })
+}
+
+/// The format's name for [`guard`]'s message, known before the bytes move into the closure.
+fn format_name(bytes: &[u8]) -> &'static str {
+    sniff(bytes).map_or("image", Format::name)
 }
 
 fn render_unguarded(bytes: Cow<'_, [u8]>, opts: &RenderOptions) -> Result<Slide, RenderError> {

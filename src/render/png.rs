@@ -36,11 +36,12 @@ pub(super) fn decode(
     }
     let (width, height) = (info.width as usize, info.height as usize);
     let (out_w, out_h) = (width.div_ceil(k), height.div_ceil(k));
-    let needed = (out_w * out_h * 3 + out_w * 3 * 4) as u64;
-    limits.check_budget(Format::Png, (info.width, info.height), needed)?;
-
     // Grey is averaged as one channel and widened to RGB only at the end.
     let channels = if color == ColorType::Grayscale { 1 } else { 3 };
+    // The output, and a u32 sum for every input column and channel.
+    let needed = (out_w * out_h * 3 + width * channels * 4) as u64;
+    limits.check_budget(Format::Png, (info.width, info.height), needed)?;
+
     let mut pixels = Vec::with_capacity(out_w * out_h * 3);
     // Per input column and channel, the sum of the band's rows so far: adding a whole row at
     // once is a loop the compiler vectorises; the boxes are summed across once per band.

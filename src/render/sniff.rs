@@ -77,18 +77,10 @@ pub fn sniff(bytes: &[u8]) -> Result<Format, RenderError> {
 
 /// Names what `bytes` are, for a file that is not an image the frame decodes.
 fn refusal(bytes: &[u8]) -> RenderError {
-    // Text first: infer names XML and HTML by their syntax, and an SVG is XML.
-    if let Some(text) = as_text(bytes) {
-        let start = text.trim_start_matches('\u{feff}').trim_start().to_ascii_lowercase();
-        if start.starts_with("<svg") || (start.starts_with("<?xml") && start.contains("<svg")) {
-            return unsupported("SVG", "send a screenshot or an export of it as PNG or JPEG");
-        }
-        if start.starts_with("<!doctype html") || start.starts_with("<html") {
-            return not_a_photo("a web page (HTML)");
-        }
-        return not_a_photo("text");
-    }
-    if let Some(kind) = infer::get(bytes) {
+    // infer's text matchers (XML, HTML, scripts) are left to the text check below, which
+    // tells an SVG from other XML; every binary signature it knows comes first, so that a PDF
+    // whose first kilobyte happens to be ASCII is still named a PDF.
+    if let Some(kind) = infer::get(bytes).filter(|k| k.matcher_type() != infer::MatcherType::Text) {
         match kind.mime_type() {
             "image/heif" | "image/heic" | "image/heif-sequence" | "image/heic-sequence" => {
                 return unsupported("HEIC", HEIC_HINT)
@@ -123,6 +115,16 @@ fn refusal(bytes: &[u8]) -> RenderError {
             _ => format!("a {} file", kind.extension().to_uppercase()),
         };
         return RenderError::NotAPhoto { what };
+    }
+    if let Some(text) = as_text(bytes) {
+        let start = text.trim_start_matches('\u{feff}').trim_start().to_ascii_lowercase();
+        if start.starts_with("<svg") || (start.starts_with("<?xml") && start.contains("<svg")) {
+            return unsupported("SVG", "send a screenshot or an export of it as PNG or JPEG");
+        }
+        if start.starts_with("<!doctype html") || start.starts_with("<html") {
+            return not_a_photo("a web page (HTML)");
+        }
+        return not_a_photo("text");
     }
     not_a_photo("data in no format the frame recognises")
 }
@@ -190,6 +192,8 @@ mod tests {
             "the file is empty (0 bytes): send the photo again"
         );
         assert!(what(b"%PDF-1.4\n%\xC7\xEC\x8F\xA2\n").starts_with("this is a PDF document"));
+        // An all-ASCII start is still a PDF, not "text".
+        assert!(what(b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\n").starts_with("this is a PDF"));
         assert!(what(b"PK\x03\x04\x14\0\0\0\x08\0").starts_with("this is an archive (ZIP)"));
         assert!(what(b"ID3\x04\0\0\0\0\0\x23TSSE").starts_with("this is a sound file (MP3)"));
         assert!(what(b"hello\n").starts_with("this is text, not a photo"));
