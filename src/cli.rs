@@ -2,11 +2,11 @@
 //! on a bad flag, which is the contract's code for bad arguments.
 
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 
+use crate::config::{Backend, Size};
 use crate::render::{self, Fit, Matte, RenderOptions, Slide};
 
 #[derive(Debug, Parser)]
@@ -18,12 +18,48 @@ use crate::render::{self, Fit, Matte, RenderOptions, Slide};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// The frame's flags; each overrides its `config.toml` key.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RunArgs {
+    /// The configuration file (default: ~/.config/discord-frame/config.toml if it exists).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The Discord bot token (else DISCORD_BOT_TOKEN, else [discord] token).
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+    /// The address the HTTP endpoint listens on ([http] host).
+    #[arg(long)]
+    pub host: Option<std::net::IpAddr>,
+    /// The HTTP endpoint's port; 0 picks a free one ([http] port).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// How slides are shown ([display] backend).
+    #[arg(long, value_enum)]
+    pub display: Option<Backend>,
+    /// The screen size when headless, WIDTHxHEIGHT ([display] size).
+    #[arg(long = "size", value_name = "WxH", value_parser = parse_size)]
+    pub screen_size: Option<(u32, u32)>,
+    /// Where photos are kept ([library] dir).
+    #[arg(long, value_name = "PATH")]
+    pub data_dir: Option<PathBuf>,
+    /// error, warn, info, debug, trace, or a filter ([log] level).
+    #[arg(long, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    /// Also write the log to this file.
+    #[arg(long, value_name = "PATH")]
+    pub log_file_path: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the frame's photo pipeline on one file and write the slide it would show.
     Render(RenderArgs),
+    /// Print the configuration in effect (file and flags), with secrets redacted.
+    CheckConfig,
 }
 
 #[derive(Debug, clap::Args)]
@@ -60,18 +96,8 @@ pub enum MatteArg {
     Black,
 }
 
-/// The largest slide `--size` accepts: 8K, comfortably past any screen a Pi drives.
-const MAX_SIDE: u32 = 7680;
-
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
-    let usage = || format!("`{s}` is not a size: write WIDTHxHEIGHT, e.g. 1920x1080");
-    let (w, h) = s.split_once(['x', 'X', '×']).ok_or_else(usage)?;
-    let side = |v: &str| u32::from_str(v.trim()).map_err(|_| usage());
-    let (w, h) = (side(w)?, side(h)?);
-    if w == 0 || h == 0 || w > MAX_SIDE || h > MAX_SIDE {
-        return Err(format!("{w}x{h} is out of range: each side must be 1 to {MAX_SIDE} pixels"));
-    }
-    Ok((w, h))
+    s.parse::<Size>().map(|Size { width, height }| (width, height))
 }
 
 /// The slide encodings `render --out` writes, chosen by the file's extension.

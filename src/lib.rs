@@ -4,15 +4,34 @@
 //!
 //! # Layout
 //!
+//! - [`config`]: `config.toml`'s schema, defaults and validation; every error names its key.
+//! - [`frame`]: start-up and shutdown: settings in effect, logging, the runtime thread, the
+//!   display on the main thread, SIGTERM.
+//! - [`http`]: the local endpoint (axum): uploads, library, slideshow control, status,
+//!   screenshot. One error type, JSON for every failure.
+//! - [`ingest`]: the one path from bytes to library for every source: sniff, limits, render
+//!   (which proves the photo decodes), store.
+//! - [`library`]: the originals, content-addressed, and the SQLite index; durable against
+//!   power loss; retention.
+//! - [`slideshow`]: what is on screen and when; owns every timer; renders the next slide ahead.
+//! - [`slides`]: rendering slides for the screen (one decode at a time), the welcome slide.
+//! - [`display`]: the [`display::FrameSink`] the core talks to; the winit window with its
+//!   `pixels` and `softbuffer` presenters and crossfades; the headless sink.
 //! - [`render`]: a photo's bytes to a screen-sized slide. Sniffs the format from the bytes,
 //!   checks the header against [`render::Limits`] before decoding, decodes JPEGs at a reduced
 //!   DCT scale, resizes with SIMD, applies the EXIF orientation and composes the slide over a
-//!   matte. Pure functions with one error type, [`render::RenderError`], whose messages are
-//!   written for the person who sent the photo.
+//!   matte; text (captions, the welcome slide) with the bundled font.
+//! - [`discord`]: the Discord source's state (the bot itself is issue #4).
 //! - [`cli`]: the command line (clap), parsed in `main.rs`, which stays thin.
-//!
-//! The library, slideshow, display, HTTP endpoint and Discord bot arrive with their issues, in
-//! the modules `shared/DESIGN.md` names.
 
 pub mod cli;
+pub mod config;
+pub mod discord;
+pub mod display;
+pub mod frame;
+pub mod http;
+pub mod ingest;
+pub mod library;
 pub mod render;
+pub mod slides;
+pub mod slideshow;

@@ -2,8 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 use discord_frame::cli::{self, Cli, Command};
+use discord_frame::frame::{self, Settings};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -16,12 +17,43 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Some(Command::CheckConfig) => match Settings::resolve(&cli.run) {
+            Ok(settings) => {
+                match &settings.config_path {
+                    Some(path) => println!("# read from {}", path.display()),
+                    None => println!("# no config file: defaults"),
+                }
+                println!("# data directory: {}", settings.data_dir.display());
+                let token = if settings.discord_token.is_some() { "set" } else { "not set" };
+                println!("# Discord token: {token}\n");
+                print!("{}", settings.config.to_redacted_toml());
+                ExitCode::SUCCESS
+            }
+            Err(e) => bad_config(&e),
+        },
         None => {
-            // The frame itself (display, library, HTTP, Discord) is not built yet: say so, and
-            // show what is there.
-            eprintln!("discord-frame: the frame itself is not built yet; `render` works today.\n");
-            let _ = Cli::command().print_help();
-            ExitCode::SUCCESS
+            let settings = match Settings::resolve(&cli.run) {
+                Ok(s) => s,
+                Err(e) => return bad_config(&e),
+            };
+            if let Err(e) = frame::init_logging(&settings) {
+                eprintln!("discord-frame: {e:#}");
+                return ExitCode::from(2);
+            }
+            match frame::run(settings) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!("{e:#}");
+                    eprintln!("discord-frame: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
+}
+
+/// Bad configuration or arguments: exit 2, naming the key and the fix.
+fn bad_config(e: &discord_frame::config::ConfigError) -> ExitCode {
+    eprintln!("discord-frame: bad configuration: {e}");
+    ExitCode::from(2)
 }

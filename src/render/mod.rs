@@ -14,6 +14,7 @@ mod orient;
 mod png;
 mod resize;
 mod sniff;
+pub mod text;
 
 use std::borrow::Cow;
 

@@ -1,0 +1,532 @@
+//! The frame's configuration: `config.toml`, with every key optional. The annotated
+//! `config.toml` at the repository's root is the reference; this module is its schema.
+//!
+//! Parsing is split from loading (`parse` takes a string, `load` finds and reads the file) so the
+//! rules are testable without files. Every error a person editing the file can cause names the
+//! key and says what to write instead; the binary turns them into exit status 2.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::render::{self, Fit, Matte};
+
+/// Why a configuration cannot be used. The binary exits with status 2 on any of these.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+/// The whole configuration. `Default` is what an empty file means.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    pub discord: DiscordConfig,
+    pub http: HttpConfig,
+    pub display: DisplayConfig,
+    pub library: LibraryConfig,
+    pub limits: LimitsConfig,
+    pub log: LogConfig,
+}
+
+/// `[discord]`: the bot. Read by the Discord source; a frame without a token runs without it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscordConfig {
+    /// The bot's token. `--token` and `DISCORD_BOT_TOKEN` take precedence.
+    #[serde(serialize_with = "redact")]
+    pub token: Option<String>,
+    /// Routes Discord's REST API (and the gateway URL lookup) through this server instead of
+    /// discord.com: a proxy, or the fake Discord of the tests.
+    pub api_url: Option<String>,
+    /// Only these channels are read (ids, or `Server:channel`); empty means all.
+    pub listen_channels: Vec<String>,
+    /// These channels are never read.
+    pub ignore_channels: Vec<String>,
+    /// Only these users are listened to (ids or usernames); empty means everyone.
+    pub listen_users: Vec<String>,
+    /// These users are never listened to.
+    pub ignore_users: Vec<String>,
+    /// Users (ids or usernames) who may delete anybody's photo.
+    pub admins: Vec<String>,
+    /// The prefix of text commands: `!frame next`.
+    pub wake_word: String,
+    /// Guilds to register the `/frame` slash command in (instantly); empty registers it
+    /// globally, which Discord may take up to an hour to show.
+    pub guild_ids: Vec<u64>,
+    pub style: DiscordStyle,
+}
+
+impl Default for DiscordConfig {
+    fn default() -> Self {
+        DiscordConfig {
+            token: None,
+            api_url: None,
+            listen_channels: Vec::new(),
+            ignore_channels: Vec::new(),
+            listen_users: Vec::new(),
+            ignore_users: Vec::new(),
+            admins: Vec::new(),
+            wake_word: "!frame".to_owned(),
+            guild_ids: Vec::new(),
+            style: DiscordStyle::default(),
+        }
+    }
+}
+
+/// `[discord.style]`: how the bot tells a sender what happened to their photo.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DiscordStyle {
+    pub ack_emoji: String,
+    pub in_prog_emoji: String,
+    pub done_emoji: String,
+    pub error_emoji: String,
+    /// Reply with the parameters parsed from the message (`--fit cover`, `--caption "…"`).
+    pub reply_with_params: bool,
+}
+
+impl Default for DiscordStyle {
+    fn default() -> Self {
+        DiscordStyle {
+            ack_emoji: "👍".to_owned(),
+            in_prog_emoji: "⏱️".to_owned(),
+            done_emoji: "💯".to_owned(),
+            error_emoji: "❌".to_owned(),
+            reply_with_params: true,
+        }
+    }
+}
+
+/// `[http]`: the local endpoint.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    pub host: IpAddr,
+    /// 0 picks a free port (the address is printed on stdout at start).
+    pub port: u16,
+    /// Required (as `Authorization: Bearer …`) when set; mandatory off loopback.
+    #[serde(serialize_with = "redact")]
+    pub token: Option<String>,
+    /// The largest request body accepted; bigger uploads get 413.
+    pub max_upload_mb: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        HttpConfig {
+            host: IpAddr::from([127, 0, 0, 1]),
+            port: 8080,
+            token: None,
+            max_upload_mb: 50,
+        }
+    }
+}
+
+/// `[display]`: the screen and the slideshow.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DisplayConfig {
+    pub backend: Backend,
+    /// The headless screen's size (a window takes its monitor's).
+    pub size: Size,
+    /// How long each photo stays before the next one.
+    #[serde(with = "duration")]
+    pub interval: Duration,
+    pub fit: FitSetting,
+    pub matte: MatteSetting,
+    /// The crossfade between slides; "0s" switches at once.
+    #[serde(with = "duration")]
+    pub transition: Duration,
+    /// Draw the photo's caption (the message text) along the bottom of the slide.
+    pub captions: bool,
+}
+
+impl Default for DisplayConfig {
+    fn default() -> Self {
+        DisplayConfig {
+            backend: Backend::Auto,
+            size: Size { width: 1920, height: 1080 },
+            interval: Duration::from_secs(60),
+            fit: FitSetting::Contain,
+            matte: MatteSetting::Blur,
+            transition: Duration::from_millis(800),
+            captions: true,
+        }
+    }
+}
+
+/// `[library]`: where photos are kept, and how many.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LibraryConfig {
+    /// The data directory; default: the XDG data dir (`~/.local/share/discord-frame`).
+    pub dir: Option<PathBuf>,
+    /// The most photos kept; the oldest go first. 0 means no limit.
+    pub max_photos: u64,
+    /// The most disk space the originals may take, in MB; the oldest go first. 0: no limit.
+    pub max_disk_mb: u64,
+}
+
+impl Default for LibraryConfig {
+    fn default() -> Self {
+        LibraryConfig { dir: None, max_photos: 5000, max_disk_mb: 2048 }
+    }
+}
+
+/// `[limits]`: what a photo may cost, checked before it is decoded or downloaded.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub max_megapixels: u64,
+    pub max_decode_mb: u64,
+    pub max_download_mb: u64,
+    /// Host names photos may be downloaded from.
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_megapixels: 250,
+            max_decode_mb: 256,
+            max_download_mb: 50,
+            allowed_hosts: vec!["cdn.discordapp.com".to_owned(), "media.discordapp.net".to_owned()],
+        }
+    }
+}
+
+impl LimitsConfig {
+    /// The pipeline's limits, in its units.
+    pub fn render_limits(&self) -> render::Limits {
+        render::Limits {
+            max_pixels: self.max_megapixels * 1_000_000,
+            max_decode_bytes: self.max_decode_mb * 1024 * 1024,
+        }
+    }
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter: `info`, `debug`, `discord_frame=debug,warn`.
+    pub level: String,
+    /// Also write the log to `discord-frame.log` in this directory.
+    pub dir: Option<PathBuf>,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: "info".to_owned(), dir: None }
+    }
+}
+
+/// Which presenter shows the slides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// A window where a display server is reachable (pixels on a GPU, else softbuffer);
+    /// headless, with a warning, where none is.
+    Auto,
+    /// A window presented through wgpu (Vulkan).
+    Pixels,
+    /// A window presented by the CPU.
+    Softbuffer,
+    /// No window: the slide is kept for `/api/screenshot.png`.
+    Headless,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Auto => "auto",
+            Backend::Pixels => "pixels",
+            Backend::Softbuffer => "softbuffer",
+            Backend::Headless => "headless",
+        })
+    }
+}
+
+/// `fit` as the config file writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FitSetting {
+    Contain,
+    Cover,
+}
+
+impl From<FitSetting> for Fit {
+    fn from(f: FitSetting) -> Fit {
+        match f {
+            FitSetting::Contain => Fit::Contain,
+            FitSetting::Cover => Fit::Cover,
+        }
+    }
+}
+
+/// `matte` as the config file writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MatteSetting {
+    Blur,
+    Black,
+}
+
+impl From<MatteSetting> for Matte {
+    fn from(m: MatteSetting) -> Matte {
+        match m {
+            MatteSetting::Blur => Matte::Blur,
+            MatteSetting::Black => Matte::Black,
+        }
+    }
+}
+
+/// A screen size, written `WIDTHxHEIGHT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    pub width: u32,
+    pub height: u32,
+}
+
+/// The largest size accepted: 8K, comfortably past any screen a Pi drives.
+const MAX_SIDE: u32 = 7680;
+
+impl FromStr for Size {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Size, String> {
+        let usage = || format!("`{s}` is not a size: write WIDTHxHEIGHT, e.g. 1920x1080");
+        let (w, h) = s.split_once(['x', 'X', '×']).ok_or_else(usage)?;
+        let side = |v: &str| u32::from_str(v.trim()).map_err(|_| usage());
+        let (width, height) = (side(w)?, side(h)?);
+        if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+            return Err(format!(
+                "{width}x{height} is out of range: each side must be 1 to {MAX_SIDE} pixels"
+            ));
+        }
+        Ok(Size { width, height })
+    }
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}x{}", self.width, self.height)
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Size, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl Serialize for Size {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Durations written as people write them: "30s", "5m", "1h 30m", "800ms".
+mod duration {
+    use super::*;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{s}` is not a duration ({e}): write it like \"30s\", \"5m\" or \"1h\""
+            ))
+        })
+    }
+
+    pub fn serialize<S: Serializer>(v: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&humantime::format_duration(*v))
+    }
+}
+
+/// Secrets are shown as set or not, never printed.
+fn redact<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str("<redacted>"),
+        None => s.serialize_none(),
+    }
+}
+
+impl Config {
+    /// Parses a config file's text; `path` only names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: describe_toml_error(&e),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Config::parse(&text, path)
+    }
+
+    /// The file to read: `explicit` if given (it must exist), else `config.toml` in the XDG
+    /// config dir if it exists, else none (defaults).
+    pub fn locate(explicit: Option<&Path>) -> Option<PathBuf> {
+        if let Some(p) = explicit {
+            return Some(p.to_owned());
+        }
+        let dirs = directories::ProjectDirs::from("", "", "discord-frame")?;
+        let path = dirs.config_dir().join("config.toml");
+        path.exists().then_some(path)
+    }
+
+    /// Checks what the types alone cannot: values that parse but make no sense, and
+    /// combinations that would be unsafe. Also run after command-line flags are applied.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid =
+            |key, message: &str| Err(ConfigError::Invalid { key, message: message.into() });
+        if self.display.interval < Duration::from_secs(1) {
+            return invalid(
+                "[display] interval",
+                "must be at least 1s: write e.g. interval = \"60s\"",
+            );
+        }
+        if self.display.transition > Duration::from_secs(10) {
+            return invalid(
+                "[display] transition",
+                "must be at most 10s: write e.g. transition = \"800ms\", or \"0s\" for none",
+            );
+        }
+        if self.http.max_upload_mb == 0 {
+            return invalid("[http] max_upload_mb", "must be at least 1 (MB)");
+        }
+        if self.limits.max_megapixels == 0 {
+            return invalid("[limits] max_megapixels", "must be at least 1 (MP)");
+        }
+        if self.limits.max_decode_mb < 16 {
+            return invalid("[limits] max_decode_mb", "must be at least 16 (MB)");
+        }
+        if self.limits.max_download_mb == 0 {
+            return invalid("[limits] max_download_mb", "must be at least 1 (MB)");
+        }
+        if self.http.token.as_deref() == Some("") {
+            return invalid(
+                "[http] token",
+                "is empty: remove the line, or set a long random string",
+            );
+        }
+        if !self.http.host.is_loopback() && self.http.token.is_none() {
+            return Err(ConfigError::Invalid {
+                key: "[http] token",
+                message: format!(
+                    "the endpoint would listen on {}, reachable from other machines, with no \
+                     token: set [http] token = \"<a long random string>\" (clients send it as \
+                     `Authorization: Bearer …`), or keep [http] host = \"127.0.0.1\"",
+                    self.http.host
+                ),
+            });
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return Err(ConfigError::Invalid {
+                key: "[log] level",
+                message: format!(
+                    "`{}` is not a log level ({e}): write \"error\", \"warn\", \"info\", \
+                     \"debug\" or \"trace\"",
+                    self.log.level
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets redacted: `discord-frame check-config`.
+    pub fn to_redacted_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print: {e}\n"))
+    }
+}
+
+/// toml's messages carry the line and a caret under the offending value; serde's own words for
+/// an unknown key list every valid one, which is what the person needs.
+fn describe_toml_error(e: &toml::de::Error) -> String {
+    let mut msg = e.to_string();
+    if msg.contains("unknown field") {
+        msg.push_str("\n(check the spelling and the [section] against the annotated config.toml)");
+    }
+    msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("config.toml"))
+    }
+
+    #[test]
+    fn an_empty_file_is_the_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(c.http.port, 8080);
+        assert!(c.http.host.is_loopback());
+        assert_eq!(c.display.interval, Duration::from_secs(60));
+        assert_eq!(c.display.backend, Backend::Auto);
+        assert_eq!(c.discord.wake_word, "!frame");
+    }
+
+    #[test]
+    fn the_annotated_config_at_the_root_parses_and_matches_the_defaults() {
+        let text = include_str!("../config.toml");
+        let c = parse(text).unwrap();
+        // Every key the file sets is set to its default: the file documents, it does not
+        // change behaviour.
+        assert_eq!(c.to_redacted_toml(), Config::default().to_redacted_toml());
+    }
+
+    #[test]
+    fn an_unknown_key_is_named() {
+        let err = parse("[display]\nintervall = \"5s\"\n").unwrap_err().to_string();
+        assert!(err.contains("intervall"), "{err}");
+        assert!(err.contains("interval"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_say_how_to_write_them() {
+        let err = parse("[display]\ninterval = \"soon\"\n").unwrap_err().to_string();
+        assert!(err.contains("interval") && err.contains("\"30s\""), "{err}");
+        let err = parse("[display]\nsize = \"big\"\n").unwrap_err().to_string();
+        assert!(err.contains("WIDTHxHEIGHT"), "{err}");
+        let err = parse("[display]\nfit = \"stretch\"\n").unwrap_err().to_string();
+        assert!(err.contains("contain") && err.contains("cover"), "{err}");
+        let err = parse("[http]\nport = 99999\n").unwrap_err().to_string();
+        assert!(err.contains("port"), "{err}");
+        let err = parse("[display]\ninterval = \"10ms\"\n").unwrap_err().to_string();
+        assert!(err.starts_with("[display] interval"), "{err}");
+    }
+
+    #[test]
+    fn a_public_address_needs_a_token() {
+        let err = parse("[http]\nhost = \"0.0.0.0\"\n").unwrap_err().to_string();
+        assert!(err.starts_with("[http] token"), "{err}");
+        parse("[http]\nhost = \"0.0.0.0\"\ntoken = \"s3cret-and-long\"\n").unwrap();
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let c = parse("[http]\ntoken = \"abc\"\n[discord]\ntoken = \"xyz\"\n").unwrap();
+        let out = c.to_redacted_toml();
+        assert!(!out.contains("abc") && !out.contains("xyz"), "{out}");
+        assert!(out.contains("<redacted>"), "{out}");
+    }
+}

@@ -1,0 +1,128 @@
+//! Frames for the presenters: a slide, or a crossfade between two, written into the
+//! presenter's buffer (RGBA for `pixels`, 0RGB words for `softbuffer`). Free of winit so that
+//! it is tested and benchmarked without a window.
+//!
+//! A slide whose size differs from the buffer (the window was just resized and the slideshow
+//! has not re-rendered yet) is drawn centred over black, cropped where it overflows.
+
+use std::borrow::Cow;
+use std::time::{Duration, Instant};
+
+use crate::render::Slide;
+
+/// A crossfade in progress.
+#[derive(Debug, Clone, Copy)]
+pub struct Fade {
+    pub start: Instant,
+    pub duration: Duration,
+}
+
+impl Fade {
+    /// How far along the fade is at `now`, as a weight 0..=256 for the new slide.
+    pub fn weight(&self, now: Instant) -> u32 {
+        if self.duration.is_zero() {
+            return 256;
+        }
+        let t =
+            now.saturating_duration_since(self.start).as_secs_f32() / self.duration.as_secs_f32();
+        // Smoothstep: the eye reads a linear fade as abrupt at both ends.
+        let t = t.clamp(0.0, 1.0);
+        (t * t * (3.0 - 2.0 * t) * 256.0).round() as u32
+    }
+
+    pub fn finished(&self, now: Instant) -> bool {
+        now >= self.start + self.duration
+    }
+}
+
+/// `slide` at exactly `width`×`height`: itself when it fits, else centred over black.
+pub fn conform(slide: &Slide, width: u32, height: u32) -> Cow<'_, Slide> {
+    if (slide.width, slide.height) == (width, height) {
+        return Cow::Borrowed(slide);
+    }
+    let mut rgba = vec![0u8; width as usize * height as usize * 4];
+    rgba.chunks_exact_mut(4).for_each(|p| p[3] = 255);
+    let copy_w = slide.width.min(width) as usize;
+    let copy_h = slide.height.min(height) as usize;
+    let (sx, sy) = ((slide.width as usize - copy_w) / 2, (slide.height as usize - copy_h) / 2);
+    let (dx, dy) = ((width as usize - copy_w) / 2, (height as usize - copy_h) / 2);
+    for row in 0..copy_h {
+        let src = ((sy + row) * slide.width as usize + sx) * 4;
+        let dst = ((dy + row) * width as usize + dx) * 4;
+        rgba[dst..dst + copy_w * 4].copy_from_slice(&slide.rgba[src..src + copy_w * 4]);
+    }
+    Cow::Owned(Slide { width, height, rgba })
+}
+
+/// Writes `from` blended towards `to` by `weight` (0..=256) into an RGBA buffer. Both slides
+/// must be the buffer's size (see [`conform`]).
+pub fn blend_rgba(from: &[u8], to: &[u8], weight: u32, out: &mut [u8]) {
+    if weight >= 256 {
+        out.copy_from_slice(to);
+        return;
+    }
+    let (w_to, w_from) = (weight as u16, 256 - weight as u16);
+    for ((o, &a), &b) in out.iter_mut().zip(from).zip(to) {
+        *o = ((u16::from(a) * w_from + u16::from(b) * w_to) >> 8) as u8;
+    }
+}
+
+/// Like [`blend_rgba`], into softbuffer's 0RGB words.
+pub fn blend_xrgb(from: &[u8], to: &[u8], weight: u32, out: &mut [u32]) {
+    let (w_to, w_from) = (weight.min(256), 256 - weight.min(256));
+    for ((o, a), b) in out.iter_mut().zip(from.chunks_exact(4)).zip(to.chunks_exact(4)) {
+        let mix = |i: usize| (u32::from(a[i]) * w_from + u32::from(b[i]) * w_to) >> 8;
+        *o = (mix(0) << 16) | (mix(1) << 8) | mix(2);
+    }
+}
+
+/// Copies an RGBA slide into softbuffer's 0RGB words.
+pub fn copy_xrgb(from: &[u8], out: &mut [u32]) {
+    for (o, p) in out.iter_mut().zip(from.chunks_exact(4)) {
+        *o = (u32::from(p[0]) << 16) | (u32::from(p[1]) << 8) | u32::from(p[2]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flat(w: u32, h: u32, v: u8) -> Slide {
+        Slide { width: w, height: h, rgba: [v, v, v, 255].repeat((w * h) as usize) }
+    }
+
+    #[test]
+    fn a_fade_goes_from_the_old_slide_to_the_new() {
+        let (a, b) = (flat(4, 2, 0), flat(4, 2, 200));
+        let mut out = vec![0u8; 32];
+        blend_rgba(&a.rgba, &b.rgba, 0, &mut out);
+        assert_eq!(out[0], 0);
+        blend_rgba(&a.rgba, &b.rgba, 128, &mut out);
+        assert_eq!(out[0], 100);
+        blend_rgba(&a.rgba, &b.rgba, 256, &mut out);
+        assert_eq!(out, b.rgba);
+        let mut words = vec![0u32; 8];
+        blend_xrgb(&a.rgba, &b.rgba, 256, &mut words);
+        assert_eq!(words[0], 0x00c8c8c8);
+        copy_xrgb(&a.rgba, &mut words);
+        assert_eq!(words[0], 0);
+
+        let start = Instant::now();
+        let fade = Fade { start, duration: Duration::from_millis(100) };
+        assert_eq!(fade.weight(start), 0);
+        assert_eq!(fade.weight(start + Duration::from_millis(50)), 128);
+        assert_eq!(fade.weight(start + Duration::from_secs(1)), 256);
+        assert!(fade.finished(start + Duration::from_millis(100)));
+    }
+
+    #[test]
+    fn a_slide_of_another_size_is_centred_over_black() {
+        let s = flat(2, 2, 90);
+        let c = conform(&s, 4, 2);
+        assert_eq!((c.width, c.height), (4, 2));
+        assert_eq!(&c.rgba[0..4], &[0, 0, 0, 255]);
+        assert_eq!(&c.rgba[4..8], &[90, 90, 90, 255]);
+        let c = conform(&flat(6, 6, 7), 2, 2);
+        assert_eq!(c.rgba, flat(2, 2, 7).rgba);
+    }
+}

@@ -1,0 +1,49 @@
+//! The screen. The core (slideshow, HTTP, Discord) talks to it through [`FrameSink`] and never
+//! names winit; [`window`] implements it with a fullscreen winit window presented through
+//! `pixels` (GPU) or `softbuffer` (CPU), [`headless`] without any window.
+//!
+//! Only [`window`] and its presenters depend on winit: the main thread runs the event loop, and
+//! slides arrive from the tokio thread as [`window::AppEvent`]s through an `EventLoopProxy`.
+
+pub mod fade;
+pub mod headless;
+pub mod window;
+
+mod pixels;
+mod soft;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::render::Slide;
+
+/// Where finished slides go. Implementations must return at once: the slideshow calls this
+/// from its task, and a display that is busy fading simply takes the newest slide next.
+pub trait FrameSink: Send + Sync + 'static {
+    /// Puts `slide` on the screen, cross-fading from the previous one over `transition`.
+    fn show(&self, slide: Arc<Slide>, transition: Duration);
+    /// The slide last put on the screen: what `/api/screenshot.png` returns.
+    fn current(&self) -> Option<Arc<Slide>>;
+    /// Which presenter this is, for `/api/status`.
+    fn backend(&self) -> &'static str;
+}
+
+/// The screen's size in pixels, as the display knows it. The display sends a new size when
+/// its window is resized (or first mapped); the slideshow re-renders for it.
+pub type ScreenSize = watch::Receiver<(u32, u32)>;
+
+/// The last slide shown, kept for screenshots; shared by every sink.
+#[derive(Debug, Default)]
+pub struct Shown(Mutex<Option<Arc<Slide>>>);
+
+impl Shown {
+    pub fn set(&self, slide: Arc<Slide>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(slide);
+    }
+
+    pub fn get(&self) -> Option<Arc<Slide>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+}

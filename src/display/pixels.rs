@@ -1,0 +1,71 @@
+//! The GPU presenter (pixels, over wgpu's Vulkan backend): for a Pi 4 or 5 (Mesa v3dv) and
+//! any machine with a real GPU. The slide is uploaded as a texture and scaled by the GPU.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use pixels::{Pixels, PixelsBuilder, SurfaceTexture};
+use winit::window::Window;
+
+use super::fade;
+use super::window::Present;
+use crate::render::Slide;
+
+pub struct PixelsPresenter {
+    pixels: Pixels<'static>,
+    size: (u32, u32),
+}
+
+impl PixelsPresenter {
+    pub fn new(window: Arc<Window>) -> anyhow::Result<PixelsPresenter> {
+        let size = window.inner_size();
+        let (w, h) = (size.width.max(1), size.height.max(1));
+        let surface = SurfaceTexture::new(w, h, window);
+        let pixels = PixelsBuilder::new(w, h, surface)
+            .build()
+            .context("wgpu found no usable Vulkan adapter for pixels")?;
+        Ok(PixelsPresenter { pixels, size: (w, h) })
+    }
+
+    /// Whether the adapter is a real GPU rather than a CPU rasteriser (lavapipe/llvmpipe),
+    /// on which softbuffer is faster and lighter.
+    pub fn is_hardware(&self) -> bool {
+        self.pixels.adapter().get_info().device_type != pixels::wgpu::DeviceType::Cpu
+    }
+
+    pub fn adapter_name(&self) -> String {
+        let info = self.pixels.adapter().get_info();
+        format!("{} ({:?})", info.name, info.device_type)
+    }
+}
+
+impl Present for PixelsPresenter {
+    fn name(&self) -> &'static str {
+        "pixels"
+    }
+
+    fn resize(&mut self, width: u32, height: u32) -> anyhow::Result<()> {
+        if width == 0 || height == 0 {
+            return Ok(());
+        }
+        self.pixels.resize_surface(width, height).context("pixels: resizing the surface")?;
+        self.pixels.resize_buffer(width, height).context("pixels: resizing the buffer")?;
+        self.size = (width, height);
+        Ok(())
+    }
+
+    fn draw(&mut self, from: Option<&Slide>, to: &Slide, weight: u32) -> anyhow::Result<()> {
+        let (w, h) = self.size;
+        let to = fade::conform(to, w, h);
+        let frame = self.pixels.frame_mut();
+        match from {
+            Some(from) if weight < 256 => {
+                let from = fade::conform(from, w, h);
+                fade::blend_rgba(&from.rgba, &to.rgba, weight, frame);
+            }
+            _ => frame.copy_from_slice(&to.rgba),
+        }
+        self.pixels.render().context("pixels: presenting the frame")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,360 @@
+//! The fullscreen window: winit's event loop on the main thread, an [`ApplicationHandler`]
+//! that receives finished slides as [`AppEvent`]s from the tokio thread, fades between them and
+//! presents through `pixels` or `softbuffer`.
+//!
+//! It never decodes and never polls: with nothing to do the loop waits (`ControlFlow::Wait`,
+//! 0 CPU); during a fade it wakes at the next frame's time (`ControlFlow::WaitUntil`).
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use tokio::sync::{mpsc, watch};
+use winit::application::ApplicationHandler;
+use winit::dpi::{PhysicalPosition, PhysicalSize};
+use winit::event::{ElementState, KeyEvent, WindowEvent};
+use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoop, EventLoopProxy};
+use winit::keyboard::{Key, NamedKey};
+use winit::window::{Fullscreen, Window, WindowId};
+
+use super::fade::Fade;
+use super::pixels::PixelsPresenter;
+use super::soft::SoftPresenter;
+use super::{FrameSink, Shown};
+use crate::config::Backend;
+use crate::render::Slide;
+use crate::slideshow::Command;
+
+/// What the tokio thread tells the display loop.
+#[derive(Debug)]
+pub enum AppEvent {
+    /// Put this slide on screen, fading over the duration.
+    Show(Arc<Slide>, Duration),
+    /// The frame is stopping.
+    Quit,
+}
+
+/// A presenter: puts RGBA slides (or a blend of two) on the window.
+pub trait Present {
+    fn name(&self) -> &'static str;
+    fn resize(&mut self, width: u32, height: u32) -> anyhow::Result<()>;
+    /// Draws `to`, blended from `from` by `weight` (0..=256), and presents it.
+    fn draw(&mut self, from: Option<&Slide>, to: &Slide, weight: u32) -> anyhow::Result<()>;
+}
+
+/// Whether a Wayland or X11 server is named in the environment.
+pub fn display_server_reachable() -> bool {
+    ["WAYLAND_DISPLAY", "DISPLAY"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
+}
+
+/// Frames per second during a fade: smooth enough for a slow crossfade, and cheap on a Pi.
+const FADE_FPS: u64 = 30;
+
+/// The [`FrameSink`] the core holds: forwards slides to the display loop.
+struct WindowSink {
+    /// Behind a mutex because the proxy is `Send` but not `Sync`.
+    proxy: Mutex<EventLoopProxy<AppEvent>>,
+    shown: Shown,
+    /// The presenter chosen when the window opened.
+    backend: Mutex<&'static str>,
+}
+
+impl FrameSink for WindowSink {
+    fn show(&self, slide: Arc<Slide>, transition: Duration) {
+        self.shown.set(slide.clone());
+        let proxy = self.proxy.lock().unwrap_or_else(|e| e.into_inner());
+        // Fails only once the loop has exited, when nothing is shown any more.
+        let _ = proxy.send_event(AppEvent::Show(slide, transition));
+    }
+
+    fn current(&self) -> Option<Arc<Slide>> {
+        self.shown.get()
+    }
+
+    fn backend(&self) -> &'static str {
+        *self.backend.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Stops the display loop from another thread.
+#[derive(Debug, Clone)]
+pub struct Quitter(EventLoopProxy<AppEvent>);
+
+impl Quitter {
+    pub fn quit(&self) {
+        let _ = self.0.send_event(AppEvent::Quit);
+    }
+}
+
+/// The display, before its loop runs.
+pub struct Display {
+    event_loop: EventLoop<AppEvent>,
+    app: App,
+    size_rx: watch::Receiver<(u32, u32)>,
+    sink: Arc<WindowSink>,
+    keys_rx: Option<mpsc::UnboundedReceiver<Command>>,
+}
+
+impl std::fmt::Debug for Display {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Display").field("backend", &self.app.backend).finish_non_exhaustive()
+    }
+}
+
+impl Display {
+    /// Connects to the display server. `windowed` opens a plain window of that size instead of
+    /// going fullscreen (for development; Esc closes it).
+    pub fn new(
+        backend: Backend,
+        windowed: Option<(u32, u32)>,
+        initial: (u32, u32),
+    ) -> anyhow::Result<Display> {
+        let event_loop = EventLoop::<AppEvent>::with_user_event()
+            .build()
+            .context("cannot connect to the display server")?;
+        let proxy = event_loop.create_proxy();
+        let (size_tx, size_rx) = watch::channel(initial);
+        let (keys_tx, keys_rx) = mpsc::unbounded_channel();
+        let sink = Arc::new(WindowSink {
+            proxy: Mutex::new(proxy),
+            shown: Shown::default(),
+            backend: Mutex::new("starting"),
+        });
+        let app = App {
+            backend,
+            windowed,
+            window: None,
+            presenter: None,
+            sink: sink.clone(),
+            size_tx,
+            keys: keys_tx,
+            current: None,
+            previous: None,
+            fade: None,
+            next_frame: None,
+            error: None,
+        };
+        Ok(Display { event_loop, app, size_rx, sink, keys_rx: Some(keys_rx) })
+    }
+
+    pub fn sink(&self) -> Arc<dyn FrameSink> {
+        self.sink.clone()
+    }
+
+    /// The window's size, updated when it is mapped or resized.
+    pub fn size(&self) -> watch::Receiver<(u32, u32)> {
+        self.size_rx.clone()
+    }
+
+    /// Slideshow commands from the keyboard (arrows, space).
+    pub fn keys(&mut self) -> Option<mpsc::UnboundedReceiver<Command>> {
+        self.keys_rx.take()
+    }
+
+    pub fn quitter(&self) -> Quitter {
+        Quitter(self.event_loop.create_proxy())
+    }
+
+    /// Runs the loop on this (the main) thread until [`Quitter::quit`] or the window closes.
+    pub fn run(mut self) -> anyhow::Result<()> {
+        self.event_loop.set_control_flow(ControlFlow::Wait);
+        self.event_loop.run_app(&mut self.app).context("the display loop failed")?;
+        match self.app.error.take() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+}
+
+struct App {
+    backend: Backend,
+    windowed: Option<(u32, u32)>,
+    window: Option<Arc<Window>>,
+    presenter: Option<Box<dyn Present>>,
+    sink: Arc<WindowSink>,
+    /// Tells the slideshow the screen's size, so that it renders slides to fit.
+    size_tx: watch::Sender<(u32, u32)>,
+    keys: mpsc::UnboundedSender<Command>,
+    /// The slide on screen (or being faded to).
+    current: Option<Arc<Slide>>,
+    /// The slide being faded from.
+    previous: Option<Arc<Slide>>,
+    fade: Option<Fade>,
+    /// When the next fade frame is due.
+    next_frame: Option<Instant>,
+    /// A failure that ended the loop, returned from [`Display::run`].
+    error: Option<anyhow::Error>,
+}
+
+impl App {
+    fn open(&mut self, el: &ActiveEventLoop) -> anyhow::Result<()> {
+        let mut attrs = Window::default_attributes().with_title("discord-frame");
+        match self.windowed {
+            Some((w, h)) => attrs = attrs.with_inner_size(PhysicalSize::new(w, h)),
+            None => {
+                let monitor = el.primary_monitor().or_else(|| el.available_monitors().next());
+                if let Some(m) = &monitor {
+                    // Without a window manager (a bare X server, a kiosk) fullscreen requests
+                    // are ignored: the window must also be placed over the monitor by hand.
+                    let (pos, size) = (m.position(), m.size());
+                    attrs = attrs
+                        .with_inner_size(size)
+                        .with_position(PhysicalPosition::new(pos.x, pos.y))
+                        .with_decorations(false);
+                }
+                attrs = attrs.with_fullscreen(Some(Fullscreen::Borderless(monitor)));
+            }
+        }
+        let window = Arc::new(el.create_window(attrs).context("cannot open a window")?);
+        window.set_cursor_visible(false);
+        let presenter: Box<dyn Present> = match self.backend {
+            Backend::Softbuffer => Box::new(SoftPresenter::new(window.clone())?),
+            Backend::Pixels => Box::new(PixelsPresenter::new(window.clone())?),
+            _ => match PixelsPresenter::new(window.clone()) {
+                Ok(p) if p.is_hardware() => {
+                    tracing::info!("presenting through pixels on {}", p.adapter_name());
+                    Box::new(p)
+                }
+                Ok(p) => {
+                    tracing::info!(
+                        "the only GPU adapter is {}, a CPU rasteriser: presenting through \
+                         softbuffer, which is faster there",
+                        p.adapter_name()
+                    );
+                    drop(p);
+                    Box::new(SoftPresenter::new(window.clone())?)
+                }
+                Err(e) => {
+                    tracing::info!("no Vulkan GPU ({e:#}): presenting through softbuffer");
+                    Box::new(SoftPresenter::new(window.clone())?)
+                }
+            },
+        };
+        *self.sink.backend.lock().unwrap_or_else(|e| e.into_inner()) = presenter.name();
+        let size = window.inner_size();
+        tracing::info!("window open: {}x{} via {}", size.width, size.height, presenter.name());
+        self.presenter = Some(presenter);
+        self.report_size(size);
+        window.request_redraw();
+        self.window = Some(window);
+        Ok(())
+    }
+
+    fn report_size(&mut self, size: PhysicalSize<u32>) {
+        if size.width > 0 && size.height > 0 {
+            self.size_tx.send_if_modified(|s| {
+                let changed = *s != (size.width, size.height);
+                *s = (size.width, size.height);
+                changed
+            });
+        }
+    }
+
+    fn redraw(&mut self) -> anyhow::Result<()> {
+        let (Some(presenter), Some(current)) = (self.presenter.as_mut(), self.current.as_ref())
+        else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        let weight = self.fade.map_or(256, |f| f.weight(now));
+        presenter.draw(self.previous.as_deref(), current, weight)?;
+        if self.fade.is_some_and(|f| f.finished(now)) {
+            self.fade = None;
+            self.previous = None;
+            self.next_frame = None;
+        } else if self.fade.is_some() {
+            self.next_frame = Some(now + Duration::from_millis(1000 / FADE_FPS));
+        }
+        Ok(())
+    }
+
+    fn fail(&mut self, el: &ActiveEventLoop, e: anyhow::Error) {
+        tracing::error!("display: {e:#}");
+        self.error = Some(e);
+        el.exit();
+    }
+}
+
+impl ApplicationHandler<AppEvent> for App {
+    fn resumed(&mut self, el: &ActiveEventLoop) {
+        if self.window.is_none() {
+            if let Err(e) = self.open(el) {
+                self.fail(el, e);
+            }
+        }
+    }
+
+    fn user_event(&mut self, el: &ActiveEventLoop, event: AppEvent) {
+        match event {
+            AppEvent::Show(slide, transition) => {
+                let old = self.current.replace(slide);
+                self.fade = None;
+                self.previous = None;
+                if let (Some(old), false) = (old, transition.is_zero()) {
+                    self.previous = Some(old);
+                    self.fade = Some(Fade { start: Instant::now(), duration: transition });
+                }
+                if let Some(w) = &self.window {
+                    w.request_redraw();
+                }
+            }
+            AppEvent::Quit => el.exit(),
+        }
+    }
+
+    fn window_event(&mut self, el: &ActiveEventLoop, _id: WindowId, event: WindowEvent) {
+        match event {
+            WindowEvent::CloseRequested => el.exit(),
+            WindowEvent::Resized(size) => {
+                if let Some(p) = self.presenter.as_mut() {
+                    if let Err(e) = p.resize(size.width, size.height) {
+                        return self.fail(el, e);
+                    }
+                }
+                self.report_size(size);
+                if let Some(w) = &self.window {
+                    w.request_redraw();
+                }
+            }
+            WindowEvent::RedrawRequested => {
+                if let Err(e) = self.redraw() {
+                    self.fail(el, e);
+                }
+            }
+            WindowEvent::KeyboardInput {
+                event: KeyEvent { logical_key, state: ElementState::Pressed, .. },
+                ..
+            } => {
+                let command = match logical_key {
+                    Key::Named(NamedKey::ArrowRight) => Some(Command::Next),
+                    Key::Named(NamedKey::ArrowLeft) => Some(Command::Prev),
+                    Key::Named(NamedKey::Space) => Some(Command::TogglePause),
+                    Key::Named(NamedKey::Escape) if self.windowed.is_some() => {
+                        el.exit();
+                        None
+                    }
+                    _ => None,
+                };
+                if let Some(c) = command {
+                    let _ = self.keys.send(c);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn about_to_wait(&mut self, el: &ActiveEventLoop) {
+        match self.next_frame {
+            Some(at) if at <= Instant::now() => {
+                if let Some(w) = &self.window {
+                    w.request_redraw();
+                }
+                el.set_control_flow(ControlFlow::Wait);
+            }
+            Some(at) => el.set_control_flow(ControlFlow::WaitUntil(at)),
+            None => el.set_control_flow(ControlFlow::Wait),
+        }
+    }
+}

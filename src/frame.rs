@@ -1,0 +1,293 @@
+//! Starting and stopping the frame: the configuration in effect, logging, the library, the
+//! display on the main thread, and everything else on a tokio runtime.
+//!
+//! Shutdown is by ownership: SIGTERM (or Ctrl-C) ends the HTTP server gracefully; dropping its
+//! state drops the last slideshow handle, which ends the slideshow task; the runtime thread
+//! then tells the display loop to quit, and the process exits 0.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::RunArgs;
+use crate::config::{Backend, Config, ConfigError};
+use crate::discord::DiscordState;
+use crate::display::headless::HeadlessSink;
+use crate::display::{window, FrameSink};
+use crate::http::{self, AppState};
+use crate::ingest::Ingest;
+use crate::library::{Library, Retention};
+use crate::slides::{Renderer, SlideSettings, WelcomeInfo};
+use crate::slideshow::{Command, Slideshow, Timing};
+
+/// The configuration in effect: the file, the environment and the flags, merged.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config: Config,
+    /// The file read, if any.
+    pub config_path: Option<PathBuf>,
+    /// The Discord token: `--token`, else `DISCORD_BOT_TOKEN`, else `[discord] token`.
+    pub discord_token: Option<String>,
+    pub data_dir: PathBuf,
+    /// `--log-file-path`, or `discord-frame.log` in `[log] dir`.
+    pub log_file: Option<PathBuf>,
+    /// `--size` given with a window backend: a plain window of that size instead of
+    /// fullscreen, for development (Esc closes it).
+    pub windowed: Option<(u32, u32)>,
+}
+
+impl Settings {
+    /// Reads the config file and applies the environment and the flags over it.
+    pub fn resolve(run: &RunArgs) -> Result<Settings, ConfigError> {
+        let config_path = Config::locate(run.config.as_deref());
+        let mut config = match &config_path {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        if let Some(host) = run.host {
+            config.http.host = host;
+        }
+        if let Some(port) = run.port {
+            config.http.port = port;
+        }
+        if let Some(display) = run.display {
+            config.display.backend = display;
+        }
+        if let Some((width, height)) = run.screen_size {
+            config.display.size = crate::config::Size { width, height };
+        }
+        if let Some(level) = &run.log_level {
+            config.log.level = level.clone();
+        }
+        if let Some(dir) = &run.data_dir {
+            config.library.dir = Some(dir.clone());
+        }
+        // Flags can make a valid file invalid (--host 0.0.0.0 without a token).
+        config.validate()?;
+        let discord_token = run
+            .token
+            .clone()
+            .or_else(|| std::env::var("DISCORD_BOT_TOKEN").ok())
+            .or_else(|| config.discord.token.clone())
+            .filter(|t| !t.trim().is_empty());
+        let data_dir = match &config.library.dir {
+            Some(dir) => dir.clone(),
+            None => directories::ProjectDirs::from("", "", "discord-frame")
+                .map(|d| d.data_dir().to_owned())
+                .ok_or(ConfigError::Invalid {
+                    key: "[library] dir",
+                    message: "there is no home directory to keep photos in: set [library] dir \
+                              or --data-dir"
+                        .into(),
+                })?,
+        };
+        let log_file = run
+            .log_file_path
+            .clone()
+            .or_else(|| config.log.dir.as_ref().map(|d| d.join("discord-frame.log")));
+        let windowed = run.screen_size.filter(|_| config.display.backend != Backend::Headless);
+        Ok(Settings { config, config_path, discord_token, data_dir, log_file, windowed })
+    }
+}
+
+/// Sends the log to stderr, and to the log file when one is set.
+pub fn init_logging(settings: &Settings) -> anyhow::Result<()> {
+    use tracing_subscriber::fmt::writer::MakeWriterExt;
+    let filter = tracing_subscriber::EnvFilter::try_new(&settings.config.log.level)
+        .context("[log] level")?;
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    match &settings.log_file {
+        Some(path) => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).with_context(|| {
+                    format!("cannot create the log directory {}", dir.display())
+                })?;
+            }
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("cannot open the log file {}", path.display()))?;
+            builder.with_ansi(false).with_writer(std::io::stderr.and(Arc::new(file))).init();
+        }
+        None => builder.with_writer(std::io::stderr).init(),
+    }
+    Ok(())
+}
+
+/// Runs the frame until SIGTERM.
+pub fn run(settings: Settings) -> anyhow::Result<()> {
+    let retention = Retention {
+        max_photos: settings.config.library.max_photos,
+        max_bytes: settings.config.library.max_disk_mb.saturating_mul(1024 * 1024),
+    };
+    let library = Library::open(&settings.data_dir, retention)
+        .with_context(|| format!("cannot open the library in {}", settings.data_dir.display()))?;
+    let library = Arc::new(library);
+    tracing::info!("library: {} ({} photos)", settings.data_dir.display(), library.count()?);
+
+    let backend = settings.config.display.backend;
+    let windowed = match backend {
+        Backend::Headless => false,
+        Backend::Auto if !window::display_server_reachable() => {
+            tracing::warn!(
+                "no display server (neither WAYLAND_DISPLAY nor DISPLAY is set): running \
+                 headless; the slides are only visible at /api/screenshot.png"
+            );
+            false
+        }
+        _ => true,
+    };
+    if windowed {
+        let size = settings.config.display.size;
+        let initial = (size.width, size.height);
+        match window::Display::new(backend, settings.windowed, initial) {
+            Ok(mut display) => {
+                let sink = display.sink();
+                let size = display.size();
+                let quit = display.quitter();
+                let keys = display.keys();
+                let stop = CancellationToken::new();
+                let stopped = stop.clone();
+                let runtime = std::thread::Builder::new()
+                    .name("frame-runtime".into())
+                    .spawn(move || {
+                        let core = serve(settings, library, sink, size, keys, stopped);
+                        let result = runtime().and_then(|rt| rt.block_on(core));
+                        quit.quit();
+                        result
+                    })
+                    .context("cannot start the runtime thread")?;
+                let shown = display.run();
+                // The window closed (or failed): stop the core too, then report.
+                stop.cancel();
+                let served = runtime
+                    .join()
+                    .unwrap_or_else(|_| Err(anyhow::anyhow!("the runtime thread panicked")));
+                return shown.and(served);
+            }
+            Err(e) if backend == Backend::Auto => {
+                tracing::warn!("cannot open a window ({e:#}): running headless");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let size = settings.config.display.size;
+    let (_size_tx, size_rx) = watch::channel((size.width, size.height));
+    let sink: Arc<dyn FrameSink> = Arc::new(HeadlessSink::default());
+    let never = CancellationToken::new();
+    runtime()?.block_on(serve(settings, library, sink, size_rx, None, never))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("frame-worker")
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// Everything but the display: the endpoint, the slideshow and (with issue #4) Discord.
+pub async fn serve(
+    settings: Settings,
+    library: Arc<Library>,
+    sink: Arc<dyn FrameSink>,
+    size: watch::Receiver<(u32, u32)>,
+    keys: Option<mpsc::UnboundedReceiver<Command>>,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    let config = &settings.config;
+    let addr = SocketAddr::new(config.http.host, config.http.port);
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "cannot listen on {addr}: set another [http] port (or --port), or stop what uses it"
+        )
+    })?;
+    let local = listener.local_addr().context("the listening socket has no address")?;
+
+    let discord_state = match &settings.discord_token {
+        None => DiscordState::Disabled,
+        Some(_) => DiscordState::Error { message: "the Discord bot is not built yet".into() },
+    };
+    let (_discord_tx, discord) = watch::channel(discord_state);
+    let welcome_info = WelcomeInfo {
+        http_url: format!("http://{local}"),
+        discord_line: discord.borrow().welcome_line(),
+    };
+    let (_welcome_tx, welcome) = watch::channel(welcome_info);
+
+    let renderer = Renderer::new(
+        SlideSettings {
+            fit: config.display.fit.into(),
+            matte: config.display.matte.into(),
+            limits: config.limits.render_limits(),
+            captions: config.display.captions,
+        },
+        size,
+    );
+    let timing =
+        Timing { interval: config.display.interval, transition: config.display.transition };
+    let (slideshow, slideshow_task) =
+        Slideshow::spawn(library.clone(), renderer.clone(), sink.clone(), timing, welcome);
+    if let Some(mut keys) = keys {
+        let slideshow = slideshow.clone();
+        tokio::spawn(async move {
+            while let Some(command) = keys.recv().await {
+                slideshow.send(command).await;
+            }
+        });
+    }
+    let state = AppState {
+        ingest: Ingest::new(library.clone(), renderer.clone()),
+        library,
+        slideshow,
+        sink,
+        renderer,
+        discord,
+        token: config.http.token.as_deref().map(Arc::from),
+        max_upload_mb: config.http.max_upload_mb,
+    };
+    // Tests and scripts read this line to find a port chosen with --port 0.
+    println!("discord-frame: serving on http://{local}");
+    tracing::info!("HTTP endpoint on http://{local} (display: {})", state.sink.backend());
+    axum::serve(listener, http::app(state))
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                () = shutdown_signal() => {},
+                () = stop.cancelled() => {},
+            }
+        })
+        .await
+        .context("the HTTP server failed")?;
+    // The server's state, and with it the last slideshow handle, is gone: the task ends.
+    let _ = slideshow_task.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM (systemd's stop) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down");
+}

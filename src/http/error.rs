@@ -1,0 +1,94 @@
+//! The endpoint's one error type. Every error is JSON,
+//! `{"error": {"status": 415, "code": "unsupported_format", "message": "…"}}`, with a message
+//! for the person or program that sent the request; internals go to the log, not the client.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::ingest::IngestError;
+use crate::render::{ErrorKind, RenderError};
+
+/// An error response.
+#[derive(Debug)]
+pub struct AppError {
+    pub status: StatusCode,
+    /// A stable, machine-readable name: clients branch on this, not on the message.
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl AppError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> AppError {
+        AppError { status, code, message: message.into() }
+    }
+
+    pub fn not_found(what: impl std::fmt::Display) -> AppError {
+        AppError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} does not exist"))
+    }
+
+    /// A failure of the frame itself: logged in full, reported to the client in short.
+    pub fn internal(context: &str, e: impl std::fmt::Display) -> AppError {
+        tracing::error!("{context}: {e}");
+        AppError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("{context}; the frame's log has the details"),
+        )
+    }
+
+    /// The upload was over `[http] max_upload_mb`.
+    pub fn too_large(max_mb: u64) -> AppError {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "upload_too_large",
+            format!(
+                "the upload is over the {max_mb} MB limit ([http] max_upload_mb): send a smaller \
+                 photo"
+            ),
+        )
+    }
+
+    /// Prefixes the message, e.g. with the name of the file in a multi-file upload.
+    pub fn context(mut self, prefix: &str) -> AppError {
+        self.message = format!("{prefix}: {}", self.message);
+        self
+    }
+
+    pub fn body(&self) -> serde_json::Value {
+        json!({ "error": { "status": self.status.as_u16(), "code": self.code, "message": self.message } })
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if self.status.is_client_error() {
+            tracing::info!(status = self.status.as_u16(), code = self.code, "{}", self.message);
+        }
+        (self.status, Json(self.body())).into_response()
+    }
+}
+
+impl From<RenderError> for AppError {
+    fn from(e: RenderError) -> AppError {
+        let (status, code) = match (&e, e.kind()) {
+            (RenderError::Empty, _) => (StatusCode::BAD_REQUEST, "empty_upload"),
+            (_, ErrorKind::Unsupported) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_format")
+            }
+            (_, ErrorKind::TooLarge) => (StatusCode::UNPROCESSABLE_ENTITY, "photo_too_large"),
+            (_, ErrorKind::Damaged) => (StatusCode::UNPROCESSABLE_ENTITY, "damaged_photo"),
+        };
+        AppError::new(status, code, e.to_string())
+    }
+}
+
+impl From<IngestError> for AppError {
+    fn from(e: IngestError) -> AppError {
+        match e {
+            IngestError::Photo(e) => e.into(),
+            other => AppError::internal("the frame could not store the photo", other),
+        }
+    }
+}

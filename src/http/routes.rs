@@ -1,0 +1,360 @@
+//! The routes. Handlers are thin: they turn a request into a call on ingest, the library or
+//! the slideshow, and a result into JSON.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::AppError;
+use super::AppState;
+use crate::discord::DiscordState;
+use crate::ingest::{IngestRequest, Ingested};
+use crate::library::Source;
+use crate::render::Fit;
+use crate::slideshow::Command;
+
+/// The router, with its state: served by `serve`, driven by `oneshot` in tests.
+pub fn app(state: AppState) -> Router {
+    let limit =
+        usize::try_from(state.max_upload_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
+    let api = Router::new()
+        .route("/api/photos", post(upload).get(list))
+        .route("/api/photos/{id}", get(original).delete(delete))
+        .route("/api/photos/{id}/show", post(show))
+        .route("/api/next", post(next))
+        .route("/api/prev", post(prev))
+        .route("/api/pause", post(pause))
+        .route("/api/resume", post(resume))
+        .route("/api/status", get(status))
+        .route("/api/screenshot.png", get(screenshot))
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+    Router::new()
+        .merge(api)
+        .route("/healthz", get(|| async { "ok\n" }))
+        .fallback(|| async {
+            AppError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route: see the README's API table",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            AppError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method: see the README's API table",
+            )
+        })
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// With `[http] token` set, every `/api` request must carry `Authorization: Bearer <token>`.
+async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if let Some(token) = &state.token {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        if !given.is_some_and(|g| constant_time_eq(g.trim().as_bytes(), token.as_bytes())) {
+            let status = StatusCode::UNAUTHORIZED;
+            let msg = "this frame needs a token: send the header `Authorization: Bearer <token>` \
+                       with the value of [http] token from its config.toml";
+            let mut response = AppError::new(status, "unauthorized", msg).into_response();
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            return response;
+        }
+    }
+    next.run(req).await
+}
+
+/// Compares without returning early, so the time taken does not reveal how much matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Optional parameters of an upload, as query parameters or multipart text fields.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UploadParams {
+    caption: Option<String>,
+    fit: Option<String>,
+    sender: Option<String>,
+}
+
+/// `POST /api/photos`: a raw image body, or a multipart form with one or more files.
+async fn upload(
+    State(state): State<AppState>,
+    query: Result<Query<UploadParams>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    req: Request,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let Query(mut params) = query.map_err(|e| {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_parameter",
+            format!(
+                "{}: the parameters are caption, fit (contain or cover) and sender",
+                e.body_text()
+            ),
+        )
+    })?;
+    let is_multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().starts_with("multipart/form-data"));
+    let max_mb = state.max_upload_mb;
+    let mut files: Vec<(String, Bytes)> = Vec::new();
+    if is_multipart {
+        let mut form = Multipart::from_request(req, &state)
+            .await
+            .map_err(|e| AppError::new(e.status(), "bad_multipart", e.body_text()))?;
+        let field_err = |e: axum::extract::multipart::MultipartError| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::too_large(max_mb)
+            } else {
+                AppError::new(
+                    e.status(),
+                    "bad_multipart",
+                    format!("the form is malformed: {}", e.body_text()),
+                )
+            }
+        };
+        while let Some(field) = form.next_field().await.map_err(field_err)? {
+            let name = field.name().unwrap_or("").to_owned();
+            let file_name = field.file_name().map(str::to_owned);
+            match (name.as_str(), file_name) {
+                ("caption", None) => params.caption = Some(field.text().await.map_err(field_err)?),
+                ("fit", None) => params.fit = Some(field.text().await.map_err(field_err)?),
+                ("sender", None) => params.sender = Some(field.text().await.map_err(field_err)?),
+                (_, file_name) => {
+                    let label = file_name.unwrap_or(name);
+                    files.push((label, field.bytes().await.map_err(field_err)?));
+                }
+            }
+        }
+    } else {
+        let body = Bytes::from_request(req, &state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::too_large(max_mb)
+            } else {
+                AppError::new(e.status(), "bad_body", e.body_text())
+            }
+        })?;
+        files.push(("the body".to_owned(), body));
+    }
+    if files.is_empty() {
+        return Err(AppError::new(
+            StatusCode::BAD_REQUEST,
+            "no_photo",
+            "the request has no photo: send the image as the body, or as file fields of a \
+             multipart form (curl -F file=@photo.jpg)",
+        ));
+    }
+    let fit = match params.fit.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("contain") => Some(Fit::Contain),
+        Some("cover") => Some(Fit::Cover),
+        Some(other) => {
+            return Err(AppError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_parameter",
+                format!("fit `{other}` is not a fit: write contain or cover"),
+            ))
+        }
+    };
+
+    let count = files.len();
+    let mut stored: Vec<Ingested> = Vec::new();
+    let mut rejected: Vec<AppError> = Vec::new();
+    for (label, bytes) in files {
+        let mut req = IngestRequest::new(Vec::from(bytes), Source::Http);
+        req.caption = params.caption.clone();
+        req.sender = params.sender.clone();
+        req.fit = fit;
+        match state.ingest.ingest(req).await {
+            Ok(done) => stored.push(done),
+            Err(e) => {
+                let e = AppError::from(e);
+                rejected.push(if count > 1 { e.context(&label) } else { e });
+            }
+        }
+    }
+    // Retention may have removed photos; the newest stored shows at once, the others join the
+    // rotation.
+    let removed: Vec<i64> = stored.iter().flat_map(|s| s.removed.iter().copied()).collect();
+    if !removed.is_empty() {
+        state.slideshow.send(Command::Removed(removed)).await;
+    }
+    if let Some((last, earlier)) = stored.split_last() {
+        if !earlier.is_empty() {
+            state.slideshow.send(Command::Stored).await;
+        }
+        let slide = Some(last.slide.clone());
+        state.slideshow.send(Command::Added { id: last.photo.id, slide }).await;
+    }
+    if stored.is_empty() {
+        // Nothing was stored: the first reason is the answer (all of them when several).
+        let mut first = rejected.remove(0);
+        for more in rejected {
+            first.message.push_str("; ");
+            first.message.push_str(&more.message);
+        }
+        return Err(first);
+    }
+    let photos: Vec<Value> = stored.iter().map(photo_json).collect();
+    let rejected: Vec<Value> = rejected.iter().map(|e| e.body()["error"].clone()).collect();
+    let mut body = json!({ "photos": photos });
+    if !rejected.is_empty() {
+        body["rejected"] = Value::Array(rejected);
+    }
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
+fn photo_json(done: &Ingested) -> Value {
+    let mut v = serde_json::to_value(&done.photo).unwrap_or(Value::Null);
+    v["duplicate"] = Value::Bool(done.duplicate);
+    v
+}
+
+/// `GET /api/photos`: the library, newest first.
+async fn list(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
+    let photos =
+        state.library.list().map_err(|e| AppError::internal("cannot list the library", e))?;
+    Ok(Json(json!({ "photos": photos })))
+}
+
+/// `GET /api/photos/{id}`: the original bytes.
+async fn original(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
+    let library = state.library.clone();
+    let found = tokio::task::spawn_blocking(move || library.read(id))
+        .await
+        .map_err(|e| AppError::internal("cannot read the photo", e))?
+        .map_err(|e| AppError::internal("cannot read the photo", e))?;
+    let (photo, bytes) = found.ok_or_else(|| AppError::not_found(format!("photo {id}")))?;
+    let mime = match photo.format.as_str() {
+        "JPEG" => "image/jpeg",
+        "PNG" => "image/png",
+        "WebP" => "image/webp",
+        "GIF" => "image/gif",
+        "BMP" => "image/bmp",
+        "TIFF" => "image/tiff",
+        _ => "application/octet-stream",
+    };
+    Ok(([(header::CONTENT_TYPE, mime)], bytes).into_response())
+}
+
+/// `DELETE /api/photos/{id}`.
+async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, AppError> {
+    let library = state.library.clone();
+    let deleted = tokio::task::spawn_blocking(move || library.delete(id))
+        .await
+        .map_err(|e| AppError::internal("cannot delete the photo", e))?
+        .map_err(|e| AppError::internal("cannot delete the photo", e))?;
+    if !deleted {
+        return Err(AppError::not_found(format!("photo {id}")));
+    }
+    state.slideshow.send(Command::Removed(vec![id])).await;
+    Ok(Json(json!({ "deleted": id })))
+}
+
+/// `POST /api/photos/{id}/show`.
+async fn show(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<Value>, AppError> {
+    if state.slideshow.show(id).await {
+        Ok(Json(json!({ "showing": id })))
+    } else {
+        Err(AppError::not_found(format!("photo {id}")))
+    }
+}
+
+async fn control(state: &AppState, command: Command) -> Json<Value> {
+    state.slideshow.send(command).await;
+    Json(json!({ "ok": true }))
+}
+
+async fn next(State(state): State<AppState>) -> Json<Value> {
+    control(&state, Command::Next).await
+}
+
+async fn prev(State(state): State<AppState>) -> Json<Value> {
+    control(&state, Command::Prev).await
+}
+
+async fn pause(State(state): State<AppState>) -> Json<Value> {
+    control(&state, Command::Pause).await
+}
+
+async fn resume(State(state): State<AppState>) -> Json<Value> {
+    control(&state, Command::Resume).await
+}
+
+/// `GET /api/status`.
+async fn status(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
+    let count =
+        state.library.count().map_err(|e| AppError::internal("cannot count the photos", e))?;
+    let show = state.slideshow.state();
+    let (width, height) = state.renderer.size();
+    let discord = match &*state.discord.borrow() {
+        DiscordState::Disabled => json!({ "state": "disabled", "user": null }),
+        DiscordState::Connecting => json!({ "state": "connecting", "user": null }),
+        DiscordState::Connected { user } => json!({ "state": "connected", "user": user }),
+        DiscordState::Error { message } => {
+            json!({ "state": "error", "user": null, "message": message })
+        }
+    };
+    let current = show.current.map(
+        |p| json!({ "id": p.id, "source": p.source, "sender": p.sender, "caption": p.caption }),
+    );
+    Ok(Json(json!({
+        "version": env!("CARGO_PKG_VERSION"),
+        "display": { "backend": state.sink.backend(), "width": width, "height": height },
+        "discord": discord,
+        "photos": count,
+        "paused": show.paused,
+        "current": current,
+    })))
+}
+
+/// `GET /api/screenshot.png`: the slide on screen, at the display's size.
+async fn screenshot(State(state): State<AppState>) -> Result<Response, AppError> {
+    let slide = state.sink.current().ok_or_else(|| {
+        AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "nothing is on the screen yet: try again in a moment",
+        )
+    })?;
+    let png = tokio::task::spawn_blocking(move || encode_png(&slide))
+        .await
+        .map_err(|e| AppError::internal("cannot encode the screenshot", e))?
+        .map_err(|e| AppError::internal("cannot encode the screenshot", e))?;
+    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png)
+        .into_response())
+}
+
+fn encode_png(slide: &Arc<crate::render::Slide>) -> Result<Vec<u8>, image::ImageError> {
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    use image::ImageEncoder;
+    let mut out = Vec::new();
+    let encoder =
+        PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive);
+    encoder.write_image(&slide.rgba, slide.width, slide.height, image::ExtendedColorType::Rgba8)?;
+    Ok(out)
+}

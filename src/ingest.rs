@@ -1,0 +1,121 @@
+//! The one path from a photo's bytes to the library, for every source (HTTP now, Discord next).
+//!
+//! The order is what makes "done" mean done: the format is sniffed from the bytes and the
+//! header checked against the limits before anything is decoded; the photo is then rendered
+//! for the screen, which proves it decodes (a truncated JPEG is refused here, not found broken
+//! at 3 a.m. in the rotation) and yields the slide that shows it at once; only then is it
+//! stored, durably. A photo that fails any step is not stored at all.
+
+use std::sync::Arc;
+
+use crate::library::{Added, Library, LibraryError, NewPhoto, Photo, Source};
+use crate::render::{self, Fit, RenderError, Slide};
+use crate::slides::Renderer;
+
+/// A photo arriving from a source.
+#[derive(Debug, Clone)]
+pub struct IngestRequest {
+    pub bytes: Vec<u8>,
+    pub source: Source,
+    pub sender: Option<String>,
+    pub caption: Option<String>,
+    pub channel_id: Option<u64>,
+    pub message_id: Option<u64>,
+    /// Overrides `[display] fit` for this photo.
+    pub fit: Option<Fit>,
+}
+
+impl IngestRequest {
+    /// A request with only the bytes and the source set.
+    pub fn new(bytes: Vec<u8>, source: Source) -> IngestRequest {
+        IngestRequest {
+            bytes,
+            source,
+            sender: None,
+            caption: None,
+            channel_id: None,
+            message_id: None,
+            fit: None,
+        }
+    }
+}
+
+/// A stored photo, and the slide that shows it.
+#[derive(Debug, Clone)]
+pub struct Ingested {
+    pub photo: Photo,
+    /// The bytes were already in the library (now moved to the front).
+    pub duplicate: bool,
+    /// Rendered at the screen's size when ingest ran.
+    pub slide: Arc<Slide>,
+    /// Photos the retention limits removed to make room.
+    pub removed: Vec<i64>,
+}
+
+/// Why a photo was not stored: the sender's problem ([`RenderError`], with a message for them)
+/// or the frame's (a disk error, for the owner's log).
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error(transparent)]
+    Photo(#[from] RenderError),
+    #[error("the frame could not store the photo: {0}")]
+    Library(#[from] LibraryError),
+    #[error("the frame could not store the photo: {0}")]
+    Worker(String),
+}
+
+/// Ingest for every source. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Ingest {
+    library: Arc<Library>,
+    renderer: Renderer,
+}
+
+impl Ingest {
+    pub fn new(library: Arc<Library>, renderer: Renderer) -> Ingest {
+        Ingest { library, renderer }
+    }
+
+    pub fn library(&self) -> &Arc<Library> {
+        &self.library
+    }
+
+    /// Checks, renders and stores one photo. Returns once it is on disk.
+    pub async fn ingest(&self, req: IngestRequest) -> Result<Ingested, IngestError> {
+        let info = render::probe(&req.bytes, &self.renderer.settings().limits)?;
+        let (width, height) = info.upright_size();
+        let bytes = Arc::new(req.bytes);
+        let caption = req.caption.filter(|c| !c.trim().is_empty());
+        let slide = self.renderer.photo(bytes.clone(), req.fit, caption.clone()).await?;
+        let new = NewPhoto {
+            source: Some(req.source),
+            sender: req.sender,
+            caption,
+            channel_id: req.channel_id,
+            message_id: req.message_id,
+            format: info.format.name().to_owned(),
+            width,
+            height,
+            fit: req.fit.map(|f| match f {
+                Fit::Contain => "contain".to_owned(),
+                Fit::Cover => "cover".to_owned(),
+            }),
+        };
+        let library = self.library.clone();
+        let added = tokio::task::spawn_blocking(move || library.add(&bytes, new))
+            .await
+            .map_err(|e| IngestError::Worker(e.to_string()))??;
+        let Added { photo, duplicate, removed } = added;
+        tracing::info!(
+            id = photo.id,
+            source = ?photo.source,
+            sender = photo.sender.as_deref().unwrap_or("-"),
+            duplicate,
+            "stored a {}×{} {}",
+            photo.width,
+            photo.height,
+            photo.format
+        );
+        Ok(Ingested { photo, duplicate, slide, removed })
+    }
+}

@@ -1,0 +1,171 @@
+//! Text on slides: the welcome slide's instructions and photo captions, drawn with the bundled
+//! Inter font (SIL Open Font License, `assets/Inter-LICENSE.txt`) so the frame looks the same on
+//! every Pi whatever fonts are installed.
+
+use std::sync::OnceLock;
+
+use fontdue::{Font, FontSettings};
+
+use super::Slide;
+
+/// The two weights the frame uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Weight {
+    Regular,
+    SemiBold,
+}
+
+fn font(weight: Weight) -> &'static Font {
+    static REGULAR: OnceLock<Font> = OnceLock::new();
+    static SEMIBOLD: OnceLock<Font> = OnceLock::new();
+    let (cell, bytes): (_, &'static [u8]) = match weight {
+        Weight::Regular => (&REGULAR, include_bytes!("../../assets/Inter-Regular.otf")),
+        Weight::SemiBold => (&SEMIBOLD, include_bytes!("../../assets/Inter-SemiBold.otf")),
+    };
+    cell.get_or_init(|| {
+        // The font is compiled in and tested, so parsing it cannot fail at run time.
+        #[allow(clippy::expect_used)]
+        Font::from_bytes(bytes, FontSettings::default()).expect("the bundled font parses")
+    })
+}
+
+/// The width in pixels of `text` set at `px`.
+pub fn measure(text: &str, px: f32, weight: Weight) -> f32 {
+    let font = font(weight);
+    let mut width = 0.0;
+    let mut prev = None;
+    for c in text.chars() {
+        if let Some(p) = prev {
+            width += font.horizontal_kern(p, c, px).unwrap_or(0.0);
+        }
+        width += font.metrics(c, px).advance_width;
+        prev = Some(c);
+    }
+    width
+}
+
+/// Shortens `text` with an ellipsis until it fits in `max_width` pixels.
+pub fn fit_width(text: &str, px: f32, weight: Weight, max_width: f32) -> String {
+    if measure(text, px, weight) <= max_width {
+        return text.to_owned();
+    }
+    let mut chars: Vec<char> = text.chars().collect();
+    while !chars.is_empty() {
+        chars.pop();
+        let candidate: String = chars.iter().collect::<String>() + "…";
+        if measure(&candidate, px, weight) <= max_width {
+            return candidate;
+        }
+    }
+    String::new()
+}
+
+/// Draws `text` on `slide` with its baseline at `baseline` and its left edge at `x`, blending
+/// `color` by each glyph's coverage. Pixels outside the slide are skipped.
+pub fn draw(
+    slide: &mut Slide,
+    text: &str,
+    x: f32,
+    baseline: f32,
+    px: f32,
+    weight: Weight,
+    color: [u8; 3],
+) {
+    let font = font(weight);
+    let (sw, sh) = (slide.width as i64, slide.height as i64);
+    let mut pen = x;
+    let mut prev = None;
+    for c in text.chars() {
+        if let Some(p) = prev {
+            pen += font.horizontal_kern(p, c, px).unwrap_or(0.0);
+        }
+        let (m, coverage) = font.rasterize(c, px);
+        let left = (pen + m.xmin as f32).round() as i64;
+        let top = (baseline - m.height as f32 - m.ymin as f32).round() as i64;
+        for gy in 0..m.height as i64 {
+            let y = top + gy;
+            if y < 0 || y >= sh {
+                continue;
+            }
+            for gx in 0..m.width as i64 {
+                let x = left + gx;
+                if x < 0 || x >= sw {
+                    continue;
+                }
+                let a = u32::from(coverage[(gy * m.width as i64 + gx) as usize]);
+                if a == 0 {
+                    continue;
+                }
+                let i = ((y * sw + x) * 4) as usize;
+                for (ch, &col) in slide.rgba[i..i + 3].iter_mut().zip(&color) {
+                    *ch = ((u32::from(*ch) * (255 - a) + u32::from(col) * a) / 255) as u8;
+                }
+            }
+        }
+        pen += m.advance_width;
+        prev = Some(c);
+    }
+}
+
+/// Darkens the rows `top..bottom` to `keep`/256 of their brightness: the band behind a caption.
+pub fn darken_band(slide: &mut Slide, top: u32, bottom: u32, keep: u32) {
+    let row = slide.width as usize * 4;
+    let (top, bottom) = (top.min(slide.height) as usize, bottom.min(slide.height) as usize);
+    for px in slide.rgba[top * row..bottom * row].chunks_exact_mut(4) {
+        for ch in &mut px[..3] {
+            *ch = ((u32::from(*ch) * keep) >> 8) as u8;
+        }
+    }
+}
+
+/// Draws a caption along the bottom of a slide, over a darkened band, centred and shortened
+/// with an ellipsis to fit. The size follows the slide's height so it reads the same on a
+/// 7" panel and a TV.
+pub fn caption(slide: &mut Slide, text: &str) {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if text.is_empty() {
+        return;
+    }
+    let px = (slide.height as f32 / 24.0).clamp(12.0, 64.0);
+    let band = (px * 2.0) as u32;
+    let margin = px;
+    let line = fit_width(&text, px, Weight::Regular, slide.width as f32 - 2.0 * margin);
+    darken_band(slide, slide.height.saturating_sub(band), slide.height, 110);
+    let width = measure(&line, px, Weight::Regular);
+    let x = (slide.width as f32 - width) / 2.0;
+    let baseline = slide.height as f32 - band as f32 / 2.0 + px * 0.35;
+    draw(slide, &line, x, baseline, px, Weight::Regular, [255, 255, 255]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn black(w: u32, h: u32) -> Slide {
+        let mut rgba = vec![0u8; (w * h * 4) as usize];
+        rgba.chunks_exact_mut(4).for_each(|p| p[3] = 255);
+        Slide { width: w, height: h, rgba }
+    }
+
+    #[test]
+    fn text_is_drawn_where_asked_and_nowhere_else() {
+        let mut s = black(200, 60);
+        draw(&mut s, "Hello", 10.0, 40.0, 24.0, Weight::Regular, [255, 255, 255]);
+        let lit = |x0: u32, x1: u32| {
+            (0..60).any(|y| (x0..x1).any(|x| s.rgba[((y * 200 + x) * 4) as usize] > 128))
+        };
+        assert!(lit(10, 80), "the word is drawn");
+        assert!(!lit(120, 200), "nothing past its width");
+        assert!(measure("Hello", 24.0, Weight::Regular) < 80.0);
+    }
+
+    #[test]
+    fn long_captions_are_shortened_and_drawing_off_the_edge_is_safe() {
+        let long = "a very long caption ".repeat(20);
+        let short = fit_width(&long, 20.0, Weight::Regular, 150.0);
+        assert!(short.ends_with('…') && measure(&short, 20.0, Weight::Regular) <= 150.0);
+        let mut s = black(100, 40);
+        caption(&mut s, &long);
+        draw(&mut s, "edge", -30.0, 500.0, 30.0, Weight::SemiBold, [255, 0, 0]);
+    }
+}

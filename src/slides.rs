@@ -1,0 +1,142 @@
+//! Slides for the screen: a stored photo rendered at the screen's current size with the frame's
+//! settings (and its caption), or the welcome slide. Rendering runs on the blocking pool, one
+//! decode at a time (a Pi Zero 2 W has 512 MB), shared by ingest and the slideshow.
+
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
+use crate::display::ScreenSize;
+use crate::render::{self, text, Fit, Limits, Matte, RenderError, RenderOptions, Slide};
+
+/// The frame-wide settings every slide is rendered with.
+#[derive(Debug, Clone, Copy)]
+pub struct SlideSettings {
+    pub fit: Fit,
+    pub matte: Matte,
+    pub limits: Limits,
+    /// Draw captions along the bottom.
+    pub captions: bool,
+}
+
+/// Renders slides. Cheap to clone; clones share the one-decode-at-a-time permit.
+#[derive(Debug, Clone)]
+pub struct Renderer {
+    settings: SlideSettings,
+    /// The screen's size, followed as it changes.
+    size: ScreenSize,
+    /// One permit: decodes queue rather than run side by side and double the peak memory.
+    permits: Arc<Semaphore>,
+}
+
+impl Renderer {
+    pub fn new(settings: SlideSettings, size: ScreenSize) -> Renderer {
+        Renderer { settings, size, permits: Arc::new(Semaphore::new(1)) }
+    }
+
+    pub fn settings(&self) -> &SlideSettings {
+        &self.settings
+    }
+
+    /// The screen's size now.
+    pub fn size(&self) -> (u32, u32) {
+        *self.size.borrow()
+    }
+
+    /// A receiver that wakes when the screen's size changes.
+    pub fn size_changes(&self) -> ScreenSize {
+        self.size.clone()
+    }
+
+    /// Renders a photo for the screen. `fit` overrides the frame's setting for this photo.
+    /// `bytes` is shared with the caller (ingest stores them afterwards); when the caller
+    /// let go of them, they are freed as soon as they are decoded.
+    pub async fn photo(
+        &self,
+        bytes: Arc<Vec<u8>>,
+        fit: Option<Fit>,
+        caption: Option<String>,
+    ) -> Result<Arc<Slide>, RenderError> {
+        let (width, height) = self.size();
+        let mut opts = RenderOptions::new(width, height);
+        opts.fit = fit.unwrap_or(self.settings.fit);
+        opts.matte = self.settings.matte;
+        opts.limits = self.settings.limits;
+        let captions = self.settings.captions;
+        let _permit = self.permits.acquire().await;
+        let job = tokio::task::spawn_blocking(move || {
+            let mut slide = match Arc::try_unwrap(bytes) {
+                Ok(owned) => render::render_owned(owned, &opts)?,
+                Err(shared) => render::render(&shared, &opts)?,
+            };
+            if let (true, Some(caption)) = (captions, caption) {
+                text::caption(&mut slide, &caption);
+            }
+            Ok(Arc::new(slide))
+        });
+        job.await.unwrap_or_else(|_| {
+            Err(RenderError::Corrupt { format: "image", detail: "the decoder failed".into() })
+        })
+    }
+}
+
+/// What the welcome slide tells a person looking at an empty frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WelcomeInfo {
+    /// The endpoint's URL, for the curl line.
+    pub http_url: String,
+    /// One line about Discord: how to send from the app, or how to switch it on.
+    pub discord_line: String,
+}
+
+/// The slide shown while the library is empty: how to send the first photo.
+pub fn welcome(width: u32, height: u32, info: &WelcomeInfo) -> Slide {
+    use text::Weight::{Regular, SemiBold};
+    let mut rgba = Vec::with_capacity(width as usize * height as usize * 4);
+    // A quiet vertical gradient, dark enough not to light up a room at night.
+    for y in 0..height {
+        let t = y as f32 / height.max(1) as f32;
+        let px = [(18.0 + 14.0 * t) as u8, (22.0 + 10.0 * t) as u8, (34.0 + 12.0 * t) as u8, 255];
+        for _ in 0..width {
+            rgba.extend_from_slice(&px);
+        }
+    }
+    let mut slide = Slide { width, height, rgba };
+    let unit = (height as f32 / 18.0).min(width as f32 / 28.0).max(6.0);
+    let margin = unit * 1.5;
+    let max_w = width as f32 - 2.0 * margin;
+    let mut y = height as f32 * 0.30;
+    let mut line = |slide: &mut Slide, s: &str, px: f32, weight, color: [u8; 3], gap: f32| {
+        let s = text::fit_width(s, px, weight, max_w);
+        text::draw(slide, &s, margin, y, px, weight, color);
+        y += px * gap;
+    };
+    let curl = format!("curl --data-binary @photo.jpg {}/api/photos", info.http_url);
+    line(&mut slide, "Send a photo to this frame", unit * 1.6, SemiBold, [255, 255, 255], 1.6);
+    line(&mut slide, "From the Discord app:", unit * 0.8, SemiBold, [190, 200, 230], 1.3);
+    line(&mut slide, &info.discord_line, unit * 0.8, Regular, [230, 230, 230], 2.0);
+    line(&mut slide, "From this computer:", unit * 0.8, SemiBold, [190, 200, 230], 1.3);
+    line(&mut slide, &curl, unit * 0.7, Regular, [230, 230, 230], 1.0);
+    slide
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_welcome_slide_has_text_on_a_dark_background() {
+        let info = WelcomeInfo {
+            http_url: "http://127.0.0.1:8080".into(),
+            discord_line: "Discord is off: set [discord] token in config.toml".into(),
+        };
+        let s = welcome(640, 360, &info);
+        assert_eq!(s.rgba.len(), 640 * 360 * 4);
+        let bright = s.rgba.chunks_exact(4).filter(|p| p[0] > 200).count();
+        // Text covers some pixels, but the slide stays mostly dark.
+        assert!(bright > 500 && bright < 640 * 360 / 10, "{bright} bright pixels");
+        // Small screens still get a slide (the text shrinks or is cut with an ellipsis).
+        let tiny = welcome(40, 30, &info);
+        assert_eq!(tiny.rgba.len(), 40 * 30 * 4);
+    }
+}

@@ -1,0 +1,441 @@
+//! What is on the screen, and when it changes. One tokio task owns the decision and every
+//! timer, so the display never polls: it is handed a finished slide when there is one.
+//!
+//! - A new photo shows at once (ingest hands over the slide it already rendered).
+//! - Otherwise the library rotates, newest to oldest and round again, every `interval`.
+//! - next / prev / pause / resume / show-by-id come from every source as [`Command`]s.
+//! - The slide after the current one is rendered ahead, so `next` and the timer are instant.
+//! - Render jobs carry a request number; a result nobody waits for any more (the user pressed
+//!   next twice, the screen was resized) is dropped.
+//! - An empty library shows the welcome slide, redrawn when what it says changes.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+use crate::display::FrameSink;
+use crate::library::{Library, Photo};
+use crate::render::{Fit, RenderError, Slide};
+use crate::slides::{self, Renderer, WelcomeInfo};
+
+/// What the slideshow is asked to do.
+#[derive(Debug)]
+pub enum Command {
+    Next,
+    Prev,
+    Pause,
+    Resume,
+    /// Pause if running, resume if paused (the space bar).
+    TogglePause,
+    /// Show this photo now; the answer is `false` when there is no such photo.
+    Show(i64, oneshot::Sender<bool>),
+    /// A photo was stored and should show at once. `slide` is the one ingest rendered, if it
+    /// is still the screen's size.
+    Added {
+        id: i64,
+        slide: Option<Arc<Slide>>,
+    },
+    /// Photos were stored that should join the rotation without showing (all but the last
+    /// of a multi-photo upload).
+    Stored,
+    /// Photos were removed from the library.
+    Removed(Vec<i64>),
+}
+
+/// What is on the screen, for `/api/status` and the Discord `status` command.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct State {
+    /// The photo showing, or `None` for the welcome slide.
+    pub current: Option<Photo>,
+    pub paused: bool,
+    /// Counts slides shown, so that a test (or a client) can wait for the next one.
+    pub shown: u64,
+}
+
+/// The handle every source holds. Cloning is cheap; the task stops when the last handle is
+/// dropped.
+#[derive(Debug, Clone)]
+pub struct Slideshow {
+    commands: mpsc::Sender<Command>,
+    state: watch::Receiver<State>,
+}
+
+/// How the slideshow is set up.
+#[derive(Debug, Clone)]
+pub struct Timing {
+    /// Each photo's time on screen.
+    pub interval: Duration,
+    /// The crossfade between slides.
+    pub transition: Duration,
+}
+
+impl Slideshow {
+    /// Starts the slideshow task; it shows the newest photo (or the welcome slide) at once.
+    pub fn spawn(
+        library: Arc<Library>,
+        renderer: Renderer,
+        sink: Arc<dyn FrameSink>,
+        timing: Timing,
+        welcome: watch::Receiver<WelcomeInfo>,
+    ) -> (Slideshow, tokio::task::JoinHandle<()>) {
+        let (commands, rx) = mpsc::channel(64);
+        let (state_tx, state) = watch::channel(State::default());
+        let (results_tx, results) = mpsc::channel(8);
+        let task = Task {
+            library,
+            renderer,
+            sink,
+            timing,
+            welcome,
+            state: state_tx,
+            results_tx,
+            order: Vec::new(),
+            current: None,
+            paused: false,
+            deadline: None,
+            next_request: 0,
+            wanted: None,
+            preparing: None,
+            prepared: None,
+            broken: HashSet::new(),
+        };
+        let handle = tokio::spawn(task.run(rx, results));
+        (Slideshow { commands, state }, handle)
+    }
+
+    /// Sends a command; a stopped slideshow (shutdown) ignores it.
+    pub async fn send(&self, command: Command) {
+        let _ = self.commands.send(command).await;
+    }
+
+    /// Shows photo `id` now; `false` if there is no such photo.
+    pub async fn show(&self, id: i64) -> bool {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Show(id, tx)).await;
+        rx.await.unwrap_or(false)
+    }
+
+    /// The state now.
+    pub fn state(&self) -> State {
+        self.state.borrow().clone()
+    }
+
+    /// A receiver that wakes on every change of state.
+    pub fn watch(&self) -> watch::Receiver<State> {
+        self.state.clone()
+    }
+}
+
+/// A finished render job.
+struct Rendered {
+    request: u64,
+    id: i64,
+    result: Result<Arc<Slide>, String>,
+}
+
+/// The slideshow's own state, owned by its task.
+struct Task {
+    library: Arc<Library>,
+    renderer: Renderer,
+    sink: Arc<dyn FrameSink>,
+    timing: Timing,
+    /// What the welcome slide says; it is redrawn when this changes (Discord connects).
+    welcome: watch::Receiver<WelcomeInfo>,
+    state: watch::Sender<State>,
+    results_tx: mpsc::Sender<Rendered>,
+    /// The library's ids, newest first: the rotation order.
+    order: Vec<i64>,
+    /// The photo on screen; `None` while the welcome slide shows.
+    current: Option<i64>,
+    paused: bool,
+    /// When the timer next advances the rotation; `None` when paused or with under 2 photos.
+    deadline: Option<Instant>,
+    next_request: u64,
+    /// The render job whose result goes on screen as soon as it arrives, with its fade.
+    wanted: Option<(u64, i64, Duration)>,
+    /// The render job preparing the next slide ahead of time.
+    preparing: Option<(u64, i64)>,
+    /// The next slide, rendered ahead.
+    prepared: Option<(i64, Arc<Slide>)>,
+    /// Photos that failed to render (changed limits, a damaged card): skipped in rotation.
+    broken: HashSet<i64>,
+}
+
+impl Task {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        mut results: mpsc::Receiver<Rendered>,
+    ) {
+        let mut size = self.renderer.size_changes();
+        let mut welcome = self.welcome.clone();
+        self.reload();
+        match self.order.first().copied() {
+            Some(id) => self.go_to(id, Duration::ZERO),
+            None => self.show_welcome(),
+        }
+        loop {
+            let deadline = self.deadline;
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(command) => self.handle(command),
+                    None => break,
+                },
+                Some(done) = results.recv() => self.rendered(done),
+                () = sleep_until(deadline), if deadline.is_some() => {
+                    self.deadline = None;
+                    self.step(1, self.timing.transition);
+                }
+                Ok(()) = size.changed() => {
+                    // Everything rendered so far is the wrong size.
+                    self.prepared = None;
+                    self.preparing = None;
+                    match self.current {
+                        Some(id) => self.go_to(id, Duration::ZERO),
+                        None => self.show_welcome(),
+                    }
+                }
+                Ok(()) = welcome.changed() => {
+                    if self.current.is_none() && self.wanted.is_none() {
+                        self.show_welcome();
+                    }
+                }
+            }
+        }
+        tracing::debug!("slideshow stopped");
+    }
+
+    fn handle(&mut self, command: Command) {
+        match command {
+            Command::Next => self.step(1, self.timing.transition),
+            Command::Prev => self.step(-1, self.timing.transition),
+            Command::Pause => {
+                self.paused = true;
+                self.deadline = None;
+                self.publish();
+            }
+            Command::Resume => {
+                self.paused = false;
+                self.arm_timer();
+                self.publish();
+            }
+            Command::TogglePause => {
+                let command = if self.paused { Command::Resume } else { Command::Pause };
+                self.handle(command);
+            }
+            Command::Show(id, reply) => {
+                self.reload();
+                let known = self.order.contains(&id);
+                if known {
+                    self.broken.remove(&id);
+                    self.go_to(id, self.timing.transition);
+                }
+                let _ = reply.send(known);
+            }
+            Command::Added { id, slide } => {
+                self.reload();
+                self.broken.remove(&id);
+                match slide.filter(|s| (s.width, s.height) == self.renderer.size()) {
+                    Some(slide) => {
+                        self.wanted = None;
+                        self.display(id, slide, self.timing.transition);
+                    }
+                    None => self.go_to(id, self.timing.transition),
+                }
+            }
+            Command::Stored => {
+                self.reload();
+                self.arm_timer();
+            }
+            Command::Removed(ids) => {
+                let old_pos = self.position();
+                self.reload();
+                if self.prepared.as_ref().is_some_and(|(id, _)| ids.contains(id)) {
+                    self.prepared = None;
+                }
+                if self.current.is_some_and(|id| ids.contains(&id)) {
+                    self.current = None;
+                    match self.order.get(old_pos.min(self.order.len().saturating_sub(1))) {
+                        Some(&id) => self.go_to(id, self.timing.transition),
+                        None => self.show_welcome(),
+                    }
+                } else {
+                    self.arm_timer();
+                    self.prepare_next();
+                }
+            }
+        }
+    }
+
+    /// Re-reads the rotation order from the library.
+    fn reload(&mut self) {
+        match self.library.list() {
+            Ok(photos) => self.order = photos.into_iter().map(|p| p.id).collect(),
+            Err(e) => tracing::error!("cannot list the library: {e}"),
+        }
+    }
+
+    /// The current photo's place in the order (0 if none).
+    fn position(&self) -> usize {
+        self.current.and_then(|c| self.order.iter().position(|&id| id == c)).unwrap_or(0)
+    }
+
+    /// The photo `step` places from the current one, skipping broken ones.
+    fn neighbour(&self, step: isize) -> Option<i64> {
+        let n = self.order.len() as isize;
+        let pos = self.position() as isize;
+        (1..=n)
+            .map(|k| self.order[(pos + step * k).rem_euclid(n) as usize])
+            .find(|id| !self.broken.contains(id))
+    }
+
+    fn step(&mut self, step: isize, transition: Duration) {
+        match self.neighbour(step) {
+            Some(id) => self.go_to(id, transition),
+            None if self.order.is_empty() || self.current.is_none() => self.show_welcome(),
+            None => self.arm_timer(),
+        }
+    }
+
+    /// Puts photo `id` on screen: at once if it was prepared, else when its render finishes.
+    fn go_to(&mut self, id: i64, transition: Duration) {
+        if let Some((pid, slide)) = self.prepared.take() {
+            if pid == id && (slide.width, slide.height) == self.renderer.size() {
+                self.wanted = None;
+                self.display(id, slide, transition);
+                return;
+            }
+        }
+        let request = self.start_render(id);
+        self.wanted = Some((request, id, transition));
+    }
+
+    fn display(&mut self, id: i64, slide: Arc<Slide>, transition: Duration) {
+        self.sink.show(slide, transition);
+        self.current = Some(id);
+        self.arm_timer();
+        self.publish();
+        self.prepare_next();
+    }
+
+    fn show_welcome(&mut self) {
+        self.current = None;
+        self.wanted = None;
+        self.deadline = None;
+        let (w, h) = self.renderer.size();
+        let info = self.welcome.borrow().clone();
+        self.sink.show(Arc::new(slides::welcome(w, h, &info)), Duration::ZERO);
+        self.publish();
+    }
+
+    /// Restarts the rotation timer from now, when rotating makes sense.
+    fn arm_timer(&mut self) {
+        let rotating = !self.paused && self.order.len() > 1 && self.current.is_some();
+        self.deadline = rotating.then(|| Instant::now() + self.timing.interval);
+    }
+
+    fn prepare_next(&mut self) {
+        let Some(next) = self.neighbour(1) else { return };
+        if Some(next) == self.current
+            || self.prepared.as_ref().is_some_and(|(id, _)| *id == next)
+            || self.preparing.is_some_and(|(_, id)| id == next)
+        {
+            return;
+        }
+        let request = self.start_render(next);
+        self.preparing = Some((request, next));
+    }
+
+    /// Renders photo `id` on a worker; the result comes back through `results`.
+    fn start_render(&mut self, id: i64) -> u64 {
+        self.next_request += 1;
+        let request = self.next_request;
+        let (library, renderer, results) =
+            (self.library.clone(), self.renderer.clone(), self.results_tx.clone());
+        tokio::spawn(async move {
+            let result = render_stored(&library, &renderer, id).await;
+            let _ = results.send(Rendered { request, id, result }).await;
+        });
+        request
+    }
+
+    fn rendered(&mut self, done: Rendered) {
+        if let Some((request, id, transition)) = self.wanted {
+            if request == done.request {
+                self.wanted = None;
+                match done.result {
+                    Ok(slide) => self.display(id, slide, transition),
+                    Err(e) => {
+                        tracing::warn!("photo {id} cannot be shown, skipping it: {e}");
+                        self.broken.insert(id);
+                        self.current = Some(id);
+                        self.step(1, transition);
+                    }
+                }
+                return;
+            }
+        }
+        if self.preparing.is_some_and(|(request, _)| request == done.request) {
+            self.preparing = None;
+            match done.result {
+                Ok(slide) => self.prepared = Some((done.id, slide)),
+                Err(e) => {
+                    tracing::warn!("photo {} cannot be shown, skipping it: {e}", done.id);
+                    self.broken.insert(done.id);
+                }
+            }
+        }
+        // Anything else is stale: nobody waits for it any more.
+    }
+
+    fn publish(&self) {
+        let current = self.current.and_then(|id| self.library.get(id).ok().flatten());
+        let paused = self.paused;
+        self.state.send_modify(|s| {
+            s.current = current;
+            s.paused = paused;
+            s.shown += 1;
+        });
+    }
+}
+
+/// Reads a stored photo and renders it with its own fit and caption.
+async fn render_stored(
+    library: &Arc<Library>,
+    renderer: &Renderer,
+    id: i64,
+) -> Result<Arc<Slide>, String> {
+    let lib = library.clone();
+    let read = tokio::task::spawn_blocking(move || lib.read(id)).await;
+    let (photo, bytes) = match read {
+        Ok(Ok(Some(found))) => found,
+        Ok(Ok(None)) => return Err("it is no longer in the library".into()),
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let fit = photo.fit.as_deref().and_then(parse_fit);
+    renderer
+        .photo(Arc::new(bytes), fit, photo.caption)
+        .await
+        .map_err(|e: RenderError| e.to_string())
+}
+
+/// A per-photo fit as stored in the library.
+pub fn parse_fit(s: &str) -> Option<Fit> {
+    match s {
+        "contain" => Some(Fit::Contain),
+        "cover" => Some(Fit::Cover),
+        _ => None,
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
