@@ -1,0 +1,183 @@
+//! A running `discord-frame` for the integration tests: the real binary, headless (or in a
+//! window under Xvfb), on a free loopback port, with its own data and config, killed on drop.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub struct Frame {
+    pub child: Child,
+    pub url: String,
+    pub data_dir: PathBuf,
+    /// Everything the process wrote to stderr so far (its log), for failure messages.
+    pub log: Arc<Mutex<String>>,
+    pub http: reqwest::blocking::Client,
+}
+
+/// How to start a frame.
+pub struct FrameOptions<'a> {
+    pub data_dir: &'a Path,
+    /// The config file's text.
+    pub config: &'a str,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl<'a> FrameOptions<'a> {
+    pub fn headless(data_dir: &'a Path) -> Self {
+        FrameOptions {
+            data_dir,
+            config: "",
+            args: vec!["--display".into(), "headless".into(), "--size".into(), "640x360".into()],
+            env: Vec::new(),
+        }
+    }
+}
+
+impl Frame {
+    pub fn start(opts: FrameOptions<'_>) -> Frame {
+        let config = opts.data_dir.with_extension("toml");
+        std::fs::create_dir_all(opts.data_dir).unwrap();
+        std::fs::write(&config, opts.config).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_discord-frame"));
+        cmd.arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(opts.data_dir)
+            .args(["--port", "0", "--log-level", "info"])
+            .args(&opts.args)
+            .env_remove("DISCORD_BOT_TOKEN")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in &opts.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let log = Arc::new(Mutex::new(String::new()));
+        let mut stderr = child.stderr.take().unwrap();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("discord-frame: serving on ")
+            .unwrap_or_else(|| {
+                let _ = child.kill();
+                std::thread::sleep(Duration::from_millis(200));
+                panic!("the frame did not start: {line:?}\n{}", log.lock().unwrap())
+            })
+            .to_owned();
+        // Keep reading stdout so that a later line never meets a closed pipe.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+        let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        Frame { child, url, data_dir: opts.data_dir.to_owned(), log, http }
+    }
+
+    pub fn headless(data_dir: &Path) -> Frame {
+        Frame::start(FrameOptions::headless(data_dir))
+    }
+
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    pub fn get(&self, path: &str) -> reqwest::blocking::Response {
+        self.http.get(format!("{}{path}", self.url)).send().unwrap()
+    }
+
+    pub fn post(&self, path: &str) -> reqwest::blocking::Response {
+        self.http.post(format!("{}{path}", self.url)).send().unwrap()
+    }
+
+    pub fn upload(&self, bytes: Vec<u8>) -> reqwest::blocking::Response {
+        self.http.post(format!("{}/api/photos", self.url)).body(bytes).send().unwrap()
+    }
+
+    pub fn status(&self) -> Value {
+        self.get("/api/status").json().unwrap()
+    }
+
+    pub fn current_id(&self) -> Option<i64> {
+        self.status()["current"]["id"].as_i64()
+    }
+
+    /// Waits up to `within` for `current` to become `id`.
+    pub fn wait_current(&self, id: i64, within: Duration) {
+        let start = Instant::now();
+        while self.current_id() != Some(id) {
+            assert!(start.elapsed() < within, "photo {id} not on screen within {within:?}: {}", self.status());
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Waits until `current` differs from `id`.
+    pub fn wait_not_current(&self, id: Option<i64>, within: Duration) -> Option<i64> {
+        let start = Instant::now();
+        loop {
+            let now = self.current_id();
+            if now != id {
+                return now;
+            }
+            assert!(start.elapsed() < within, "still showing {id:?} after {within:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The screen, waiting (up to 5 s) for the first slide of a frame just started.
+    pub fn screenshot(&self) -> image::RgbaImage {
+        let start = Instant::now();
+        let mut resp = self.get("/api/screenshot.png");
+        while resp.status() == 503 && start.elapsed() < Duration::from_secs(5) {
+            std::thread::sleep(Duration::from_millis(20));
+            resp = self.get("/api/screenshot.png");
+        }
+        assert_eq!(resp.status(), 200);
+        image::load_from_memory(&resp.bytes().unwrap()).unwrap().to_rgba8()
+    }
+
+    /// SIGTERM, and the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::Pid;
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM).unwrap();
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "no exit 10 s after SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Frame {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The JSON error body's fields.
+pub fn error_of(resp: reqwest::blocking::Response) -> (u16, String, String) {
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().unwrap_or_else(|e| panic!("a {status} without a JSON body: {e}"));
+    let err = &body["error"];
+    assert_eq!(err["status"].as_u64(), Some(u64::from(status)), "{body}");
+    (status, err["code"].as_str().unwrap().to_owned(), err["message"].as_str().unwrap().to_owned())
+}
