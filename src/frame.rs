@@ -151,12 +151,21 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
                 let size = display.size();
                 let quit = display.quitter();
                 let keys = display.keys();
+                let opened = display.opened();
                 let stop = CancellationToken::new();
                 let stopped = stop.clone();
                 let runtime = std::thread::Builder::new()
                     .name("frame-runtime".into())
                     .spawn(move || {
-                        let core = serve(settings, library, sink, size, keys, stopped);
+                        let core = async move {
+                            if let Some(opened) = opened {
+                                let wait = std::time::Duration::from_secs(30);
+                                if tokio::time::timeout(wait, opened).await.is_err() {
+                                    tracing::warn!("the window has not opened after 30 s");
+                                }
+                            }
+                            serve(settings, library, sink, size, keys, stopped).await
+                        };
                         let result = runtime().and_then(|rt| rt.block_on(core));
                         quit.quit();
                         result
@@ -233,14 +242,14 @@ pub async fn serve(
         Timing { interval: config.display.interval, transition: config.display.transition };
     let (slideshow, slideshow_task) =
         Slideshow::spawn(library.clone(), renderer.clone(), sink.clone(), timing, welcome);
-    if let Some(mut keys) = keys {
+    let keys = keys.map(|mut keys| {
         let slideshow = slideshow.clone();
         tokio::spawn(async move {
             while let Some(command) = keys.recv().await {
                 slideshow.send(command).await;
             }
-        });
-    }
+        })
+    });
     let state = AppState {
         ingest: Ingest::new(library.clone(), renderer.clone()),
         library,
@@ -263,7 +272,12 @@ pub async fn serve(
         })
         .await
         .context("the HTTP server failed")?;
-    // The server's state, and with it the last slideshow handle, is gone: the task ends.
+    // The keyboard's forwarder holds a slideshow handle for as long as the window lives: stop
+    // it, so that the server's state held the last handle, and the slideshow task ends.
+    if let Some(keys) = keys {
+        keys.abort();
+        let _ = keys.await;
+    }
     let _ = slideshow_task.await;
     tracing::info!("stopped");
     Ok(())

@@ -57,8 +57,14 @@ fn a_multipart_upload_stores_every_file_and_shows_the_last() {
     let dir = tempfile::tempdir().unwrap();
     let frame = Frame::headless(&dir.path().join("data"));
     let form = reqwest::blocking::multipart::Form::new()
-        .part("file", reqwest::blocking::multipart::Part::bytes(fixture("ladybird.png")).file_name("a.png"))
-        .part("file", reqwest::blocking::multipart::Part::bytes(fixture("orient-6.jpg")).file_name("b.jpg"))
+        .part(
+            "file",
+            reqwest::blocking::multipart::Part::bytes(fixture("ladybird.png")).file_name("a.png"),
+        )
+        .part(
+            "file",
+            reqwest::blocking::multipart::Part::bytes(fixture("orient-6.jpg")).file_name("b.jpg"),
+        )
         .text("caption", "From the garden")
         .text("sender", "grandma");
     let resp = frame.http.post(format!("{}/api/photos", frame.url)).multipart(form).send().unwrap();
@@ -77,17 +83,29 @@ fn a_multipart_upload_stores_every_file_and_shows_the_last() {
     // The caption is drawn: the screen differs from the bare photo along the bottom only.
     let shot = frame.screenshot();
     let bare = {
-        let slide = render::render(&fixture("orient-6.jpg"), &RenderOptions::new(640, 360)).unwrap();
+        let slide =
+            render::render(&fixture("orient-6.jpg"), &RenderOptions::new(640, 360)).unwrap();
         image::RgbaImage::from_raw(640, 360, slide.rgba).unwrap()
     };
     assert_eq!(shot.get_pixel(320, 100), bare.get_pixel(320, 100));
-    let differing = (330..360).flat_map(|y| (0..640).map(move |x| (x, y))).filter(|&(x, y)| shot.get_pixel(x, y) != bare.get_pixel(x, y)).count();
+    let differing = (330..360)
+        .flat_map(|y| (0..640).map(move |x| (x, y)))
+        .filter(|&(x, y)| shot.get_pixel(x, y) != bare.get_pixel(x, y))
+        .count();
     assert!(differing > 1000, "no caption band: {differing} pixels differ");
 
     // One good file and one bad: the good one is stored, the bad one reported.
     let form = reqwest::blocking::multipart::Form::new()
-        .part("file", reqwest::blocking::multipart::Part::bytes(fixture("ladybird.webp")).file_name("ok.webp"))
-        .part("file", reqwest::blocking::multipart::Part::bytes(fixture("ladybird.heic")).file_name("iphone.heic"));
+        .part(
+            "file",
+            reqwest::blocking::multipart::Part::bytes(fixture("ladybird.webp"))
+                .file_name("ok.webp"),
+        )
+        .part(
+            "file",
+            reqwest::blocking::multipart::Part::bytes(fixture("ladybird.heic"))
+                .file_name("iphone.heic"),
+        );
     let resp = frame.http.post(format!("{}/api/photos", frame.url)).multipart(form).send().unwrap();
     assert_eq!(resp.status(), 201);
     let body: Value = resp.json().unwrap();
@@ -116,10 +134,22 @@ fn hostile_uploads_get_clear_json_errors_and_the_screen_keeps_its_photo() {
         ("empty", Vec::new(), 400, "empty_upload", "empty"),
         ("text", b"hello, this is not a photo\n".to_vec(), 415, "unsupported_format", "text"),
         ("heic", fixture("ladybird.heic"), 415, "unsupported_format", "HEIC"),
-        ("pdf", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n".to_vec(), 415, "unsupported_format", "PDF"),
+        (
+            "pdf",
+            b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj\n".to_vec(),
+            415,
+            "unsupported_format",
+            "PDF",
+        ),
         ("truncated", truncated, 422, "damaged_photo", "damaged"),
         ("huge", fixture("huge-15000x15000.png"), 422, "photo_too_large", "100 MP limit"),
-        ("over the upload limit", vec![0xFF; 2 * 1024 * 1024], 413, "upload_too_large", "[http] max_upload_mb"),
+        (
+            "over the upload limit",
+            vec![0xFF; 2 * 1024 * 1024],
+            413,
+            "upload_too_large",
+            "[http] max_upload_mb",
+        ),
     ];
     for (what, bytes, status, code, says) in cases {
         let (s, c, m) = error_of(frame.upload(bytes));
@@ -127,7 +157,8 @@ fn hostile_uploads_get_clear_json_errors_and_the_screen_keeps_its_photo() {
         assert!(m.contains(says), "{what}: {m:?} should mention {says:?}");
     }
     // Bad parameters and routes are JSON errors too.
-    let resp = frame.http.post(format!("{}/api/photos?fit=stretch", frame.url)).body(good).send().unwrap();
+    let resp =
+        frame.http.post(format!("{}/api/photos?fit=stretch", frame.url)).body(good).send().unwrap();
     let (s, c, m) = error_of(resp);
     assert_eq!((s, c.as_str()), (400, "bad_parameter"));
     assert!(m.contains("contain or cover"), "{m}");
@@ -211,7 +242,10 @@ fn a_restart_keeps_every_photo_and_sigterm_exits_0() {
     let frame = Frame::headless(&data);
     assert_eq!(frame.status()["photos"], 4);
     for (id, bytes) in &stored {
-        assert_eq!(frame.get(&format!("/api/photos/{id}")).bytes().unwrap().as_ref(), bytes.as_slice());
+        assert_eq!(
+            frame.get(&format!("/api/photos/{id}")).bytes().unwrap().as_ref(),
+            bytes.as_slice()
+        );
     }
     // The newest shows first after a restart.
     frame.wait_current(stored[3].0, Duration::from_secs(2));
@@ -236,7 +270,12 @@ fn kill_9_during_uploads_never_leaves_a_broken_entry() {
                 let mut bytes = photo.clone();
                 bytes.extend_from_slice(format!("upload {round}-{i}").as_bytes());
                 match http.post(format!("{url}/api/photos")).body(bytes).send() {
-                    Ok(r) if r.status() == 201 => acked.push(r.json::<Value>().unwrap()["photos"][0]["sha256"].as_str().unwrap().to_owned()),
+                    Ok(r) if r.status() == 201 => acked.push(
+                        r.json::<Value>().unwrap()["photos"][0]["sha256"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned(),
+                    ),
                     _ => break,
                 }
             }
@@ -247,7 +286,11 @@ fn kill_9_during_uploads_never_leaves_a_broken_entry() {
         frame.child.wait().unwrap();
         let acked = uploader.join().unwrap();
         eprintln!("round {round}: {} uploads acknowledged before the kill", acked.len());
-        assert!(!acked.is_empty() && acked.len() < 400, "the kill came mid-way: {} acked", acked.len());
+        assert!(
+            !acked.is_empty() && acked.len() < 400,
+            "the kill came mid-way: {} acked",
+            acked.len()
+        );
 
         let frame = Frame::headless(&data);
         let list: Value = frame.get("/api/photos").json().unwrap();
@@ -255,11 +298,16 @@ fn kill_9_during_uploads_never_leaves_a_broken_entry() {
         for photo in &listed {
             let id = photo["id"].as_i64().unwrap();
             let bytes = frame.get(&format!("/api/photos/{id}")).bytes().unwrap();
-            let intact = photos.iter().any(|p| bytes.starts_with(p) && bytes[p.len()..].starts_with(b"upload "));
+            let intact = photos
+                .iter()
+                .any(|p| bytes.starts_with(p) && bytes[p.len()..].starts_with(b"upload "));
             assert!(intact, "photo {id} is not an uploaded photo, intact");
         }
         for sha in &acked {
-            assert!(listed.iter().any(|p| p["sha256"] == sha.as_str()), "an acknowledged photo ({sha}) was lost");
+            assert!(
+                listed.iter().any(|p| p["sha256"] == sha.as_str()),
+                "an acknowledged photo ({sha}) was lost"
+            );
         }
         // No file without its entry, no temporary file left behind.
         let files = walk(&data.join("photos"));
@@ -280,7 +328,16 @@ fn walk(dir: &std::path::Path) -> usize {
 fn a_token_is_required_off_loopback_and_enforced_when_set() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let out = support::discord_frame(&["--config", "/dev/null", "--data-dir", data.to_str().unwrap(), "--display", "headless", "--host", "0.0.0.0"]);
+    let out = support::discord_frame(&[
+        "--config",
+        "/dev/null",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--display",
+        "headless",
+        "--host",
+        "0.0.0.0",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let err = support::stderr(&out);
     assert!(err.contains("[http] token"), "{err}");
@@ -291,9 +348,15 @@ fn a_token_is_required_off_loopback_and_enforced_when_set() {
     let (s, c, m) = error_of(frame.get("/api/status"));
     assert_eq!((s, c.as_str()), (401, "unauthorized"));
     assert!(m.contains("Authorization: Bearer"), "{m}");
-    let wrong = frame.http.get(format!("{}/api/status", frame.url)).bearer_auth("wrong").send().unwrap();
+    let wrong =
+        frame.http.get(format!("{}/api/status", frame.url)).bearer_auth("wrong").send().unwrap();
     assert_eq!(wrong.status(), 401);
-    let right = frame.http.get(format!("{}/api/status", frame.url)).bearer_auth("correct horse battery staple").send().unwrap();
+    let right = frame
+        .http
+        .get(format!("{}/api/status", frame.url))
+        .bearer_auth("correct horse battery staple")
+        .send()
+        .unwrap();
     assert_eq!(right.status(), 200);
     assert_eq!(frame.get("/healthz").status(), 200, "health checks need no token");
 }
@@ -310,18 +373,33 @@ fn bad_configuration_exits_2_naming_the_key() {
     ];
     for (text, key) in cases {
         std::fs::write(&config, text).unwrap();
-        let out = support::discord_frame(&["--config", config.to_str().unwrap(), "--display", "headless"]);
+        let out = support::discord_frame(&[
+            "--config",
+            config.to_str().unwrap(),
+            "--display",
+            "headless",
+        ]);
         assert_eq!(out.status.code(), Some(2), "{text}");
         let err = support::stderr(&out);
         assert!(err.contains(key), "{text}: {err}");
     }
-    let out = support::discord_frame(&["--config", dir.path().join("missing.toml").to_str().unwrap()]);
+    let out =
+        support::discord_frame(&["--config", dir.path().join("missing.toml").to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(support::stderr(&out).contains("missing.toml"));
 
     // check-config prints what is in effect, flags included, secrets redacted.
-    std::fs::write(&config, "[http]\ntoken = \"hunter2\"\n[display]\ninterval = \"30s\"\n").unwrap();
-    let out = support::discord_frame(&["--config", config.to_str().unwrap(), "--port", "9999", "--token", "discord-secret", "check-config"]);
+    std::fs::write(&config, "[http]\ntoken = \"hunter2\"\n[display]\ninterval = \"30s\"\n")
+        .unwrap();
+    let out = support::discord_frame(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--port",
+        "9999",
+        "--token",
+        "discord-secret",
+        "check-config",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", support::stderr(&out));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("port = 9999") && text.contains("interval = \"30s\""), "{text}");
@@ -345,16 +423,24 @@ fn with_no_config_and_no_token_the_frame_starts_on_defaults() {
         .stderr(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     let mut line = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut line).unwrap();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
     let url = line.trim().strip_prefix("discord-frame: serving on ").unwrap().to_owned();
-    let status: Value = reqwest::blocking::get(format!("{url}/api/status")).unwrap().json().unwrap();
+    let status: Value =
+        reqwest::blocking::get(format!("{url}/api/status")).unwrap().json().unwrap();
     child.kill().unwrap();
     let mut log = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut log).unwrap();
     child.wait().unwrap();
     assert_eq!(status["discord"]["state"], "disabled");
     assert_eq!(status["display"]["backend"], "headless");
-    assert_eq!((status["display"]["width"].as_u64(), status["display"]["height"].as_u64()), (Some(1920), Some(1080)));
+    assert_eq!(
+        (status["display"]["width"].as_u64(), status["display"]["height"].as_u64()),
+        (Some(1920), Some(1080))
+    );
     assert!(log.contains("no display server"), "the fallback to headless is announced: {log}");
     assert!(home.path().join(".local/share/discord-frame/library.sqlite3").exists());
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use winit::application::ApplicationHandler;
 use winit::dpi::{PhysicalPosition, PhysicalSize};
 use winit::event::{ElementState, KeyEvent, WindowEvent};
@@ -95,6 +95,7 @@ pub struct Display {
     size_rx: watch::Receiver<(u32, u32)>,
     sink: Arc<WindowSink>,
     keys_rx: Option<mpsc::UnboundedReceiver<Command>>,
+    opened_rx: Option<oneshot::Receiver<()>>,
 }
 
 impl std::fmt::Debug for Display {
@@ -117,6 +118,7 @@ impl Display {
         let proxy = event_loop.create_proxy();
         let (size_tx, size_rx) = watch::channel(initial);
         let (keys_tx, keys_rx) = mpsc::unbounded_channel();
+        let (opened_tx, opened_rx) = oneshot::channel();
         let sink = Arc::new(WindowSink {
             proxy: Mutex::new(proxy),
             shown: Shown::default(),
@@ -130,13 +132,21 @@ impl Display {
             sink: sink.clone(),
             size_tx,
             keys: keys_tx,
+            opened: Some(opened_tx),
             current: None,
             previous: None,
             fade: None,
             next_frame: None,
             error: None,
         };
-        Ok(Display { event_loop, app, size_rx, sink, keys_rx: Some(keys_rx) })
+        Ok(Display {
+            event_loop,
+            app,
+            size_rx,
+            sink,
+            keys_rx: Some(keys_rx),
+            opened_rx: Some(opened_rx),
+        })
     }
 
     pub fn sink(&self) -> Arc<dyn FrameSink> {
@@ -151,6 +161,13 @@ impl Display {
     /// Slideshow commands from the keyboard (arrows, space).
     pub fn keys(&mut self) -> Option<mpsc::UnboundedReceiver<Command>> {
         self.keys_rx.take()
+    }
+
+    /// Resolves once the window is open with its presenter chosen and its size known (or
+    /// failed to open), so that the first slide is rendered at the right size and
+    /// `/api/status` names the presenter from the first request.
+    pub fn opened(&mut self) -> Option<oneshot::Receiver<()>> {
+        self.opened_rx.take()
     }
 
     pub fn quitter(&self) -> Quitter {
@@ -177,6 +194,8 @@ struct App {
     /// Tells the slideshow the screen's size, so that it renders slides to fit.
     size_tx: watch::Sender<(u32, u32)>,
     keys: mpsc::UnboundedSender<Command>,
+    /// Told when the window is open; dropped (which also wakes the waiter) if it fails.
+    opened: Option<oneshot::Sender<()>>,
     /// The slide on screen (or being faded to).
     current: Option<Arc<Slide>>,
     /// The slide being faded from.
@@ -239,6 +258,9 @@ impl App {
         self.report_size(size);
         window.request_redraw();
         self.window = Some(window);
+        if let Some(opened) = self.opened.take() {
+            let _ = opened.send(());
+        }
         Ok(())
     }
 
@@ -273,6 +295,7 @@ impl App {
     fn fail(&mut self, el: &ActiveEventLoop, e: anyhow::Error) {
         tracing::error!("display: {e:#}");
         self.error = Some(e);
+        self.opened = None;
         el.exit();
     }
 }

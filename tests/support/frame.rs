@@ -84,7 +84,8 @@ impl Frame {
             .to_owned();
         // Keep reading stdout so that a later line never meets a closed pipe.
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        let http =
+            reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
         Frame { child, url, data_dir: opts.data_dir.to_owned(), log, http }
     }
 
@@ -120,7 +121,11 @@ impl Frame {
     pub fn wait_current(&self, id: i64, within: Duration) {
         let start = Instant::now();
         while self.current_id() != Some(id) {
-            assert!(start.elapsed() < within, "photo {id} not on screen within {within:?}: {}", self.status());
+            assert!(
+                start.elapsed() < within,
+                "photo {id} not on screen within {within:?}: {}",
+                self.status()
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
     }

@@ -100,3 +100,4 @@ pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 pub mod frame;
+pub mod xvfb;
