@@ -439,3 +439,70 @@ async fn sleep_until(deadline: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::display::headless::HeadlessSink;
+    use crate::library::{NewPhoto, Retention};
+    use crate::slides::SlideSettings;
+
+    const PHOTOS: [&[u8]; 3] = [
+        include_bytes!("../tests/fixtures/ladybird.jpg"),
+        include_bytes!("../tests/fixtures/orient-3.jpg"),
+        include_bytes!("../tests/fixtures/ladybird.png"),
+    ];
+
+    /// Waits for the next published state whose photo is `id` (or the welcome slide).
+    async fn until_showing(state: &mut watch::Receiver<State>, id: Option<i64>) {
+        let wait = state.wait_for(|s| s.current.as_ref().map(|p| p.id) == id);
+        tokio::time::timeout(Duration::from_secs(600), wait).await.unwrap().unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rotates_on_the_interval_and_holds_while_paused() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = Arc::new(Library::open(dir.path(), Retention::default()).unwrap());
+        let mut ids = Vec::new();
+        for (i, bytes) in PHOTOS.iter().enumerate() {
+            let new = NewPhoto { format: "JPEG".into(), width: 1, height: 1, ..Default::default() };
+            ids.push(library.add(bytes, new).unwrap().photo.id);
+            assert_eq!(ids[i], i as i64 + 1);
+        }
+        let (_size_tx, size) = watch::channel((160, 90));
+        let settings = SlideSettings {
+            fit: Fit::Contain,
+            matte: crate::render::Matte::Black,
+            limits: crate::render::Limits::default(),
+            captions: false,
+        };
+        let sink = Arc::new(HeadlessSink::default());
+        let info = WelcomeInfo { http_url: "http://x".into(), discord_line: "off".into() };
+        let (_welcome_tx, welcome) = watch::channel(info);
+        let timing = Timing { interval: Duration::from_secs(60), transition: Duration::ZERO };
+        let (show, task) =
+            Slideshow::spawn(library.clone(), Renderer::new(settings, size), sink, timing, welcome);
+        let mut state = show.watch();
+        // Newest first, then older ones on each tick, then round again.
+        until_showing(&mut state, Some(ids[2])).await;
+        until_showing(&mut state, Some(ids[1])).await;
+        until_showing(&mut state, Some(ids[0])).await;
+        until_showing(&mut state, Some(ids[2])).await;
+
+        show.send(Command::Pause).await;
+        state.wait_for(|s| s.paused).await.unwrap();
+        let shown = state.borrow().shown;
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert_eq!(state.borrow().shown, shown, "nothing changes while paused");
+        assert_eq!(show.state().current.map(|p| p.id), Some(ids[2]));
+
+        // Removing every photo brings the welcome slide back; dropping the handle ends the task.
+        for &id in &ids {
+            library.delete(id).unwrap();
+        }
+        show.send(Command::Removed(ids.clone())).await;
+        until_showing(&mut state, None).await;
+        drop((show, state));
+        task.await.unwrap();
+    }
+}

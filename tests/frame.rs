@@ -1,6 +1,8 @@
 //! The frame end to end, headless: the real binary, a real HTTP server on loopback, a real
 //! SQLite file, real photographs.
 
+#![allow(clippy::unwrap_used)] // Test helpers: a failure is the test failing.
+
 mod support;
 
 use std::time::Duration;

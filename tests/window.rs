@@ -2,6 +2,8 @@
 //! `/api/screenshot.png` says is on the screen. Run by `.ci/run`, which installs Xvfb, Mesa's
 //! lavapipe (software Vulkan, for pixels) and ImageMagick.
 
+#![allow(clippy::unwrap_used)] // Test helpers: a failure is the test failing.
+
 mod support;
 
 use std::time::{Duration, Instant};

@@ -122,7 +122,8 @@ mod tests {
         assert_eq!((c.width, c.height), (4, 2));
         assert_eq!(&c.rgba[0..4], &[0, 0, 0, 255]);
         assert_eq!(&c.rgba[4..8], &[90, 90, 90, 255]);
-        let c = conform(&flat(6, 6, 7), 2, 2);
+        let big = flat(6, 6, 7);
+        let c = conform(&big, 2, 2);
         assert_eq!(c.rgba, flat(2, 2, 7).rgba);
     }
 }

@@ -137,6 +137,7 @@ impl Display {
             previous: None,
             fade: None,
             next_frame: None,
+            fade_frames: (0, Duration::ZERO, Duration::ZERO),
             error: None,
         };
         Ok(Display {
@@ -203,6 +204,9 @@ struct App {
     fade: Option<Fade>,
     /// When the next fade frame is due.
     next_frame: Option<Instant>,
+    /// Frames drawn in the current fade and their total and worst cost, logged when it ends
+    /// (the crossfade benchmark reads that line).
+    fade_frames: (u32, Duration, Duration),
     /// A failure that ended the loop, returned from [`Display::run`].
     error: Option<anyhow::Error>,
 }
@@ -282,7 +286,22 @@ impl App {
         let now = Instant::now();
         let weight = self.fade.map_or(256, |f| f.weight(now));
         presenter.draw(self.previous.as_deref(), current, weight)?;
+        if self.fade.is_some() {
+            let cost = now.elapsed();
+            let (n, total, worst) = &mut self.fade_frames;
+            *n += 1;
+            *total += cost;
+            *worst = (*worst).max(cost);
+        }
         if self.fade.is_some_and(|f| f.finished(now)) {
+            let (n, total, worst) = std::mem::take(&mut self.fade_frames);
+            tracing::debug!(
+                "fade: {n} frames at {}x{}, mean {:.2} ms, worst {:.2} ms per frame",
+                current.width,
+                current.height,
+                total.as_secs_f64() * 1000.0 / f64::from(n.max(1)),
+                worst.as_secs_f64() * 1000.0
+            );
             self.fade = None;
             self.previous = None;
             self.next_frame = None;

@@ -1,0 +1,33 @@
+//! The crossfade's CPU cost per frame at 1920×1080: what the softbuffer presenter computes
+//! for each frame of a fade (the blend into 0RGB words), and the RGBA blend pixels uploads.
+//! The whole frame, present included, is measured in a real window by
+//! `scripts/bench-frame.py --display softbuffer` (from the frame's own log).
+//!
+//!     cargo bench --bench fade
+
+#![allow(clippy::unwrap_used)]
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use discord_frame::display::fade;
+
+fn crossfade(c: &mut Criterion) {
+    let (w, h) = (1920usize, 1080usize);
+    let from: Vec<u8> = (0..w * h * 4).map(|i| (i * 7 % 251) as u8).collect();
+    let to: Vec<u8> = (0..w * h * 4).map(|i| (i * 13 % 241) as u8).collect();
+    let mut words = vec![0u32; w * h];
+    let mut rgba = vec![0u8; w * h * 4];
+    let mut group = c.benchmark_group("crossfade_1080p");
+    group.bench_function("softbuffer_xrgb", |b| {
+        b.iter(|| fade::blend_xrgb(black_box(&from), black_box(&to), 100, &mut words))
+    });
+    group.bench_function("pixels_rgba", |b| {
+        b.iter(|| fade::blend_rgba(black_box(&from), black_box(&to), 100, &mut rgba))
+    });
+    group.bench_function("copy_xrgb", |b| b.iter(|| fade::copy_xrgb(black_box(&to), &mut words)));
+    group.finish();
+}
+
+criterion_group!(benches, crossfade);
+criterion_main!(benches);
