@@ -165,6 +165,9 @@ fn hostile_uploads_get_clear_json_errors_and_the_screen_keeps_its_photo() {
     assert_eq!((s, c.as_str()), (400, "bad_parameter"));
     assert!(m.contains("contain or cover"), "{m}");
     assert_eq!(error_of(frame.get("/api/photos/999")).0, 404);
+    let (s, c, m) = error_of(frame.get("/api/photos/latest"));
+    assert_eq!((s, c.as_str()), (400, "bad_parameter"));
+    assert!(m.contains("not a photo id"), "{m}");
     assert_eq!(error_of(frame.get("/nope")).0, 404);
     assert_eq!(error_of(frame.get("/api/next")).0, 405);
 
@@ -262,6 +265,8 @@ fn kill_9_during_uploads_never_leaves_a_broken_entry() {
         let mut frame = Frame::headless(&data);
         let url = frame.url.clone();
         let uploads = photos.clone();
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = count.clone();
         // Upload in a loop from another thread, and kill the frame in the middle of it.
         let uploader = std::thread::spawn(move || {
             let http = reqwest::blocking::Client::new();
@@ -272,18 +277,26 @@ fn kill_9_during_uploads_never_leaves_a_broken_entry() {
                 let mut bytes = photo.clone();
                 bytes.extend_from_slice(format!("upload {round}-{i}").as_bytes());
                 match http.post(format!("{url}/api/photos")).body(bytes).send() {
-                    Ok(r) if r.status() == 201 => acked.push(
-                        r.json::<Value>().unwrap()["photos"][0]["sha256"]
+                    Ok(r) if r.status() == 201 => acked.push({
+                        let sha = r.json::<Value>().unwrap()["photos"][0]["sha256"]
                             .as_str()
                             .unwrap()
-                            .to_owned(),
-                    ),
+                            .to_owned();
+                        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        sha
+                    }),
                     _ => break,
                 }
             }
             acked
         });
-        std::thread::sleep(Duration::from_millis(150 + 70 * round));
+        // Kill after a few acknowledged uploads (more each round), while more are in flight.
+        let start = std::time::Instant::now();
+        while count.load(std::sync::atomic::Ordering::SeqCst) < 3 + 7 * round as usize {
+            assert!(start.elapsed() < Duration::from_secs(60), "uploads stalled:\n{}", frame.log());
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(5 * round));
         frame.child.kill().unwrap();
         frame.child.wait().unwrap();
         let acked = uploader.join().unwrap();
@@ -445,4 +458,24 @@ fn with_no_config_and_no_token_the_frame_starts_on_defaults() {
     );
     assert!(log.contains("no display server"), "the fallback to headless is announced: {log}");
     assert!(home.path().join(".local/share/discord-frame/library.sqlite3").exists());
+}
+
+#[test]
+fn the_config_file_is_found_in_the_xdg_config_dir() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join(".config/discord-frame");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("config.toml"), "[display]\ninterval = \"42s\"\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_discord-frame"))
+        .env("HOME", home.path())
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", support::stderr(&out));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains(&dir.join("config.toml").display().to_string()), "{text}");
+    assert!(text.contains("interval = \"42s\""), "{text}");
+    assert!(text.contains(".local/share/discord-frame"), "{text}");
 }

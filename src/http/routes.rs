@@ -235,10 +235,35 @@ async fn list(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
     Ok(Json(json!({ "photos": photos })))
 }
 
+/// A photo id from the path; anything but a number is a JSON 400, like every other error.
+struct PhotoId(i64);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for PhotoId {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<PhotoId, AppError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| AppError::new(StatusCode::BAD_REQUEST, "bad_parameter", e.body_text()))?;
+        raw.parse().map(PhotoId).map_err(|_| {
+            AppError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_parameter",
+                format!(
+                    "`{raw}` is not a photo id: ids are numbers, as GET /api/photos lists them"
+                ),
+            )
+        })
+    }
+}
+
 /// `GET /api/photos/{id}`: the original bytes.
 async fn original(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    PhotoId(id): PhotoId,
 ) -> Result<Response, AppError> {
     let library = state.library.clone();
     let found = tokio::task::spawn_blocking(move || library.read(id))
@@ -261,7 +286,7 @@ async fn original(
 /// `DELETE /api/photos/{id}`.
 async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    PhotoId(id): PhotoId,
 ) -> Result<Json<Value>, AppError> {
     let library = state.library.clone();
     let deleted = tokio::task::spawn_blocking(move || library.delete(id))
@@ -276,7 +301,10 @@ async fn delete(
 }
 
 /// `POST /api/photos/{id}/show`.
-async fn show(State(state): State<AppState>, Path(id): Path<i64>) -> Result<Json<Value>, AppError> {
+async fn show(
+    State(state): State<AppState>,
+    PhotoId(id): PhotoId,
+) -> Result<Json<Value>, AppError> {
     if state.slideshow.show(id).await {
         Ok(Json(json!({ "showing": id })))
     } else {
@@ -357,4 +385,92 @@ fn encode_png(slide: &Arc<crate::render::Slide>) -> Result<Vec<u8>, image::Image
         PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive);
     encoder.write_image(&slide.rgba, slide.width, slide.height, image::ExtendedColorType::Rgba8)?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::display::headless::HeadlessSink;
+    use crate::ingest::Ingest;
+    use crate::library::{Library, Retention};
+    use crate::slides::{Renderer, SlideSettings, WelcomeInfo};
+    use crate::slideshow::{Slideshow, Timing};
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use std::time::Duration;
+    use tokio::sync::watch;
+    use tower::ServiceExt;
+
+    /// The router over a real library in a temporary directory, without a socket.
+    fn state(dir: &std::path::Path, token: Option<&str>) -> AppState {
+        let library = Arc::new(Library::open(dir, Retention::default()).unwrap());
+        let (_, size) = watch::channel((320, 180));
+        let settings = SlideSettings {
+            fit: Fit::Contain,
+            matte: crate::render::Matte::Blur,
+            limits: crate::render::Limits::default(),
+            captions: true,
+        };
+        let renderer = Renderer::new(settings, size);
+        let sink = Arc::new(HeadlessSink::default());
+        let (_, welcome) =
+            watch::channel(WelcomeInfo { http_url: "http://x".into(), discord_line: "-".into() });
+        let timing = Timing { interval: Duration::from_secs(60), transition: Duration::ZERO };
+        let (slideshow, _) =
+            Slideshow::spawn(library.clone(), renderer.clone(), sink.clone(), timing, welcome);
+        let (_, discord) = watch::channel(DiscordState::Disabled);
+        AppState {
+            ingest: Ingest::new(library.clone(), renderer.clone()),
+            library,
+            slideshow,
+            sink,
+            renderer,
+            discord,
+            token: token.map(Arc::from),
+            max_upload_mb: 1,
+        }
+    }
+
+    async fn call(state: &AppState, req: Request) -> (StatusCode, Value) {
+        let resp = app(state.clone()).oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn uploads_over_the_limit_are_413_json() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path(), None);
+        let req = Request::post("/api/photos").body(Body::from(vec![0u8; 2 << 20])).unwrap();
+        let (status, body) = call(&state, req).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(body["error"]["code"], "upload_too_large");
+        let photo = include_bytes!("../../tests/fixtures/ladybird.jpg").to_vec();
+        let req = Request::post("/api/photos?caption=hi").body(Body::from(photo)).unwrap();
+        let (status, body) = call(&state, req).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(body["photos"][0]["caption"], "hi");
+    }
+
+    #[tokio::test]
+    async fn the_token_guards_the_api_but_not_the_health_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path(), Some("s3cret"));
+        let (status, body) =
+            call(&state, Request::get("/api/status").body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["error"]["code"], "unauthorized");
+        let req = Request::get("/api/status")
+            .header(header::AUTHORIZATION, "Bearer s3cret")
+            .body(Body::empty())
+            .unwrap();
+        let (status, body) = call(&state, req).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["discord"]["state"], "disabled");
+        assert_eq!(body["display"]["backend"], "headless");
+        let resp = app(state).oneshot(Request::get("/healthz").body(Body::empty()).unwrap());
+        assert_eq!(resp.await.unwrap().status(), StatusCode::OK);
+        assert!(constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd"));
+    }
 }

@@ -84,8 +84,14 @@ impl Frame {
             .to_owned();
         // Keep reading stdout so that a later line never meets a closed pipe.
         std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
-        let http =
-            reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            // A fresh connection per request: after a 413 the server closes the connection
+            // without reading the body, and a pooled client would reuse it for the next test
+            // step and fail with "incomplete message".
+            .pool_max_idle_per_host(0)
+            .build()
+            .unwrap();
         Frame { child, url, data_dir: opts.data_dir.to_owned(), log, http }
     }
 
