@@ -15,7 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::RunArgs;
 use crate::config::{Backend, Config, ConfigError};
-use crate::discord::DiscordState;
+use crate::discord::access::Access;
+use crate::discord::{BotSettings, Core, DiscordState};
+use crate::fetch::FetchPolicy;
 use crate::display::headless::HeadlessSink;
 use crate::display::{window, FrameSink};
 use crate::http::{self, AppState};
@@ -200,7 +202,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Everything but the display: the endpoint, the slideshow and (with issue #4) Discord.
+/// Everything but the display: the endpoint, the slideshow and Discord.
 pub async fn serve(
     settings: Settings,
     library: Arc<Library>,
@@ -218,16 +220,26 @@ pub async fn serve(
     })?;
     let local = listener.local_addr().context("the listening socket has no address")?;
 
-    let discord_state = match &settings.discord_token {
+    let initial = match &settings.discord_token {
         None => DiscordState::Disabled,
-        Some(_) => DiscordState::Error { message: "the Discord bot is not built yet".into() },
+        Some(_) => DiscordState::Connecting,
     };
-    let (_discord_tx, discord) = watch::channel(discord_state);
+    let (discord_tx, discord) = watch::channel(initial);
     let welcome_info = WelcomeInfo {
         http_url: format!("http://{local}"),
         discord_line: discord.borrow().welcome_line(),
     };
-    let (_welcome_tx, welcome) = watch::channel(welcome_info);
+    let (welcome_tx, welcome) = watch::channel(welcome_info);
+    // The welcome slide says what Discord is doing; it follows the connection's state.
+    let welcome_follows = {
+        let mut discord = discord.clone();
+        tokio::spawn(async move {
+            while discord.changed().await.is_ok() {
+                let line = discord.borrow_and_update().welcome_line();
+                welcome_tx.send_modify(|w| w.discord_line = line);
+            }
+        })
+    };
 
     let renderer = Renderer::new(
         SlideSettings {
@@ -250,13 +262,53 @@ pub async fn serve(
             }
         })
     });
+    let ingest = Ingest::new(library.clone(), renderer.clone());
+    // Discord runs beside the endpoint; trouble only the owner can fix (a bad token, the
+    // Message Content intent off) stops the frame, which exits 2 saying what to do.
+    let discord_stop = CancellationToken::new();
+    let discord_failed = CancellationToken::new();
+    let (discord_http, bot) = match &settings.discord_token {
+        None => (None, None),
+        Some(token) => {
+            let api_url = config.discord.api_url.as_deref();
+            let relay_http = Arc::new(crate::discord::http(token, api_url));
+            let core = Core {
+                ingest: ingest.clone(),
+                library: library.clone(),
+                slideshow: slideshow.clone(),
+                sink: sink.clone(),
+                access: Access::new(&config.discord),
+                wake_word: config.discord.wake_word.clone(),
+                started: std::time::Instant::now(),
+            };
+            let bot_settings = BotSettings {
+                token: token.clone(),
+                config: config.discord.clone(),
+                fetch: FetchPolicy::new(
+                    &config.limits.allowed_hosts,
+                    config.limits.max_download_mb,
+                ),
+            };
+            let stop = discord_stop.clone();
+            let failed = discord_failed.clone();
+            let task = tokio::spawn(async move {
+                let result = crate::discord::run(bot_settings, core, discord_tx, stop).await;
+                if result.is_err() {
+                    failed.cancel();
+                }
+                result
+            });
+            (Some(relay_http), Some(task))
+        }
+    };
     let state = AppState {
-        ingest: Ingest::new(library.clone(), renderer.clone()),
+        ingest,
         library,
         slideshow,
         sink,
         renderer,
         discord,
+        discord_http,
         token: config.http.token.as_deref().map(Arc::from),
         max_upload_mb: config.http.max_upload_mb,
     };
@@ -268,17 +320,31 @@ pub async fn serve(
             tokio::select! {
                 () = shutdown_signal() => {},
                 () = stop.cancelled() => {},
+                () = discord_failed.cancelled() => {},
             }
         })
         .await
         .context("the HTTP server failed")?;
+    discord_stop.cancel();
+    let fatal = match bot {
+        Some(bot) => bot.await.ok().and_then(Result::err),
+        None => None,
+    };
+    welcome_follows.abort();
     // The keyboard's forwarder holds a slideshow handle for as long as the window lives: stop
     // it, so that the server's state held the last handle, and the slideshow task ends.
     if let Some(keys) = keys {
         keys.abort();
         let _ = keys.await;
     }
-    let _ = slideshow_task.await;
+    // The slideshow ends when its last handle is dropped; a library (serenity) task that
+    // outlives its shutdown must not hang the exit.
+    if tokio::time::timeout(std::time::Duration::from_secs(5), slideshow_task).await.is_err() {
+        tracing::warn!("the slideshow did not stop within 5 s; exiting anyway");
+    }
+    if let Some(fatal) = fatal {
+        return Err(fatal.into());
+    }
     tracing::info!("stopped");
     Ok(())
 }

@@ -21,13 +21,17 @@
 //!   checks the header against [`render::Limits`] before decoding, decodes JPEGs at a reduced
 //!   DCT scale, resizes with SIMD, applies the EXIF orientation and composes the slide over a
 //!   matte; text (captions, the welcome slide) with the bundled font.
-//! - [`discord`]: the Discord source's state (the bot itself is issue #4).
+//! - [`discord`]: the Discord source: a serenity bot that feeds photos to ingest, answers
+//!   commands by wake word and slash command, and relays messages for local programs.
+//! - [`fetch`]: downloads of linked and attached photos: allowed hosts, size cap, timeouts,
+//!   retries.
 //! - [`cli`]: the command line (clap), parsed in `main.rs`, which stays thin.
 
 pub mod cli;
 pub mod config;
 pub mod discord;
 pub mod display;
+pub mod fetch;
 pub mod frame;
 pub mod http;
 pub mod ingest;

@@ -46,7 +46,13 @@ fn main() -> ExitCode {
                 Err(e) => {
                     tracing::error!("{e:#}");
                     eprintln!("discord-frame: {e:#}");
-                    ExitCode::FAILURE
+                    // Discord refused the setup (token, intent, api_url): like a bad config,
+                    // the owner must change something before a restart can help.
+                    if e.downcast_ref::<discord_frame::discord::Fatal>().is_some() {
+                        ExitCode::from(2)
+                    } else {
+                        ExitCode::FAILURE
+                    }
                 }
             }
         }

@@ -38,6 +38,9 @@ pub enum Command {
     Added {
         id: i64,
         slide: Option<Arc<Slide>>,
+        /// How long this photo stays up the first time (a sender's `--duration`), instead
+        /// of `[display] interval`.
+        hold: Option<Duration>,
     },
     /// Photos were stored that should join the rotation without showing (all but the last
     /// of a multi-photo upload).
@@ -102,6 +105,7 @@ impl Slideshow {
             preparing: None,
             prepared: None,
             broken: HashSet::new(),
+            hold: None,
         };
         let handle = tokio::spawn(task.run(rx, results));
         (Slideshow { commands, state }, handle)
@@ -163,6 +167,9 @@ struct Task {
     prepared: Option<(i64, Arc<Slide>)>,
     /// Photos that failed to render (changed limits, a damaged card): skipped in rotation.
     broken: HashSet<i64>,
+    /// A photo that stays up for its own time (its sender's `--duration`) while it is the
+    /// current one; forgotten once another photo shows.
+    hold: Option<(i64, Duration)>,
 }
 
 impl Task {
@@ -236,8 +243,9 @@ impl Task {
                 }
                 let _ = reply.send(known);
             }
-            Command::Added { id, slide } => {
+            Command::Added { id, slide, hold } => {
                 self.reload();
+                self.hold = hold.map(|d| (id, d));
                 self.broken.remove(&id);
                 match slide.filter(|s| (s.width, s.height) == self.renderer.size()) {
                     Some(slide) => {
@@ -315,6 +323,9 @@ impl Task {
     }
 
     fn display(&mut self, id: i64, slide: Arc<Slide>, transition: Duration) {
+        if self.hold.is_some_and(|(held, _)| held != id) {
+            self.hold = None;
+        }
         self.sink.show(slide, transition);
         self.current = Some(id);
         self.arm_timer();
@@ -335,7 +346,11 @@ impl Task {
     /// Restarts the rotation timer from now, when rotating makes sense.
     fn arm_timer(&mut self) {
         let rotating = !self.paused && self.order.len() > 1 && self.current.is_some();
-        self.deadline = rotating.then(|| Instant::now() + self.timing.interval);
+        let interval = match self.hold {
+            Some((id, d)) if self.current == Some(id) => d,
+            _ => self.timing.interval,
+        };
+        self.deadline = rotating.then(|| Instant::now() + interval);
     }
 
     fn prepare_next(&mut self) {

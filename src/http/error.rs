@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::discord::relay::RelayError;
 use crate::ingest::IngestError;
 use crate::render::{ErrorKind, RenderError};
 
@@ -17,11 +18,13 @@ pub struct AppError {
     /// A stable, machine-readable name: clients branch on this, not on the message.
     pub code: &'static str,
     pub message: String,
+    /// More for the client, merged into the error object (the relay's `discord` details).
+    pub extra: Option<(&'static str, serde_json::Value)>,
 }
 
 impl AppError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> AppError {
-        AppError { status, code, message: message.into() }
+        AppError { status, code, message: message.into(), extra: None }
     }
 
     pub fn not_found(what: impl std::fmt::Display) -> AppError {
@@ -57,7 +60,12 @@ impl AppError {
     }
 
     pub fn body(&self) -> serde_json::Value {
-        json!({ "error": { "status": self.status.as_u16(), "code": self.code, "message": self.message } })
+        let mut error =
+            json!({ "status": self.status.as_u16(), "code": self.code, "message": self.message });
+        if let Some((key, value)) = &self.extra {
+            error[*key] = value.clone();
+        }
+        json!({ "error": error })
     }
 }
 
@@ -89,6 +97,27 @@ impl From<IngestError> for AppError {
         match e {
             IngestError::Photo(e) => e.into(),
             other => AppError::internal("the frame could not store the photo", other),
+        }
+    }
+}
+
+impl From<RelayError> for AppError {
+    fn from(e: RelayError) -> AppError {
+        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_GATEWAY);
+        match e {
+            RelayError::BadRequest(message) => {
+                AppError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+            }
+            RelayError::Discord { status: discord_status, code, ref text } => {
+                let details = json!({ "status": discord_status, "code": code, "text": text });
+                let mut error = AppError::new(status, "discord_error", e.to_string());
+                error.extra = Some(("discord", details));
+                error
+            }
+            RelayError::Unreachable(_) => {
+                tracing::warn!("relay: {e}");
+                AppError::new(status, "discord_unreachable", e.to_string())
+            }
         }
     }
 }

@@ -29,6 +29,8 @@ pub struct AppState {
     /// The screen's size now.
     pub renderer: Renderer,
     pub discord: watch::Receiver<DiscordState>,
+    /// Discord's REST API with the bot's token, for the relay; `None` without a token.
+    pub discord_http: Option<Arc<serenity::http::Http>>,
     /// `[http] token`: when set, every `/api` request must carry it as a bearer token.
     pub token: Option<Arc<str>>,
     /// `[http] max_upload_mb`.

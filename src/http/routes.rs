@@ -1,7 +1,6 @@
 //! The routes. Handlers are thin: they turn a request into a call on ingest, the library or
 //! the slideshow, and a result into JSON.
 
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
@@ -15,6 +14,7 @@ use serde_json::{json, Value};
 
 use super::error::AppError;
 use super::AppState;
+use crate::discord::relay::RelayRequest;
 use crate::discord::DiscordState;
 use crate::ingest::{IngestRequest, Ingested};
 use crate::library::Source;
@@ -35,6 +35,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/resume", post(resume))
         .route("/api/status", get(status))
         .route("/api/screenshot.png", get(screenshot))
+        .route("/api/discord/messages", post(relay))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .merge(api)
@@ -202,7 +203,7 @@ async fn upload(
             state.slideshow.send(Command::Stored).await;
         }
         let slide = Some(last.slide.clone());
-        state.slideshow.send(Command::Added { id: last.photo.id, slide }).await;
+        state.slideshow.send(Command::Added { id: last.photo.id, slide, hold: None }).await;
     }
     if stored.is_empty() {
         // Nothing was stored: the first reason is the answer (all of them when several).
@@ -360,6 +361,33 @@ async fn status(State(state): State<AppState>) -> Result<Json<Value>, AppError> 
     })))
 }
 
+/// `POST /api/discord/messages`: `{"channel_id" | "user_id", "content"}`, sent by the bot.
+async fn relay(
+    State(state): State<AppState>,
+    body: Result<Json<RelayRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    let Json(req) = body.map_err(|e| {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            format!(
+                "{}: send JSON like {{\"channel_id\": \"123\", \"content\": \"hello\"}}",
+                e.body_text()
+            ),
+        )
+    })?;
+    let http = state.discord_http.as_ref().ok_or_else(|| {
+        AppError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "discord_disabled",
+            "Discord is off on this frame: set [discord] token (or DISCORD_BOT_TOKEN) first",
+        )
+    })?;
+    let (channel_id, id) = crate::discord::relay::send(http, req).await?;
+    let body = json!({ "channel_id": channel_id.to_string(), "id": id.to_string() });
+    Ok((StatusCode::CREATED, Json(body)))
+}
+
 /// `GET /api/screenshot.png`: the slide on screen, at the display's size.
 async fn screenshot(State(state): State<AppState>) -> Result<Response, AppError> {
     let slide = state.sink.current().ok_or_else(|| {
@@ -369,7 +397,7 @@ async fn screenshot(State(state): State<AppState>) -> Result<Response, AppError>
             "nothing is on the screen yet: try again in a moment",
         )
     })?;
-    let png = tokio::task::spawn_blocking(move || encode_png(&slide))
+    let png = tokio::task::spawn_blocking(move || crate::slides::encode_png(&slide))
         .await
         .map_err(|e| AppError::internal("cannot encode the screenshot", e))?
         .map_err(|e| AppError::internal("cannot encode the screenshot", e))?;
@@ -377,19 +405,10 @@ async fn screenshot(State(state): State<AppState>) -> Result<Response, AppError>
         .into_response())
 }
 
-fn encode_png(slide: &Arc<crate::render::Slide>) -> Result<Vec<u8>, image::ImageError> {
-    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-    use image::ImageEncoder;
-    let mut out = Vec::new();
-    let encoder =
-        PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive);
-    encoder.write_image(&slide.rgba, slide.width, slide.height, image::ExtendedColorType::Rgba8)?;
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
     use crate::display::headless::HeadlessSink;
     use crate::ingest::Ingest;
     use crate::library::{Library, Retention};
@@ -426,6 +445,7 @@ mod tests {
             sink,
             renderer,
             discord,
+            discord_http: None,
             token: token.map(Arc::from),
             max_upload_mb: 1,
         }

@@ -161,6 +161,35 @@ impl Frame {
         image::load_from_memory(&resp.bytes().unwrap()).unwrap().to_rgba8()
     }
 
+    /// Waits up to `within` for the process to exit by itself.
+    pub fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(start.elapsed() < within, "still running after {within:?}:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Waits up to `within` for `/api/status` to report Discord in `state`.
+    pub fn wait_discord(&self, state: &str, within: Duration) -> Value {
+        let start = Instant::now();
+        loop {
+            let status = self.status();
+            if status["discord"]["state"] == state {
+                return status["discord"].clone();
+            }
+            assert!(
+                start.elapsed() < within,
+                "Discord not {state} within {within:?}: {status}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// SIGTERM, and the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
         use nix::sys::signal::{kill, Signal};

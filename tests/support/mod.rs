@@ -99,5 +99,6 @@ pub fn render_cmd(input: &Path, size: &str, out: &Path, cap_mb: Option<u64>) -> 
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+pub mod discord;
 pub mod frame;
 pub mod xvfb;

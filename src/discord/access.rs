@@ -1,0 +1,201 @@
+//! Who the bot listens to, and where: `[discord] listen_channels`, `ignore_channels`,
+//! `listen_users`, `ignore_users` and `admins`, as the seed had them.
+//!
+//! Channels are written as ids, as `Server:channel` (names, case-insensitive, a leading `#`
+//! ignored), as a bare channel name (that name in any server), or as `DM` (direct messages
+//! to the bot). Users are ids or usernames. An empty listen list means everyone and
+//! everywhere, DMs included; a non-empty `listen_channels` takes DMs only if it lists `DM`,
+//! so that two frames sharing one bot do not both take every DM. Ignore lists win over listen
+//! lists; bots (this one included) are never listened to.
+
+/// Where a message (or a slash command) was sent.
+#[derive(Debug, Clone, Default)]
+pub struct Place {
+    pub channel_id: u64,
+    /// The server's and the channel's names, when the message came from a server and the
+    /// cache knows them; `None` for a DM.
+    pub names: Option<(String, String)>,
+    pub is_dm: bool,
+}
+
+/// Who sent it.
+#[derive(Debug, Clone, Default)]
+pub struct Person {
+    pub id: u64,
+    pub username: String,
+    pub bot: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ChannelRule {
+    Id(u64),
+    Dm,
+    /// `Server:channel`, or a bare channel name (any server).
+    Named { server: Option<String>, channel: String },
+}
+
+impl ChannelRule {
+    fn parse(s: &str) -> ChannelRule {
+        let s = s.trim();
+        if let Ok(id) = s.parse() {
+            return ChannelRule::Id(id);
+        }
+        if s.eq_ignore_ascii_case("dm") || s.eq_ignore_ascii_case("dms") {
+            return ChannelRule::Dm;
+        }
+        let name = |n: &str| n.trim().trim_start_matches('#').to_lowercase();
+        match s.rsplit_once(':') {
+            Some((server, channel)) => {
+                ChannelRule::Named { server: Some(name(server)), channel: name(channel) }
+            }
+            None => ChannelRule::Named { server: None, channel: name(s) },
+        }
+    }
+
+    fn matches(&self, place: &Place) -> bool {
+        match self {
+            ChannelRule::Id(id) => *id == place.channel_id,
+            ChannelRule::Dm => place.is_dm,
+            ChannelRule::Named { server, channel } => {
+                place.names.as_ref().is_some_and(|(s, c)| {
+                    c.to_lowercase() == *channel
+                        && server.as_ref().is_none_or(|want| s.to_lowercase() == *want)
+                })
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum UserRule {
+    Id(u64),
+    Name(String),
+}
+
+impl UserRule {
+    fn parse(s: &str) -> UserRule {
+        let s = s.trim();
+        match s.parse() {
+            Ok(id) => UserRule::Id(id),
+            Err(_) => UserRule::Name(s.trim_start_matches('@').to_lowercase()),
+        }
+    }
+
+    fn matches(&self, person: &Person) -> bool {
+        match self {
+            UserRule::Id(id) => *id == person.id,
+            UserRule::Name(name) => person.username.to_lowercase() == *name,
+        }
+    }
+}
+
+/// The rules, parsed once from `[discord]`.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    listen_channels: Vec<ChannelRule>,
+    ignore_channels: Vec<ChannelRule>,
+    listen_users: Vec<UserRule>,
+    ignore_users: Vec<UserRule>,
+    admins: Vec<UserRule>,
+}
+
+impl Access {
+    pub fn new(config: &crate::config::DiscordConfig) -> Access {
+        let channels = |v: &[String]| v.iter().map(|s| ChannelRule::parse(s)).collect();
+        let users = |v: &[String]| v.iter().map(|s| UserRule::parse(s)).collect();
+        Access {
+            listen_channels: channels(&config.listen_channels),
+            ignore_channels: channels(&config.ignore_channels),
+            listen_users: users(&config.listen_users),
+            ignore_users: users(&config.ignore_users),
+            admins: users(&config.admins),
+        }
+    }
+
+    /// Whether the bot reads what `person` sent in `place`. When it does not, it does nothing
+    /// at all: no reaction, no reply, nothing stored.
+    pub fn listens(&self, person: &Person, place: &Place) -> bool {
+        if person.bot {
+            return false;
+        }
+        let channel_ok = if self.listen_channels.is_empty() {
+            true
+        } else {
+            self.listen_channels.iter().any(|r| r.matches(place))
+        };
+        let user_ok =
+            self.listen_users.is_empty() || self.listen_users.iter().any(|r| r.matches(person));
+        channel_ok
+            && user_ok
+            && !self.ignore_channels.iter().any(|r| r.matches(place))
+            && !self.ignore_users.iter().any(|r| r.matches(person))
+    }
+
+    /// Whether `person` may delete anybody's photo.
+    pub fn is_admin(&self, person: &Person) -> bool {
+        self.admins.iter().any(|r| r.matches(person))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DiscordConfig;
+
+    fn access(f: impl FnOnce(&mut DiscordConfig)) -> Access {
+        let mut c = DiscordConfig::default();
+        f(&mut c);
+        Access::new(&c)
+    }
+
+    fn anna() -> Person {
+        Person { id: 11, username: "anna".into(), bot: false }
+    }
+
+    fn guild(channel_id: u64, server: &str, channel: &str) -> Place {
+        Place { channel_id, names: Some((server.into(), channel.into())), is_dm: false }
+    }
+
+    fn dm() -> Place {
+        Place { channel_id: 99, names: None, is_dm: true }
+    }
+
+    #[test]
+    fn empty_lists_listen_to_every_person_everywhere_but_never_to_bots() {
+        let a = access(|_| {});
+        assert!(a.listens(&anna(), &guild(1, "Family", "photos")));
+        assert!(a.listens(&anna(), &dm()));
+        let bot = Person { bot: true, ..anna() };
+        assert!(!a.listens(&bot, &dm()));
+    }
+
+    #[test]
+    fn channels_by_id_by_server_and_name_and_dm() {
+        let a = access(|c| c.listen_channels = vec!["5".into(), "Family:#Photos".into()]);
+        assert!(a.listens(&anna(), &guild(5, "Other", "x")));
+        assert!(a.listens(&anna(), &guild(6, "family", "photos")));
+        assert!(!a.listens(&anna(), &guild(7, "Work", "photos")));
+        assert!(!a.listens(&anna(), &dm()), "a listen list without DM excludes DMs");
+        let a = access(|c| c.listen_channels = vec!["photos".into(), "DM".into()]);
+        assert!(a.listens(&anna(), &guild(7, "Work", "photos")));
+        assert!(a.listens(&anna(), &dm()));
+    }
+
+    #[test]
+    fn ignore_lists_win_and_users_match_by_id_or_name() {
+        let a = access(|c| {
+            c.ignore_channels = vec!["Family:random".into()];
+            c.listen_users = vec!["@Anna".into(), "12".into()];
+            c.ignore_users = vec!["12".into()];
+            c.admins = vec!["anna".into()];
+        });
+        assert!(a.listens(&anna(), &guild(1, "Family", "photos")));
+        assert!(!a.listens(&anna(), &guild(2, "Family", "random")));
+        let ben = Person { id: 12, username: "ben".into(), bot: false };
+        assert!(!a.listens(&ben, &dm()), "ignored beats listed");
+        let cid = Person { id: 13, username: "cid".into(), bot: false };
+        assert!(!a.listens(&cid, &dm()), "not on listen_users");
+        assert!(a.is_admin(&anna()));
+        assert!(!a.is_admin(&ben));
+    }
+}

@@ -1,0 +1,374 @@
+//! The serenity event handler: photos and commands from messages, `/frame` from slash
+//! commands, deleted messages, and the connection's state for `/api/status`.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use serenity::all::{
+    ChannelId, Command as SlashCommand, CommandDataOptionValue, CommandInteraction,
+    CommandOptionType, Context, CreateAttachment, CreateCommand, CreateCommandOption,
+    CreateInteractionResponse, CreateInteractionResponseMessage, EventHandler, GuildId,
+    Interaction, Message, MessageId, Ready, ResumedEvent, ShardStageUpdateEvent, UserId,
+};
+use serenity::async_trait;
+use serenity::gateway::ConnectionStage;
+use tokio::sync::watch;
+
+use super::access::{Person, Place};
+use super::commands::{self, FrameCommand, Reply, COMMANDS};
+use super::feedback::{Feedback, Style};
+use super::params::PhotoParams;
+use super::photos::{self, Wanted};
+use super::{BotSettings, Core, DiscordState};
+use crate::fetch::{FetchError, Fetcher};
+use crate::ingest::{IngestError, IngestRequest, Ingested};
+use crate::library::Source;
+use crate::slideshow::Command;
+
+/// The bot. serenity calls it from its own tasks, one per event.
+pub struct Handler {
+    core: Core,
+    fetcher: Fetcher,
+    style: Arc<Style>,
+    /// `[discord] guild_ids`: where `/frame` is registered (globally when empty).
+    guild_ids: Vec<u64>,
+    state: watch::Sender<DiscordState>,
+    /// The bot's own id and name, from READY: its own messages are never read, and the name
+    /// is what `/api/status` shows again after a reconnect.
+    me: OnceLock<(UserId, String)>,
+}
+
+impl std::fmt::Debug for Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handler").field("guild_ids", &self.guild_ids).finish_non_exhaustive()
+    }
+}
+
+/// How long "done" waits for the photo to reach the screen before saying done anyway (it is
+/// stored; a slow render must not leave the sender with an hourglass).
+const ON_SCREEN_WAIT: Duration = Duration::from_secs(10);
+
+impl Handler {
+    pub fn new(core: Core, settings: &BotSettings, state: watch::Sender<DiscordState>) -> Handler {
+        Handler {
+            core,
+            fetcher: Fetcher::new(settings.fetch.clone()),
+            style: Arc::new(Style::new(&settings.config.style)),
+            guild_ids: settings.config.guild_ids.clone(),
+            state,
+            me: OnceLock::new(),
+        }
+    }
+
+    fn place(ctx: &Context, channel_id: ChannelId, guild_id: Option<GuildId>) -> Place {
+        let names = guild_id.and_then(|g| {
+            let guild = ctx.cache.guild(g)?;
+            let channel = guild.channels.get(&channel_id)?;
+            Some((guild.name.clone(), channel.name.clone()))
+        });
+        Place { channel_id: channel_id.get(), names, is_dm: guild_id.is_none() }
+    }
+
+    /// The text after the wake word, when `content` starts with it.
+    fn command_text<'a>(&self, content: &'a str) -> Option<&'a str> {
+        let wake = self.core.wake_word.as_str();
+        let head = content.get(..wake.len())?;
+        let rest = &content[wake.len()..];
+        (head.eq_ignore_ascii_case(wake) && (rest.is_empty() || rest.starts_with(char::is_whitespace)))
+            .then_some(rest.trim())
+    }
+
+    async fn on_command(&self, feedback: &Feedback, text: &str, person: &Person) {
+        let reply = match FrameCommand::parse(text, &self.core.wake_word) {
+            Ok(command) => commands::execute(&self.core, command, person).await,
+            Err(message) => Reply { text: message, png: None, failed: true },
+        };
+        if reply.failed {
+            feedback.react(&self.style.error).await;
+        } else {
+            feedback.ack().await;
+        }
+        feedback.reply(&reply.text, reply.png).await;
+    }
+
+    async fn on_photos(&self, msg: &Message, feedback: &Feedback, wanted: Vec<Wanted>) {
+        feedback.ack().await;
+        let params = match PhotoParams::parse(&msg.content, &photos::link_words(&msg.content)) {
+            Ok(p) => p,
+            Err(why) => {
+                feedback.react(&self.style.error).await;
+                feedback.reply(&format!("Not stored: {why}."), None).await;
+                return;
+            }
+        };
+        feedback.working().await;
+        let count = wanted.len();
+        let mut stored: Vec<Ingested> = Vec::new();
+        let mut problems: Vec<String> = Vec::new();
+        for want in wanted {
+            match self.fetch_and_ingest(msg, &want, &params).await {
+                Ok(done) => stored.push(done),
+                Err(why) if count > 1 => problems.push(format!("{}: {why}", want.label)),
+                Err(why) => problems.push(why),
+            }
+        }
+        let removed: Vec<i64> = stored.iter().flat_map(|s| s.removed.iter().copied()).collect();
+        if !removed.is_empty() {
+            self.core.slideshow.send(Command::Removed(removed)).await;
+        }
+        if let Some((last, earlier)) = stored.split_last() {
+            if !earlier.is_empty() {
+                self.core.slideshow.send(Command::Stored).await;
+            }
+            let id = last.photo.id;
+            let mut screen = self.core.slideshow.watch();
+            let slide = Some(last.slide.clone());
+            let hold = params.duration;
+            self.core.slideshow.send(Command::Added { id, slide, hold }).await;
+            let on_screen = screen.wait_for(|s| s.current.as_ref().is_some_and(|p| p.id == id));
+            if tokio::time::timeout(ON_SCREEN_WAIT, on_screen).await.is_err() {
+                tracing::warn!("photo {id} is stored but not on screen after {ON_SCREEN_WAIT:?}");
+            }
+        }
+        let mut reply: Vec<String> = Vec::new();
+        if problems.is_empty() {
+            feedback.done().await;
+        } else {
+            if stored.is_empty() {
+                feedback.failed().await;
+            } else {
+                feedback.done().await;
+                feedback.react(&self.style.error).await;
+                reply.push(format!("{} of {count} photos are on the frame.", stored.len()));
+            }
+            let why = problems.join("\n");
+            reply.push(if stored.is_empty() { format!("Not stored: {why}") } else { why });
+        }
+        if self.style.echo_params && params.explicit && !stored.is_empty() {
+            reply.push(format!("`{}`", params.echo()));
+        }
+        if !reply.is_empty() {
+            feedback.reply(&reply.join("\n"), None).await;
+        }
+    }
+
+    /// Downloads one photo and stores it; the error is for the sender.
+    async fn fetch_and_ingest(
+        &self,
+        msg: &Message,
+        want: &Wanted,
+        params: &PhotoParams,
+    ) -> Result<Ingested, String> {
+        let policy = self.fetcher.policy();
+        if want.size.is_some_and(|s| s > policy.max_bytes) {
+            let e = FetchError::TooLarge { limit_mb: policy.max_bytes / (1024 * 1024) };
+            return Err(e.to_string());
+        }
+        let bytes = self.fetcher.fetch(&want.url).await.map_err(|e| {
+            tracing::info!("Discord: cannot fetch {}: {e}", want.url);
+            e.to_string()
+        })?;
+        let mut req = IngestRequest::new(bytes, Source::Discord);
+        req.sender = Some(msg.author.name.clone());
+        req.caption = params.caption.clone();
+        req.channel_id = Some(msg.channel_id.get());
+        req.message_id = Some(msg.id.get());
+        req.fit = params.fit;
+        self.core.ingest.ingest(req).await.map_err(|e| match e {
+            IngestError::Photo(e) => e.to_string(),
+            other => {
+                tracing::error!("{other}");
+                "the frame could not store it (its disk?): the frame's log has the details".into()
+            }
+        })
+    }
+
+    async fn on_slash(&self, ctx: &Context, cmd: &CommandInteraction) {
+        if cmd.data.name != "frame" {
+            return;
+        }
+        let person = Person { id: cmd.user.id.get(), username: cmd.user.name.clone(), bot: cmd.user.bot };
+        let place = Self::place(ctx, cmd.channel_id, cmd.guild_id);
+        if !self.core.access.listens(&person, &place) {
+            // Another frame sharing this bot may answer it.
+            return;
+        }
+        let command = match cmd.data.options.first() {
+            None => Ok(FrameCommand::Help),
+            Some(sub) => {
+                let id = match &sub.value {
+                    CommandDataOptionValue::SubCommand(options) => options
+                        .iter()
+                        .find(|o| o.name == "id")
+                        .and_then(|o| o.value.as_i64()),
+                    _ => None,
+                };
+                match (sub.name.as_str(), id) {
+                    ("delete", id) => Ok(FrameCommand::Delete(id)),
+                    (name, _) => FrameCommand::parse(name, &self.core.wake_word),
+                }
+            }
+        };
+        let reply = match command {
+            Ok(command) => commands::execute(&self.core, command, &person).await,
+            Err(text) => Reply { text, png: None, failed: true },
+        };
+        let mut message = CreateInteractionResponseMessage::new().content(reply.text);
+        if let Some(png) = reply.png {
+            message = message.add_file(CreateAttachment::bytes(png, "frame.png"));
+        }
+        let response = CreateInteractionResponse::Message(message);
+        if let Err(e) = cmd.create_response(&ctx.http, response).await {
+            tracing::warn!("Discord: cannot answer /frame: {e}");
+        }
+    }
+
+    /// `/frame` with its sub-commands.
+    fn slash_command() -> CreateCommand {
+        let options = COMMANDS.iter().map(|&(name, what)| {
+            let sub = CreateCommandOption::new(CommandOptionType::SubCommand, name, what);
+            if name == "delete" {
+                sub.add_sub_option(
+                    CreateCommandOption::new(
+                        CommandOptionType::Integer,
+                        "id",
+                        "The photo's id (default: your last photo)",
+                    )
+                    .required(false),
+                )
+            } else {
+                sub
+            }
+        });
+        CreateCommand::new("frame").description("The photo frame").set_options(options.collect())
+    }
+
+    async fn register(&self, ctx: &Context) {
+        let command = Self::slash_command();
+        if self.guild_ids.is_empty() {
+            match SlashCommand::set_global_commands(&ctx.http, vec![command]).await {
+                Ok(_) => tracing::info!("Discord: /frame registered globally"),
+                Err(e) => tracing::warn!("Discord: cannot register /frame: {e}"),
+            }
+        } else {
+            for &guild in &self.guild_ids {
+                let result = GuildId::new(guild).set_commands(&ctx.http, vec![command.clone()]);
+                match result.await {
+                    Ok(_) => tracing::info!("Discord: /frame registered in server {guild}"),
+                    Err(e) => tracing::warn!("Discord: cannot register /frame in {guild}: {e}"),
+                }
+            }
+        }
+    }
+
+    async fn forget(&self, message_ids: &[MessageId]) {
+        let library = self.core.library.clone();
+        let ids: Vec<u64> = message_ids.iter().map(|m| m.get()).collect();
+        let removed = tokio::task::spawn_blocking(move || {
+            let mut removed = Vec::new();
+            for id in ids {
+                match library.delete_by_message(id) {
+                    Ok(r) => removed.extend(r),
+                    Err(e) => tracing::error!("cannot delete the photos of message {id}: {e}"),
+                }
+            }
+            removed
+        })
+        .await
+        .unwrap_or_default();
+        if !removed.is_empty() {
+            tracing::info!("Discord: message deleted, so photos {removed:?} are too");
+            self.core.slideshow.send(Command::Removed(removed)).await;
+        }
+    }
+}
+
+#[async_trait]
+impl EventHandler for Handler {
+    async fn message(&self, ctx: Context, msg: Message) {
+        let person = Person {
+            id: msg.author.id.get(),
+            username: msg.author.name.clone(),
+            bot: msg.author.bot || self.me.get().is_some_and(|(id, _)| *id == msg.author.id),
+        };
+        let place = Self::place(&ctx, msg.channel_id, msg.guild_id);
+        if !self.core.access.listens(&person, &place) {
+            tracing::debug!("Discord: not listening to {} in {}", person.username, place.channel_id);
+            return;
+        }
+        let feedback = Feedback {
+            http: ctx.http.clone(),
+            channel: msg.channel_id,
+            message: msg.id,
+            style: self.style.clone(),
+        };
+        if let Some(text) = self.command_text(msg.content.trim()) {
+            return self.on_command(&feedback, text, &person).await;
+        }
+        let wanted = photos::wanted(&msg);
+        if !wanted.is_empty() {
+            tracing::info!("Discord: {} photo(s) from {}", wanted.len(), person.username);
+            self.on_photos(&msg, &feedback, wanted).await;
+        }
+    }
+
+    async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
+        if let Interaction::Command(cmd) = interaction {
+            self.on_slash(&ctx, &cmd).await;
+        }
+    }
+
+    async fn message_delete(
+        &self,
+        _ctx: Context,
+        _channel: ChannelId,
+        message: MessageId,
+        _guild: Option<GuildId>,
+    ) {
+        self.forget(&[message]).await;
+    }
+
+    async fn message_delete_bulk(
+        &self,
+        _ctx: Context,
+        _channel: ChannelId,
+        messages: Vec<MessageId>,
+        _guild: Option<GuildId>,
+    ) {
+        self.forget(&messages).await;
+    }
+
+    async fn ready(&self, ctx: Context, ready: Ready) {
+        let _ = self.me.set((ready.user.id, ready.user.name.clone()));
+        tracing::info!("Discord: connected as {}", ready.user.name);
+        let _ = self.state.send(DiscordState::Connected { user: ready.user.name.clone() });
+        self.register(&ctx).await;
+    }
+
+    async fn resume(&self, _ctx: Context, _event: ResumedEvent) {
+        tracing::info!("Discord: connection resumed");
+        self.connected();
+    }
+
+    async fn shard_stage_update(&self, _ctx: Context, event: ShardStageUpdateEvent) {
+        tracing::debug!("Discord: {:?} -> {:?}", event.old, event.new);
+        if event.new != ConnectionStage::Connected {
+            self.state.send_if_modified(|s| {
+                let changed = !matches!(s, DiscordState::Connecting);
+                *s = DiscordState::Connecting;
+                changed
+            });
+        } else {
+            self.connected();
+        }
+    }
+}
+
+impl Handler {
+    /// Back to `connected` after a reconnect (READY sets it the first time).
+    fn connected(&self) {
+        if let Some((_, user)) = self.me.get() {
+            let _ = self.state.send(DiscordState::Connected { user: user.clone() });
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! The frame's commands, one handler each, reachable two ways: by wake word in a message
+//! (`!frame next`) and as the `/frame` slash command (`/frame next`). Both parse into a
+//! [`FrameCommand`] and get the same [`Reply`]; only how the reply is sent differs.
+
+use std::time::Duration;
+
+use super::access::Person;
+use super::Core;
+use crate::library::{Photo, Source};
+use crate::slideshow::Command;
+
+/// What a sender asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameCommand {
+    Next,
+    Prev,
+    Pause,
+    Resume,
+    Status,
+    Peek,
+    /// A photo id, or `None` for the sender's last photo.
+    Delete(Option<i64>),
+    Help,
+}
+
+/// The sub-commands, with what `help` and the slash command's menu say about each.
+pub const COMMANDS: [(&str, &str); 8] = [
+    ("next", "Show the next photo"),
+    ("prev", "Show the previous photo"),
+    ("pause", "Stay on this photo"),
+    ("resume", "Go on rotating photos"),
+    ("status", "What is showing, how many photos, uptime"),
+    ("peek", "A picture of the screen now"),
+    ("delete", "Delete your last photo, or one by id"),
+    ("help", "What the frame understands"),
+];
+
+impl FrameCommand {
+    /// Parses what follows the wake word: `next`, `delete 12`, ... An empty string is `help`.
+    pub fn parse(text: &str, wake_word: &str) -> Result<FrameCommand, String> {
+        let mut words = text.split_whitespace();
+        let Some(name) = words.next() else {
+            return Ok(FrameCommand::Help);
+        };
+        let arg = words.next();
+        let command = match name.to_lowercase().as_str() {
+            "next" | "skip" => FrameCommand::Next,
+            "prev" | "previous" | "back" => FrameCommand::Prev,
+            "pause" | "stop" => FrameCommand::Pause,
+            "resume" | "play" | "continue" => FrameCommand::Resume,
+            "status" => FrameCommand::Status,
+            "peek" | "screenshot" => FrameCommand::Peek,
+            "help" => FrameCommand::Help,
+            "delete" | "remove" => match arg {
+                None => FrameCommand::Delete(None),
+                Some(id) => match id.trim_start_matches('#').parse() {
+                    Ok(id) => FrameCommand::Delete(Some(id)),
+                    Err(_) => {
+                        return Err(format!(
+                            "`{id}` is not a photo id: write `{wake_word} delete` for your last \
+                             photo, or `{wake_word} delete 12` (`{wake_word} status` shows the \
+                             id of the photo on screen)"
+                        ))
+                    }
+                },
+            },
+            other => {
+                return Err(format!(
+                    "I don't know `{other}`: try `{wake_word} help` for what I understand"
+                ))
+            }
+        };
+        Ok(command)
+    }
+}
+
+/// What the frame answers.
+#[derive(Debug, Clone, Default)]
+pub struct Reply {
+    pub text: String,
+    /// A PNG to attach (`peek`).
+    pub png: Option<Vec<u8>>,
+    /// The command could not be done: the sender's message gets the error emoji too.
+    pub failed: bool,
+}
+
+impl Reply {
+    fn ok(text: impl Into<String>) -> Reply {
+        Reply { text: text.into(), ..Reply::default() }
+    }
+
+    fn failed(text: impl Into<String>) -> Reply {
+        Reply { text: text.into(), png: None, failed: true }
+    }
+}
+
+/// Runs `command` for `person`.
+pub async fn execute(core: &Core, command: FrameCommand, person: &Person) -> Reply {
+    match command {
+        FrameCommand::Next => {
+            core.slideshow.send(Command::Next).await;
+            Reply::ok("Next photo.")
+        }
+        FrameCommand::Prev => {
+            core.slideshow.send(Command::Prev).await;
+            Reply::ok("Previous photo.")
+        }
+        FrameCommand::Pause => {
+            core.slideshow.send(Command::Pause).await;
+            Reply::ok("Paused: this photo stays until someone resumes.")
+        }
+        FrameCommand::Resume => {
+            core.slideshow.send(Command::Resume).await;
+            Reply::ok("Rotating photos again.")
+        }
+        FrameCommand::Status => status(core),
+        FrameCommand::Peek => peek(core).await,
+        FrameCommand::Delete(id) => delete(core, id, person).await,
+        FrameCommand::Help => Reply::ok(help(&core.wake_word)),
+    }
+}
+
+fn status(core: &Core) -> Reply {
+    let state = core.slideshow.state();
+    let count = match core.library.count() {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!("cannot count the photos: {e}");
+            return Reply::failed("The frame cannot read its library: its log has the details.");
+        }
+    };
+    let showing = match &state.current {
+        None => "the welcome slide".to_owned(),
+        Some(p) => describe(p),
+    };
+    let paused = if state.paused { ", paused" } else { "" };
+    let photos = if count == 1 { "1 photo".to_owned() } else { format!("{count} photos") };
+    Reply::ok(format!(
+        "Showing {showing}{paused}. {photos} in the library; up {}.",
+        uptime(core.started.elapsed())
+    ))
+}
+
+fn describe(p: &Photo) -> String {
+    let mut s = format!("photo {}", p.id);
+    if let Some(sender) = &p.sender {
+        s.push_str(&format!(" from {sender}"));
+    }
+    if let Some(caption) = &p.caption {
+        s.push_str(&format!(" (“{caption}”)"));
+    }
+    s
+}
+
+/// "3 d 4 h", "2 h 5 min", "12 min", "40 s".
+fn uptime(d: Duration) -> String {
+    let s = d.as_secs();
+    let (days, hours, mins) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    if days > 0 {
+        format!("{days} d {hours} h")
+    } else if hours > 0 {
+        format!("{hours} h {mins} min")
+    } else if mins > 0 {
+        format!("{mins} min")
+    } else {
+        format!("{s} s")
+    }
+}
+
+async fn peek(core: &Core) -> Reply {
+    let Some(slide) = core.sink.current() else {
+        return Reply::failed("Nothing is on the screen yet: try again in a moment.");
+    };
+    match tokio::task::spawn_blocking(move || crate::slides::encode_png(&slide)).await {
+        Ok(Ok(png)) => Reply { text: "The frame right now:".into(), png: Some(png), failed: false },
+        Ok(Err(e)) => {
+            tracing::error!("cannot encode the screenshot: {e}");
+            Reply::failed("The frame could not take a picture of its screen: its log has why.")
+        }
+        Err(e) => {
+            tracing::error!("cannot encode the screenshot: {e}");
+            Reply::failed("The frame could not take a picture of its screen: its log has why.")
+        }
+    }
+}
+
+/// Deletes photo `id`, or `person`'s last photo. Only the photo's sender or an admin may.
+async fn delete(core: &Core, id: Option<i64>, person: &Person) -> Reply {
+    let admin = core.access.is_admin(person);
+    let mine = |p: &Photo| {
+        p.source == Source::Discord
+            && p.sender.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(&person.username))
+    };
+    let photo = match id {
+        Some(id) => match core.library.get(id) {
+            Ok(Some(p)) => p,
+            Ok(None) => return Reply::failed(format!("There is no photo {id}.")),
+            Err(e) => return library_failed(e),
+        },
+        None => match core.library.list() {
+            Ok(list) => match list.into_iter().find(|p| mine(p)) {
+                Some(p) => p,
+                None => return Reply::failed("You have not sent the frame any photo to delete."),
+            },
+            Err(e) => return library_failed(e),
+        },
+    };
+    if !mine(&photo) && !admin {
+        return Reply::failed(format!(
+            "Photo {} was sent by {}: only they or an admin ([discord] admins) can delete it.",
+            photo.id,
+            photo.sender.as_deref().unwrap_or("someone else")
+        ));
+    }
+    let library = core.library.clone();
+    let id = photo.id;
+    match tokio::task::spawn_blocking(move || library.delete(id)).await {
+        Ok(Ok(true)) => {
+            core.slideshow.send(Command::Removed(vec![id])).await;
+            Reply::ok(format!("Deleted photo {id}."))
+        }
+        Ok(Ok(false)) => Reply::failed(format!("There is no photo {id}.")),
+        Ok(Err(e)) => library_failed(e),
+        Err(e) => {
+            tracing::error!("cannot delete photo {id}: {e}");
+            Reply::failed("The frame could not delete it: its log has why.")
+        }
+    }
+}
+
+fn library_failed(e: crate::library::LibraryError) -> Reply {
+    tracing::error!("the library failed: {e}");
+    Reply::failed("The frame cannot read its library: its log has the details.")
+}
+
+/// The `help` text.
+pub fn help(wake_word: &str) -> String {
+    let mut s = String::from(
+        "Send a photo here and it goes on the frame. Add `--fit cover` to fill the screen, \
+         `--caption \"…\"` for a caption, `--duration 2m` to keep it up longer.\nCommands \
+         (also as `/frame …`):\n",
+    );
+    for (name, what) in COMMANDS {
+        let arg = if name == "delete" { " [id]" } else { "" };
+        s.push_str(&format!("`{wake_word} {name}{arg}`: {what}\n"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_command_and_explains_mistakes() {
+        let p = |s| FrameCommand::parse(s, "!frame");
+        assert_eq!(p(""), Ok(FrameCommand::Help));
+        assert_eq!(p("NEXT"), Ok(FrameCommand::Next));
+        assert_eq!(p("prev"), Ok(FrameCommand::Prev));
+        assert_eq!(p("pause"), Ok(FrameCommand::Pause));
+        assert_eq!(p("resume"), Ok(FrameCommand::Resume));
+        assert_eq!(p("status"), Ok(FrameCommand::Status));
+        assert_eq!(p("peek"), Ok(FrameCommand::Peek));
+        assert_eq!(p("delete"), Ok(FrameCommand::Delete(None)));
+        assert_eq!(p("delete #12"), Ok(FrameCommand::Delete(Some(12))));
+        assert_eq!(
+            p("dance").unwrap_err(),
+            "I don't know `dance`: try `!frame help` for what I understand"
+        );
+        assert!(p("delete last").unwrap_err().starts_with("`last` is not a photo id"));
+    }
+
+    #[test]
+    fn uptime_reads_naturally() {
+        assert_eq!(uptime(Duration::from_secs(40)), "40 s");
+        assert_eq!(uptime(Duration::from_secs(125)), "2 min");
+        assert_eq!(uptime(Duration::from_secs(7500)), "2 h 5 min");
+        assert_eq!(uptime(Duration::from_secs(3 * 86_400 + 4 * 3600)), "3 d 4 h");
+    }
+}

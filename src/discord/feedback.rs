@@ -1,0 +1,98 @@
+//! What a sender sees: `[discord.style]`'s reactions on their message (ack on receipt,
+//! in-progress while fetching and decoding, done once the photo is stored and on screen, error
+//! when it is not) and replies in plain words.
+//!
+//! Feedback never stops the work: a reaction Discord refuses (no Add Reactions permission, a
+//! deleted message) is logged, and the photo is stored all the same.
+
+use std::sync::Arc;
+
+use serenity::all::{
+    ChannelId, CreateAttachment, CreateMessage, MessageId, MessageReference, ReactionType,
+};
+use serenity::http::Http;
+
+use crate::config::DiscordStyle;
+
+/// The reactions, parsed once from `[discord.style]`.
+#[derive(Debug, Clone)]
+pub struct Style {
+    pub ack: ReactionType,
+    pub in_progress: ReactionType,
+    pub done: ReactionType,
+    pub error: ReactionType,
+    /// `reply_with_params`.
+    pub echo_params: bool,
+}
+
+impl Style {
+    pub fn new(style: &DiscordStyle) -> Style {
+        // Anything that is not a custom emoji (`<:name:id>`) is taken as a Unicode emoji.
+        let parse = |s: &str| {
+            ReactionType::try_from(s.trim()).unwrap_or_else(|_| ReactionType::Unicode(s.into()))
+        };
+        Style {
+            ack: parse(&style.ack_emoji),
+            in_progress: parse(&style.in_prog_emoji),
+            done: parse(&style.done_emoji),
+            error: parse(&style.error_emoji),
+            echo_params: style.reply_with_params,
+        }
+    }
+}
+
+/// Feedback on one message.
+#[derive(Debug, Clone)]
+pub struct Feedback {
+    pub http: Arc<Http>,
+    pub channel: ChannelId,
+    pub message: MessageId,
+    pub style: Arc<Style>,
+}
+
+impl Feedback {
+    pub async fn react(&self, reaction: &ReactionType) {
+        if let Err(e) = self.http.create_reaction(self.channel, self.message, reaction).await {
+            tracing::warn!("Discord: cannot react to message {}: {e}", self.message);
+        }
+    }
+
+    pub async fn unreact(&self, reaction: &ReactionType) {
+        if let Err(e) = self.http.delete_reaction_me(self.channel, self.message, reaction).await {
+            tracing::warn!("Discord: cannot remove a reaction from message {}: {e}", self.message);
+        }
+    }
+
+    pub async fn ack(&self) {
+        self.react(&self.style.ack).await;
+    }
+
+    pub async fn working(&self) {
+        self.react(&self.style.in_progress).await;
+    }
+
+    /// The photo is stored and on screen: in-progress off, done on.
+    pub async fn done(&self) {
+        self.unreact(&self.style.in_progress).await;
+        self.react(&self.style.done).await;
+    }
+
+    /// In-progress off, error on.
+    pub async fn failed(&self) {
+        self.unreact(&self.style.in_progress).await;
+        self.react(&self.style.error).await;
+    }
+
+    /// Replies to the message (without pinging its author), with a PNG if given.
+    pub async fn reply(&self, text: &str, png: Option<Vec<u8>>) {
+        let mut message = CreateMessage::new()
+            .content(text)
+            .reference_message(MessageReference::from((self.channel, self.message)));
+        if let Some(png) = png {
+            message = message.add_file(CreateAttachment::bytes(png, "frame.png"));
+        }
+        if let Err(e) = self.channel.send_message(&self.http, message).await {
+            tracing::warn!("Discord: cannot reply to message {}: {e}", self.message);
+        }
+    }
+}

@@ -1,0 +1,469 @@
+//! The Discord bot end to end: the real binary, with the real serenity inside, against the
+//! fake Discord of `tests/support/discord.rs` on loopback (REST, a `ws://` gateway, a CDN).
+
+#![allow(clippy::unwrap_used)] // Test code: a failure is the test failing.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use support::discord::{user, FakeDiscord, BOT_ID, CHANNELS, DM_CHANNEL};
+use support::fixture;
+use support::frame::{error_of, Frame, FrameOptions};
+
+const PHOTOS: u64 = CHANNELS[0].0;
+const CHAT: u64 = CHANNELS[1].0;
+const SECS: Duration = Duration::from_secs(1);
+
+/// A headless frame connected to `fake`, with `extra` in its `[discord]` section.
+fn frame(fake: &FakeDiscord, dir: &Path, extra: &str) -> Frame {
+    let config = fake.config(extra);
+    let frame = Frame::start(FrameOptions { config: &config, ..FrameOptions::headless(dir) });
+    frame.wait_discord("connected", 20 * SECS);
+    frame
+}
+
+fn library(frame: &Frame) -> Vec<Value> {
+    let body: Value = frame.get("/api/photos").json().unwrap();
+    body["photos"].as_array().unwrap().clone()
+}
+
+fn id_of(message: &Value) -> u64 {
+    message["id"].as_str().unwrap().parse().unwrap()
+}
+
+/// Waits until the bot has finished with a message: its last reaction is done or error.
+fn wait_finished(fake: &FakeDiscord, message: u64) -> Vec<String> {
+    let start = std::time::Instant::now();
+    loop {
+        let r = fake.reactions(message);
+        if r.last().is_some_and(|l| l == "+💯" || l == "+❌") {
+            // A reply may follow the last reaction.
+            std::thread::sleep(Duration::from_millis(300));
+            return fake.reactions(message);
+        }
+        assert!(start.elapsed() < 20 * SECS, "message {message} not finished: {r:?}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_photo_posted_in_a_channel_goes_on_screen_with_the_reactions_in_order() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "");
+    assert_eq!(frame.status()["discord"], json!({ "state": "connected", "user": "FrameBot" }));
+    // Without guild ids, /frame is registered globally.
+    let reg = fake.wait_call(5 * SECS, "slash registration", |c| {
+        c.method == "PUT" && c.path == "/api/v10/applications/901/commands"
+    });
+    assert_eq!(reg.body[0]["name"], "frame");
+    let subs: Vec<&str> =
+        reg.body[0]["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    assert_eq!(subs, ["next", "prev", "pause", "resume", "status", "peek", "delete", "help"]);
+
+    let welcome = frame.screenshot();
+    let jpeg = fixture("ladybird.jpg");
+    let url = fake.serve_file("ladybird.jpg", jpeg.clone());
+    let anna = user(11, "anna");
+    let msg = fake.message(PHOTOS, &anna, "At the lake --fit cover", &[("ladybird.jpg", &url, jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    let reactions = wait_finished(&fake, id_of(&msg));
+    assert_eq!(reactions, ["+👍", "+⏱️", "-⏱️", "+💯"]);
+
+    let status = frame.status();
+    let current = &status["current"];
+    assert_eq!(current["source"], "discord");
+    assert_eq!(current["sender"], "anna");
+    assert_eq!(current["caption"], "At the lake");
+    let photos = library(&frame);
+    assert_eq!(photos.len(), 1);
+    assert_eq!(photos[0]["message_id"].as_u64(), Some(id_of(&msg)));
+    assert_eq!(photos[0]["channel_id"].as_u64(), Some(PHOTOS));
+    let stored = frame.get(&format!("/api/photos/{}", photos[0]["id"])).bytes().unwrap();
+    assert_eq!(stored.as_ref(), jpeg.as_slice(), "the original is stored byte for byte");
+    // "done" means on screen: the screenshot is no longer the welcome slide.
+    assert_ne!(frame.screenshot(), welcome);
+
+    // The reply echoes the parameters.
+    let replies = fake.replies_to(id_of(&msg));
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(replies[0].body["content"], "`--fit cover --caption \"At the lake\"`");
+}
+
+#[test]
+fn bad_photos_get_the_error_emoji_and_a_reply_that_says_why() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "");
+    let anna = user(11, "anna");
+
+    // A HEIC photo: claimed image/jpeg by the fake, sniffed as HEIC.
+    let heic = fixture("ladybird.heic");
+    let url = fake.serve_file("IMG_0001.jpg", heic.clone());
+    let msg = fake.message(PHOTOS, &anna, "", &[("IMG_0001.jpg", &url, heic.len())]);
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    assert_eq!(wait_finished(&fake, id_of(&msg)), ["+👍", "+⏱️", "-⏱️", "+❌"]);
+    let reply = &fake.replies_to(id_of(&msg))[0].body["content"];
+    assert!(reply.as_str().unwrap().starts_with("Not stored: "), "{reply}");
+    assert!(reply.as_str().unwrap().contains("HEIC"), "{reply}");
+
+    // A link to a host that is not allowed: refused without fetching.
+    let msg = fake.message(PHOTOS, &anna, "https://example.com/cat.jpg", &[]);
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    assert_eq!(wait_finished(&fake, id_of(&msg)).last().unwrap(), "+❌");
+    let reply = fake.replies_to(id_of(&msg))[0].body["content"].as_str().unwrap().to_owned();
+    assert!(reply.contains("does not download from example.com"), "{reply}");
+
+    // A bad option.
+    let jpeg = fixture("ladybird.jpg");
+    let url = fake.serve_file("ok.jpg", jpeg.clone());
+    let msg = fake.message(PHOTOS, &anna, "--fit wide", &[("ok.jpg", &url, jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    assert_eq!(wait_finished(&fake, id_of(&msg)), ["+👍", "+❌"]);
+    let reply = fake.replies_to(id_of(&msg))[0].body["content"].as_str().unwrap().to_owned();
+    assert!(reply.contains("`--fit wide`: the fit is `contain`"), "{reply}");
+    assert!(library(&frame).is_empty(), "nothing was stored");
+
+    // A CDN that fails twice with 503 is retried, and the photo lands.
+    fake.fail_file("ok.jpg", 2);
+    let msg = fake.message(PHOTOS, &anna, "", &[("ok.jpg", &url, jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    assert_eq!(wait_finished(&fake, id_of(&msg)).last().unwrap(), "+💯");
+    assert_eq!(library(&frame).len(), 1);
+}
+
+#[test]
+fn several_photos_in_one_message_are_all_stored_and_the_last_shows() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "");
+    let (a, b) = (fixture("ladybird.jpg"), fixture("ladybird.png"));
+    let (ua, ub) = (fake.serve_file("a.jpg", a.clone()), fake.serve_file("b.png", b.clone()));
+    let msg =
+        fake.message(DM_CHANNEL, &user(11, "anna"), "", &[("a.jpg", &ua, a.len()), ("b.png", &ub, b.len())]);
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    assert_eq!(wait_finished(&fake, id_of(&msg)).last().unwrap(), "+💯");
+    let photos = library(&frame);
+    assert_eq!(photos.len(), 2, "a DM is read like a channel");
+    assert_eq!(frame.status()["current"]["id"], photos[0]["id"]);
+    assert_eq!(photos[0]["format"], "PNG", "the last attachment shows");
+}
+
+#[test]
+fn ignored_users_bots_and_channels_get_nothing_at_all() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(
+        &fake,
+        &dir.path().join("data"),
+        "listen_channels = [\"Family:#photos\"]\nignore_users = [\"mallory\"]",
+    );
+    let jpeg = fixture("ladybird.jpg");
+    let url = fake.serve_file("p.jpg", jpeg.clone());
+    let att = [("p.jpg", url.as_str(), jpeg.len())];
+    let mut bot = user(12, "otherbot");
+    bot.bot = true;
+    let mut me = user(BOT_ID, "FrameBot");
+    me.bot = true;
+    let ignored = [
+        fake.message(PHOTOS, &user(13, "mallory"), "", &att),
+        fake.message(PHOTOS, &bot, "", &att),
+        fake.message(PHOTOS, &me, "", &att),
+        fake.message(CHAT, &user(11, "anna"), "", &att),
+        fake.message(DM_CHANNEL, &user(11, "anna"), "", &att),
+        fake.message(CHAT, &user(11, "anna"), "!frame next", &[]),
+    ];
+    for m in &ignored {
+        fake.dispatch("MESSAGE_CREATE", m.clone());
+    }
+    // The one listened to, sent last: once it is done, the others had their chance.
+    let ok = fake.message(PHOTOS, &user(11, "anna"), "", &att);
+    fake.dispatch("MESSAGE_CREATE", ok.clone());
+    assert_eq!(wait_finished(&fake, id_of(&ok)).last().unwrap(), "+💯");
+    for m in &ignored {
+        let id = id_of(m).to_string();
+        let touched: Vec<_> = fake.calls().into_iter().filter(|c| c.path.contains(&id)).collect();
+        assert!(touched.is_empty(), "message {id} was answered: {touched:?}");
+        assert!(fake.replies_to(id_of(m)).is_empty());
+    }
+    assert_eq!(library(&frame).len(), 1);
+    // A slash command in an ignored channel is not answered either (another frame may).
+    fake.dispatch("INTERACTION_CREATE", fake.slash(CHAT, &user(11, "anna"), "status", None));
+    std::thread::sleep(SECS);
+    assert!(!fake.calls().iter().any(|c| c.path.contains("/interactions/")));
+}
+
+#[test]
+fn commands_by_wake_word_and_as_slash_commands() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "guild_ids = [100]\nadmins = [\"zoe\"]");
+    fake.wait_call(5 * SECS, "guild registration", |c| {
+        c.method == "PUT" && c.path == "/api/v10/applications/901/guilds/100/commands"
+    });
+    let anna = user(11, "anna");
+    let ben = user(12, "ben");
+    // Two photos from anna.
+    let mut ids = Vec::new();
+    for name in ["ladybird.jpg", "ladybird.png"] {
+        let bytes = fixture(name);
+        let url = fake.serve_file(name, bytes.clone());
+        let m = fake.message(PHOTOS, &anna, "", &[(name, &url, bytes.len())]);
+        fake.dispatch("MESSAGE_CREATE", m.clone());
+        wait_finished(&fake, id_of(&m));
+        ids.push(frame.current_id().unwrap());
+    }
+
+    let say = |who: &support::discord::User, text: &str| -> String {
+        let m = fake.message(PHOTOS, who, text, &[]);
+        fake.dispatch("MESSAGE_CREATE", m.clone());
+        let reply = fake.wait_call(10 * SECS, text, |c| {
+            c.body["message_reference"]["message_id"].as_str() == Some(&id_of(&m).to_string())
+        });
+        reply.body["content"].as_str().unwrap_or("").to_owned()
+    };
+    let reply = say(&anna, "!frame status");
+    assert!(reply.contains(&format!("Showing photo {} from anna", ids[1])), "{reply}");
+    assert!(reply.contains("2 photos in the library"), "{reply}");
+    assert!(say(&anna, "!FRAME pause").starts_with("Paused"));
+    assert_eq!(frame.status()["paused"], true);
+    assert!(say(&anna, "!frame resume").starts_with("Rotating"));
+    assert_eq!(frame.status()["paused"], false);
+    say(&anna, "!frame next");
+    frame.wait_current(ids[0], 5 * SECS);
+    say(&anna, "!frame prev");
+    frame.wait_current(ids[1], 5 * SECS);
+    assert!(say(&anna, "!frame dance").contains("I don't know `dance`"));
+    assert!(say(&anna, "!frame help").contains("`!frame delete [id]`"));
+
+    // peek: a PNG of the screen, equal to /api/screenshot.png.
+    let m = fake.message(PHOTOS, &anna, "!frame peek", &[]);
+    fake.dispatch("MESSAGE_CREATE", m.clone());
+    let reply = fake.wait_call(10 * SECS, "peek reply", |c| {
+        c.body["message_reference"]["message_id"].as_str() == Some(&id_of(&m).to_string())
+    });
+    assert_eq!(reply.files.len(), 1, "{reply:?}");
+    let png = image::load_from_memory(&reply.files[0].1).unwrap().to_rgba8();
+    assert_eq!(png, frame.screenshot());
+
+    // Slash commands: answered through the interaction callback.
+    fake.dispatch("INTERACTION_CREATE", fake.slash(PHOTOS, &anna, "next", None));
+    frame.wait_current(ids[0], 5 * SECS);
+    let answer = fake.wait_call(5 * SECS, "interaction answer", |c| c.path.contains("/interactions/"));
+    assert_eq!(answer.body["type"], 4);
+    assert_eq!(answer.body["data"]["content"], "Next photo.");
+    fake.dispatch("INTERACTION_CREATE", fake.slash(DM_CHANNEL, &anna, "peek", None));
+    let peek = fake.wait_call(5 * SECS, "slash peek", |c| {
+        c.path.contains("/interactions/") && !c.files.is_empty()
+    });
+    assert!(image::load_from_memory(&peek.files[0].1).is_ok());
+
+    // delete: not somebody else's photo, unless an admin; by id, or your last one.
+    let reply = say(&ben, &format!("!frame delete {}", ids[0]));
+    assert!(reply.contains("only they or an admin"), "{reply}");
+    fake.dispatch("INTERACTION_CREATE", fake.slash(PHOTOS, &user(14, "zoe"), "delete", Some(ids[0])));
+    fake.wait_call(5 * SECS, "admin delete", |c| {
+        c.body["data"]["content"].as_str() == Some(&format!("Deleted photo {}.", ids[0]))
+    });
+    assert!(say(&anna, "!frame delete").starts_with(&format!("Deleted photo {}", ids[1])));
+    assert!(library(&frame).is_empty());
+    assert_eq!(frame.status()["current"], Value::Null, "back to the welcome slide");
+}
+
+#[test]
+fn deleting_the_message_deletes_its_photos() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "");
+    let mut messages = Vec::new();
+    for name in ["ladybird.jpg", "ladybird.png", "ladybird.webp"] {
+        let bytes = fixture(name);
+        let url = fake.serve_file(name, bytes.clone());
+        let m = fake.message(PHOTOS, &user(11, "anna"), "", &[(name, &url, bytes.len())]);
+        fake.dispatch("MESSAGE_CREATE", m.clone());
+        wait_finished(&fake, id_of(&m));
+        messages.push(id_of(&m));
+    }
+    assert_eq!(library(&frame).len(), 3);
+    let on_screen = frame.current_id();
+    fake.dispatch(
+        "MESSAGE_DELETE",
+        json!({ "id": messages[2].to_string(), "channel_id": PHOTOS.to_string(), "guild_id": "100" }),
+    );
+    let wait = std::time::Instant::now();
+    while library(&frame).len() != 2 {
+        assert!(wait.elapsed() < 5 * SECS, "MESSAGE_DELETE did not delete the photo");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The deleted photo leaves the screen.
+    frame.wait_not_current(on_screen, 5 * SECS);
+    let ids: Vec<String> = messages[..2].iter().map(u64::to_string).collect();
+    fake.dispatch(
+        "MESSAGE_DELETE_BULK",
+        json!({ "ids": ids, "channel_id": PHOTOS.to_string(), "guild_id": "100" }),
+    );
+    while !library(&frame).is_empty() {
+        assert!(wait.elapsed() < 10 * SECS, "MESSAGE_DELETE_BULK did not delete the photos");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_relay_sends_through_the_bot_and_maps_discords_errors() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "");
+    let post = |body: Value| {
+        frame.http.post(format!("{}/api/discord/messages", frame.url)).json(&body).send().unwrap()
+    };
+    let resp = post(json!({ "channel_id": PHOTOS.to_string(), "content": "Hello from the Pi" }));
+    assert_eq!(resp.status(), 201);
+    let body: Value = resp.json().unwrap();
+    assert_eq!(body["channel_id"], PHOTOS.to_string());
+    let sent = fake.wait_call(SECS, "relayed message", |c| {
+        c.path == format!("/api/v10/channels/{PHOTOS}/messages")
+            && c.body["content"] == "Hello from the Pi"
+    });
+    assert!(sent.files.is_empty());
+    // A DM by user id: the DM channel is opened first.
+    assert_eq!(post(json!({ "user_id": 11, "content": "psst" })).status(), 201);
+    fake.wait_call(SECS, "DM", |c| c.path == "/api/v10/users/@me/channels");
+    fake.wait_call(SECS, "DM message", |c| {
+        c.path == format!("/api/v10/channels/{DM_CHANNEL}/messages") && c.body["content"] == "psst"
+    });
+    // Discord's errors: 403/404/429 as they are, 5xx as 502, with Discord's code and text.
+    for (channel, status, code, text, expect) in [
+        (201, 403, 50013, "Missing Permissions", 403),
+        (202, 404, 10003, "Unknown Channel", 404),
+        (203, 429, 0, "You are being rate limited.", 429),
+        (204, 400, 50006, "Cannot send an empty message", 400),
+        (205, 401, 0, "401: Unauthorized", 401),
+        (206, 500, 0, "Internal Server Error", 502),
+    ] {
+        fake.fail_channel(channel, status, code, text);
+        let resp = post(json!({ "channel_id": channel.to_string(), "content": "x" }));
+        assert_eq!(resp.status().as_u16(), expect, "Discord {status}");
+        let body: Value = resp.json().unwrap();
+        assert_eq!(body["error"]["code"], "discord_error");
+        assert_eq!(body["error"]["discord"], json!({ "status": status, "code": code, "text": text }));
+    }
+    // Our own checks, before Discord.
+    let (status, code, message) = error_of(post(json!({ "content": "no target" })));
+    assert_eq!((status, code.as_str()), (400, "bad_request"));
+    assert!(message.contains("exactly one of `channel_id`"), "{message}");
+    let (status, _, message) = error_of(post(json!({ "channel_id": "abc", "content": "x" })));
+    assert_eq!(status, 400);
+    assert!(message.contains("`abc` is not a Discord id"), "{message}");
+}
+
+#[test]
+fn the_relay_without_a_token_says_discord_is_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let frame = Frame::headless(&dir.path().join("data"));
+    let resp = frame
+        .http
+        .post(format!("{}/api/discord/messages", frame.url))
+        .json(&json!({ "channel_id": "1", "content": "x" }))
+        .send()
+        .unwrap();
+    let (status, code, _) = error_of(resp);
+    assert_eq!((status, code.as_str()), (503, "discord_disabled"));
+}
+
+#[test]
+fn a_gateway_drop_resumes_the_session_and_photos_keep_coming() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "");
+    fake.wait_ready(1, 10 * SECS);
+    fake.drop_connections();
+    let start = std::time::Instant::now();
+    while fake.gateway().resumes.is_empty() || fake.sessions() == 0 {
+        assert!(start.elapsed() < 30 * SECS, "no RESUME after a drop:\n{}", frame.log());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let resume = &fake.gateway().resumes[0];
+    assert_eq!(resume["session_id"], "session-1");
+    assert!(resume["seq"].as_u64().unwrap() >= 2, "{resume}");
+    assert_eq!(fake.gateway().identifies.len(), 1, "resumed, not identified again");
+    frame.wait_discord("connected", 10 * SECS);
+    let jpeg = fixture("ladybird.jpg");
+    let url = fake.serve_file("after.jpg", jpeg.clone());
+    let m = fake.message(PHOTOS, &user(11, "anna"), "", &[("after.jpg", &url, jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", m.clone());
+    assert_eq!(wait_finished(&fake, id_of(&m)).last().unwrap(), "+💯");
+    // The fake's heartbeat interval is 1 s: the bot keeps the connection alive.
+    let start = std::time::Instant::now();
+    while fake.gateway().heartbeats == 0 {
+        assert!(start.elapsed() < 10 * SECS, "no heartbeat in 10 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn close_4014_stops_the_frame_with_exit_2_and_says_where_to_enable_the_intent() {
+    let fake = FakeDiscord::start();
+    fake.close_on_identify(4014);
+    let dir = tempfile::tempdir().unwrap();
+    let config = fake.config("");
+    let mut frame =
+        Frame::start(FrameOptions { config: &config, ..FrameOptions::headless(&dir.path().join("d")) });
+    let status = frame.wait_exit(20 * SECS);
+    assert_eq!(status.code(), Some(2), "{}", frame.log());
+    let log = frame.log();
+    assert!(log.contains("Message Content Intent"), "{log}");
+    assert!(log.contains("Privileged Gateway Intents"), "{log}");
+}
+
+#[test]
+fn a_bad_token_4004_stops_the_frame_with_exit_2() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = fake.config("").replace("fake-bot-token", "wrong-token");
+    let mut frame =
+        Frame::start(FrameOptions { config: &config, ..FrameOptions::headless(&dir.path().join("d")) });
+    assert_eq!(frame.wait_exit(20 * SECS).code(), Some(2), "{}", frame.log());
+    assert!(frame.log().contains("Discord rejected the bot token (gateway close 4004)"));
+}
+
+#[test]
+fn with_api_url_set_and_no_gateway_there_the_frame_refuses_rather_than_calling_discord() {
+    // A port nothing listens on.
+    let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = free.local_addr().unwrap().port();
+    drop(free);
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!("[discord]\ntoken = \"t\"\napi_url = \"http://127.0.0.1:{port}\"\n");
+    let mut frame =
+        Frame::start(FrameOptions { config: &config, ..FrameOptions::headless(&dir.path().join("d")) });
+    assert_eq!(frame.wait_exit(20 * SECS).code(), Some(2), "{}", frame.log());
+    let log = frame.log();
+    assert!(log.contains("[discord] api_url: cannot get the gateway address"), "{log}");
+    assert!(!log.contains("gateway.discord.gg"), "{log}");
+}
+
+#[test]
+fn two_frames_on_one_bot_each_show_only_their_own_channel() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let kitchen = frame(&fake, &dir.path().join("kitchen"), &format!("listen_channels = [\"{PHOTOS}\"]"));
+    let hall = frame(&fake, &dir.path().join("hall"), "listen_channels = [\"Family:chat\"]");
+    fake.wait_ready(2, 10 * SECS);
+    let (a, b) = (fixture("ladybird.jpg"), fixture("ladybird.png"));
+    let (ua, ub) = (fake.serve_file("k.jpg", a.clone()), fake.serve_file("h.png", b.clone()));
+    let to_kitchen = fake.message(PHOTOS, &user(11, "anna"), "", &[("k.jpg", &ua, a.len())]);
+    let to_hall = fake.message(CHAT, &user(11, "anna"), "", &[("h.png", &ub, b.len())]);
+    fake.dispatch("MESSAGE_CREATE", to_kitchen.clone());
+    fake.dispatch("MESSAGE_CREATE", to_hall.clone());
+    // Each message is handled once: one set of reactions, not two.
+    assert_eq!(wait_finished(&fake, id_of(&to_kitchen)), ["+👍", "+⏱️", "-⏱️", "+💯"]);
+    assert_eq!(wait_finished(&fake, id_of(&to_hall)), ["+👍", "+⏱️", "-⏱️", "+💯"]);
+    let k = library(&kitchen);
+    let h = library(&hall);
+    assert_eq!((k.len(), h.len()), (1, 1));
+    assert_eq!(k[0]["channel_id"].as_u64(), Some(PHOTOS));
+    assert_eq!(h[0]["channel_id"].as_u64(), Some(CHAT));
+}

@@ -1,0 +1,662 @@
+//! A fake Discord on loopback, for the real serenity inside the real binary: the REST routes
+//! the frame calls (`/api/v10/...`), a `ws://` gateway that speaks Discord's protocol (Hello,
+//! Identify, READY, GUILD_CREATE, dispatches with sequence numbers, heartbeat ACKs, RESUME,
+//! close codes), and a CDN route that serves photos.
+//!
+//! Every payload it sends is first deserialised into serenity's own model type (`Message`,
+//! `Ready`, `Guild`, ...): serenity drops an incomplete dispatch without a word, so a fixture
+//! that does not parse fails here, loudly, rather than making a test wait for nothing.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+pub const TOKEN: &str = "fake-bot-token";
+pub const BOT_ID: u64 = 900;
+pub const BOT_NAME: &str = "FrameBot";
+pub const APP_ID: u64 = 901;
+pub const GUILD_ID: u64 = 100;
+pub const GUILD_NAME: &str = "Family";
+/// The guild's channels: (id, name).
+pub const CHANNELS: [(u64, &str); 2] = [(101, "photos"), (102, "chat")];
+/// The DM channel between a user and the bot.
+pub const DM_CHANNEL: u64 = 150;
+/// The MESSAGE_CONTENT intent bit.
+const MESSAGE_CONTENT: u64 = 1 << 15;
+
+/// One REST call the frame made.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub method: String,
+    pub path: String,
+    /// The JSON body (a multipart request's `payload_json`).
+    pub body: Value,
+    /// Names of the files of a multipart request.
+    pub files: Vec<(String, Vec<u8>)>,
+    pub at: Instant,
+}
+
+/// What a gateway session did.
+#[derive(Debug, Clone, Default)]
+pub struct GatewayLog {
+    pub identifies: Vec<Value>,
+    pub resumes: Vec<Value>,
+    pub heartbeats: usize,
+}
+
+/// A user who sends messages in tests.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: u64,
+    pub name: String,
+    pub bot: bool,
+}
+
+pub fn user(id: u64, name: &str) -> User {
+    User { id, name: name.into(), bot: false }
+}
+
+#[derive(Default)]
+struct Shared {
+    calls: Mutex<Vec<Call>>,
+    gateway: Mutex<GatewayLog>,
+    /// Open gateway connections: where to send their frames.
+    sessions: Mutex<Vec<mpsc::UnboundedSender<Ws>>>,
+    seq: AtomicU64,
+    ids: AtomicU64,
+    cdn: Mutex<HashMap<String, Vec<u8>>>,
+    /// CDN paths that answer 503 this many more times before serving.
+    cdn_failures: Mutex<HashMap<String, u32>>,
+    /// Channels whose POST /messages answers with this (status, Discord code, message).
+    channel_errors: Mutex<HashMap<u64, (u16, i64, String)>>,
+    /// Close code sent instead of READY (4004 bad token, 4014 intents).
+    close_on_identify: Mutex<Option<u16>>,
+    api_url: String,
+    gateway_url: String,
+}
+
+/// The fake. Dropping it stops its servers.
+pub struct FakeDiscord {
+    shared: Arc<Shared>,
+    rt: tokio::runtime::Runtime,
+    pub api_url: String,
+    pub gateway_url: String,
+}
+
+impl FakeDiscord {
+    pub fn start() -> FakeDiscord {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (rest, gateway) = rt.block_on(async {
+            let rest = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let gateway = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            (rest, gateway)
+        });
+        let api_url = format!("http://{}", rest.local_addr().unwrap());
+        let gateway_url = format!("ws://{}", gateway.local_addr().unwrap());
+        let shared = Arc::new(Shared {
+            ids: AtomicU64::new(1_000_000),
+            api_url: api_url.clone(),
+            gateway_url: gateway_url.clone(),
+            ..Shared::default()
+        });
+        let app = router(shared.clone());
+        rt.spawn(async move { axum::serve(rest, app).await });
+        let gw = shared.clone();
+        rt.spawn(async move {
+            while let Ok((stream, _)) = gateway.accept().await {
+                tokio::spawn(session(gw.clone(), stream));
+            }
+        });
+        FakeDiscord { shared, rt, api_url, gateway_url }
+    }
+
+    /// The `[discord]` section for a frame that talks to this fake, plus `[limits]` allowing
+    /// its CDN. `extra` is added to `[discord]`.
+    pub fn config(&self, extra: &str) -> String {
+        format!(
+            "[discord]\ntoken = \"{TOKEN}\"\napi_url = \"{}\"\n{extra}\n\n[limits]\n\
+             allowed_hosts = [\"127.0.0.1\"]\n",
+            self.api_url
+        )
+    }
+
+    pub fn next_id(&self) -> u64 {
+        self.shared.ids.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Serves `bytes` at `/cdn/<name>`; returns its URL.
+    pub fn serve_file(&self, name: &str, bytes: Vec<u8>) -> String {
+        self.shared.cdn.lock().unwrap().insert(name.to_owned(), bytes);
+        format!("{}/cdn/{name}", self.api_url)
+    }
+
+    /// Makes `/cdn/<name>` answer 503 `times` times first.
+    pub fn fail_file(&self, name: &str, times: u32) {
+        self.shared.cdn_failures.lock().unwrap().insert(name.to_owned(), times);
+    }
+
+    /// Makes sending to `channel` fail as Discord would.
+    pub fn fail_channel(&self, channel: u64, status: u16, code: i64, message: &str) {
+        self.shared.channel_errors.lock().unwrap().insert(channel, (status, code, message.into()));
+    }
+
+    /// Answers the next Identify with this close code instead of READY.
+    pub fn close_on_identify(&self, code: u16) {
+        *self.shared.close_on_identify.lock().unwrap() = Some(code);
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.shared.calls.lock().unwrap().clone()
+    }
+
+    pub fn gateway(&self) -> GatewayLog {
+        self.shared.gateway.lock().unwrap().clone()
+    }
+
+    pub fn sessions(&self) -> usize {
+        self.shared.sessions.lock().unwrap().iter().filter(|s| !s.is_closed()).count()
+    }
+
+    /// Waits until `n` sessions have identified (READY sent) and are open.
+    pub fn wait_ready(&self, n: usize, within: Duration) {
+        let start = Instant::now();
+        while self.gateway().identifies.len() < n || self.sessions() < n {
+            assert!(start.elapsed() < within, "{n} bot(s) did not connect within {within:?}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends a dispatch to every open session.
+    pub fn dispatch(&self, event: &str, data: Value) {
+        let seq = self.shared.seq.fetch_add(1, Ordering::SeqCst) + 1;
+        let frame = json!({ "op": 0, "t": event, "s": seq, "d": data }).to_string();
+        for s in self.shared.sessions.lock().unwrap().iter() {
+            let _ = s.send(Ws::Text(frame.clone()));
+        }
+    }
+
+    /// Closes every gateway connection as a network drop would (no close frame).
+    pub fn drop_connections(&self) {
+        for s in self.shared.sessions.lock().unwrap().drain(..) {
+            let _ = s.send(Ws::Close(None));
+        }
+    }
+
+    /// A complete MESSAGE_CREATE payload; checked against serenity's `Message`.
+    pub fn message(
+        &self,
+        channel: u64,
+        author: &User,
+        content: &str,
+        attachments: &[(&str, &str, usize)],
+    ) -> Value {
+        let id = self.next_id();
+        let attachments: Vec<Value> = attachments
+            .iter()
+            .map(|(filename, url, size)| {
+                json!({
+                    "id": self.next_id().to_string(), "filename": filename, "size": size,
+                    "url": url, "proxy_url": url, "content_type": "image/jpeg",
+                    "width": 4032, "height": 3024,
+                })
+            })
+            .collect();
+        let mut m = message_json(id, channel, author, content, attachments);
+        if channel != DM_CHANNEL {
+            m["guild_id"] = json!(GUILD_ID.to_string());
+            m["member"] = json!({
+                "roles": [], "joined_at": "2024-01-01T00:00:00.000000+00:00",
+                "deaf": false, "mute": false, "flags": 0,
+            });
+        }
+        checked::<serenity::all::Message>(&m);
+        m
+    }
+
+    /// An INTERACTION_CREATE for `/frame <sub> [id]`; checked against serenity's.
+    pub fn slash(&self, channel: u64, author: &User, sub: &str, id: Option<i64>) -> Value {
+        let mut option = json!({ "name": sub, "type": 1, "options": [] });
+        if let Some(id) = id {
+            option["options"] = json!([{ "name": "id", "type": 4, "value": id }]);
+        }
+        let mut i = json!({
+            "id": self.next_id().to_string(),
+            "application_id": APP_ID.to_string(),
+            "type": 2,
+            "data": { "id": "555", "name": "frame", "type": 1, "options": [option] },
+            "channel_id": channel.to_string(),
+            "token": format!("interaction-token-{}", self.next_id()),
+            "version": 1,
+            "locale": "en-US",
+            "entitlements": [],
+            "attachment_size_limit": 10_485_760,
+        });
+        if channel == DM_CHANNEL {
+            i["user"] = user_json(author);
+        } else {
+            i["guild_id"] = json!(GUILD_ID.to_string());
+            i["member"] = json!({
+                "user": user_json(author), "roles": [],
+                "joined_at": "2024-01-01T00:00:00.000000+00:00", "deaf": false, "mute": false,
+                "flags": 0, "permissions": "0",
+            });
+        }
+        checked::<serenity::all::Interaction>(&i);
+        i
+    }
+
+    /// Waits until a call matching `pred` has been made; returns it.
+    pub fn wait_call(&self, within: Duration, what: &str, pred: impl Fn(&Call) -> bool) -> Call {
+        let start = Instant::now();
+        loop {
+            if let Some(c) = self.calls().into_iter().find(|c| pred(c)) {
+                return c;
+            }
+            assert!(
+                start.elapsed() < within,
+                "no {what} within {within:?}; calls: {:#?}",
+                self.calls().iter().map(|c| format!("{} {}", c.method, c.path)).collect::<Vec<_>>()
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The reactions the bot added (`+emoji`) and removed (`-emoji`) on a message, in order.
+    pub fn reactions(&self, message_id: u64) -> Vec<String> {
+        let needle = format!("/messages/{message_id}/reactions/");
+        self.calls()
+            .iter()
+            .filter_map(|c| {
+                let rest = c.path.split(&needle).nth(1)?;
+                let emoji = rest.trim_end_matches("/@me");
+                Some(format!("{}{emoji}", if c.method == "PUT" { "+" } else { "-" }))
+            })
+            .collect()
+    }
+
+    /// The messages the bot sent that reply to `message_id`.
+    pub fn replies_to(&self, message_id: u64) -> Vec<Call> {
+        self.calls()
+            .into_iter()
+            .filter(|c| {
+                c.method == "POST"
+                    && c.path.ends_with("/messages")
+                    && c.body["message_reference"]["message_id"].as_str()
+                        == Some(&message_id.to_string())
+            })
+            .collect()
+    }
+
+    /// Stops the servers now (the runtime is dropped with the fake anyway).
+    pub fn shutdown(self) {
+        self.rt.shutdown_background();
+    }
+}
+
+fn user_json(u: &User) -> Value {
+    json!({
+        "id": u.id.to_string(), "username": u.name, "discriminator": "0",
+        "global_name": u.name, "avatar": null, "bot": u.bot,
+    })
+}
+
+fn message_json(id: u64, channel: u64, author: &User, content: &str, attachments: Vec<Value>) -> Value {
+    json!({
+        "id": id.to_string(),
+        "channel_id": channel.to_string(),
+        "author": user_json(author),
+        "content": content,
+        "timestamp": "2026-11-22T10:00:00.000000+00:00",
+        "edited_timestamp": null,
+        "tts": false,
+        "mention_everyone": false,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": attachments,
+        "embeds": [],
+        "pinned": false,
+        "type": 0,
+        "flags": 0,
+    })
+}
+
+/// Panics unless serenity can read `v` as a `T`.
+fn checked<T: serde::de::DeserializeOwned>(v: &Value) {
+    if let Err(e) = serde_json::from_value::<T>(v.clone()) {
+        panic!("fixture is not a complete {}: {e}\n{v:#}", std::any::type_name::<T>());
+    }
+}
+
+fn bot_user() -> User {
+    User { id: BOT_ID, name: BOT_NAME.into(), bot: true }
+}
+
+fn ready(shared: &Shared, session_id: &str) -> Value {
+    let mut me = user_json(&bot_user());
+    me["verified"] = json!(true);
+    me["mfa_enabled"] = json!(false);
+    me["flags"] = json!(0);
+    let r = json!({
+        "v": 10,
+        "user": me,
+        "guilds": [{ "id": GUILD_ID.to_string(), "unavailable": true }],
+        "session_id": session_id,
+        "resume_gateway_url": shared.gateway_url,
+        "shard": [0, 1],
+        "application": { "id": APP_ID.to_string(), "flags": 0 },
+    });
+    checked::<serenity::all::Ready>(&r);
+    r
+}
+
+fn guild() -> Value {
+    let channels: Vec<Value> = CHANNELS
+        .iter()
+        .enumerate()
+        .map(|(i, (id, name))| {
+            json!({
+                "id": id.to_string(), "type": 0, "guild_id": GUILD_ID.to_string(), "name": name,
+                "position": i, "permission_overwrites": [], "nsfw": false, "topic": null,
+                "last_message_id": null, "parent_id": null, "rate_limit_per_user": 0,
+            })
+        })
+        .collect();
+    let g = json!({
+        "id": GUILD_ID.to_string(),
+        "name": GUILD_NAME,
+        "icon": null, "icon_hash": null, "splash": null, "discovery_splash": null,
+        "owner_id": "1",
+        "afk_channel_id": null, "afk_timeout": 300,
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "roles": [],
+        "emojis": [],
+        "features": [],
+        "mfa_level": 0,
+        "application_id": null,
+        "system_channel_id": null,
+        "system_channel_flags": 0,
+        "rules_channel_id": null,
+        "vanity_url_code": null,
+        "description": null,
+        "banner": null,
+        "premium_tier": 0,
+        "preferred_locale": "en-US",
+        "public_updates_channel_id": null,
+        "nsfw_level": 0,
+        "stickers": [],
+        "premium_progress_bar_enabled": false,
+        "joined_at": "2024-01-01T00:00:00.000000+00:00",
+        "large": false,
+        "unavailable": false,
+        "member_count": 3,
+        "voice_states": [],
+        "members": [],
+        "channels": channels,
+        "threads": [],
+        "presences": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "safety_alerts_channel_id": null,
+    });
+    checked::<serenity::all::Guild>(&g);
+    g
+}
+
+/// One gateway connection.
+async fn session(shared: Arc<Shared>, stream: tokio::net::TcpStream) {
+    let Ok(ws) = tokio_tungstenite::accept_async(stream).await else { return };
+    let (mut write, mut read) = ws.split();
+    let (tx, mut rx) = mpsc::unbounded_channel::<Ws>();
+    let hello = json!({ "op": 10, "d": { "heartbeat_interval": 1000 } }).to_string();
+    if write.send(Ws::Text(hello)).await.is_err() {
+        return;
+    }
+    let mut joined = false;
+    loop {
+        tokio::select! {
+            out = rx.recv() => match out {
+                Some(Ws::Close(frame)) => {
+                    // `None`: drop the TCP connection as a network failure would.
+                    if let Some(frame) = frame {
+                        let _ = write.send(Ws::Close(Some(frame))).await;
+                    }
+                    return;
+                }
+                Some(frame) => {
+                    if write.send(frame).await.is_err() {
+                        return;
+                    }
+                }
+                None => return,
+            },
+            incoming = read.next() => {
+                let Some(Ok(Ws::Text(text))) = incoming else {
+                    match incoming {
+                        Some(Ok(_)) => continue,
+                        _ => return,
+                    }
+                };
+                let Ok(v) = serde_json::from_str::<Value>(&text) else { continue };
+                match v["op"].as_u64() {
+                    Some(1) => {
+                        shared.gateway.lock().unwrap().heartbeats += 1;
+                        let ack = json!({ "op": 11 }).to_string();
+                        let _ = write.send(Ws::Text(ack)).await;
+                    }
+                    Some(2) => {
+                        shared.gateway.lock().unwrap().identifies.push(v["d"].clone());
+                        let token = v["d"]["token"].as_str().unwrap_or("");
+                        let intents = v["d"]["intents"].as_u64().unwrap_or(0);
+                        let close = shared.close_on_identify.lock().unwrap().take().or(
+                            if !token.ends_with(TOKEN) {
+                                Some(4004)
+                            } else if intents & MESSAGE_CONTENT == 0 {
+                                Some(4013)
+                            } else {
+                                None
+                            },
+                        );
+                        if let Some(code) = close {
+                            let frame = CloseFrame {
+                                code: CloseCode::from(code),
+                                reason: "closed by the fake".into(),
+                            };
+                            let _ = write.send(Ws::Close(Some(frame))).await;
+                            return;
+                        }
+                        let n = shared.gateway.lock().unwrap().identifies.len();
+                        let seq = shared.seq.fetch_add(2, Ordering::SeqCst);
+                        let ready = json!({
+                            "op": 0, "t": "READY", "s": seq + 1,
+                            "d": ready(&shared, &format!("session-{n}")),
+                        });
+                        let guild = json!({ "op": 0, "t": "GUILD_CREATE", "s": seq + 2, "d": guild() });
+                        let _ = write.send(Ws::Text(ready.to_string())).await;
+                        let _ = write.send(Ws::Text(guild.to_string())).await;
+                        if !joined {
+                            shared.sessions.lock().unwrap().push(tx.clone());
+                            joined = true;
+                        }
+                    }
+                    Some(6) => {
+                        shared.gateway.lock().unwrap().resumes.push(v["d"].clone());
+                        let seq = shared.seq.fetch_add(1, Ordering::SeqCst) + 1;
+                        let resumed = json!({ "op": 0, "t": "RESUMED", "s": seq, "d": {} });
+                        let _ = write.send(Ws::Text(resumed.to_string())).await;
+                        if !joined {
+                            shared.sessions.lock().unwrap().push(tx.clone());
+                            joined = true;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/api/v10/gateway", get(gateway_url))
+        .route("/api/v10/gateway/bot", get(gateway_url))
+        .route("/api/v10/channels/{channel}/messages", post(create_message))
+        .route("/api/v10/users/@me/channels", post(create_dm))
+        .route("/cdn/{name}", get(cdn))
+        .route("/api/v10/applications/{app}/commands", put(record_list))
+        .route("/api/v10/applications/{app}/guilds/{guild}/commands", put(record_list))
+        .fallback(record_empty)
+        .with_state(shared)
+}
+
+async fn gateway_url(State(shared): State<Arc<Shared>>) -> Json<Value> {
+    Json(json!({
+        "url": shared.gateway_url, "shards": 1,
+        "session_start_limit": { "total": 1000, "remaining": 999, "reset_after": 0, "max_concurrency": 1 },
+    }))
+}
+
+/// Reads a request's JSON body, or a multipart request's `payload_json` and files.
+async fn record(shared: &Shared, req: Request) -> Call {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_owned();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let bytes = axum::body::to_bytes(req.into_body(), 64 * 1024 * 1024).await.unwrap_or_default();
+    let (body, files) = if content_type.starts_with("multipart/form-data") {
+        parse_multipart(&content_type, bytes).await
+    } else {
+        (serde_json::from_slice(&bytes).unwrap_or(Value::Null), Vec::new())
+    };
+    // The emoji of a reaction route arrives percent-encoded.
+    let path = percent_decode(&path);
+    let call = Call { method, path, body, files, at: Instant::now() };
+    shared.calls.lock().unwrap().push(call.clone());
+    call
+}
+
+async fn parse_multipart(content_type: &str, bytes: Bytes) -> (Value, Vec<(String, Vec<u8>)>) {
+    let req = Request::builder()
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(bytes))
+        .unwrap();
+    let mut form = match axum::extract::Multipart::from_request(req, &()).await {
+        Ok(f) => f,
+        Err(_) => return (Value::Null, Vec::new()),
+    };
+    let mut body = Value::Null;
+    let mut files = Vec::new();
+    while let Ok(Some(field)) = form.next_field().await {
+        let name = field.name().unwrap_or("").to_owned();
+        let file = field.file_name().map(str::to_owned);
+        let data = field.bytes().await.unwrap_or_default();
+        if name == "payload_json" {
+            body = serde_json::from_slice(&data).unwrap_or(Value::Null);
+        } else {
+            files.push((file.unwrap_or(name), data.to_vec()));
+        }
+    }
+    (body, files)
+}
+
+use axum::extract::FromRequest;
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+async fn record_empty(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let call = record(&shared, req).await;
+    if call.path.contains("/reactions/") || call.path.contains("/interactions/") {
+        StatusCode::NO_CONTENT.into_response()
+    } else {
+        let body = json!({ "message": "404: Not Found", "code": 0 });
+        (StatusCode::NOT_FOUND, Json(body)).into_response()
+    }
+}
+
+async fn record_list(State(shared): State<Arc<Shared>>, req: Request) -> Json<Value> {
+    record(&shared, req).await;
+    Json(json!([]))
+}
+
+async fn create_message(
+    State(shared): State<Arc<Shared>>,
+    Path(channel): Path<u64>,
+    req: Request,
+) -> Response {
+    let call = record(&shared, req).await;
+    if let Some((status, code, message)) = shared.channel_errors.lock().unwrap().get(&channel) {
+        let status = StatusCode::from_u16(*status).unwrap();
+        return (status, Json(json!({ "message": message, "code": code }))).into_response();
+    }
+    let id = shared.ids.fetch_add(1, Ordering::SeqCst);
+    let content = call.body["content"].as_str().unwrap_or("");
+    let m = message_json(id, channel, &bot_user(), content, Vec::new());
+    checked::<serenity::all::Message>(&m);
+    Json(m).into_response()
+}
+
+async fn create_dm(State(shared): State<Arc<Shared>>, req: Request) -> Json<Value> {
+    let call = record(&shared, req).await;
+    let recipient = call.body["recipient_id"].as_str().unwrap_or("1").to_owned();
+    let id: u64 = recipient.parse().unwrap_or(1);
+    let c = json!({
+        "id": DM_CHANNEL.to_string(), "type": 1, "last_message_id": null,
+        "recipients": [user_json(&user(id, "someone"))],
+    });
+    checked::<serenity::all::PrivateChannel>(&c);
+    Json(c)
+}
+
+async fn cdn(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
+    {
+        let mut failures = shared.cdn_failures.lock().unwrap();
+        if let Some(n) = failures.get_mut(&name).filter(|n| **n > 0) {
+            *n -= 1;
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    }
+    match shared.cdn.lock().unwrap().get(&name) {
+        Some(bytes) => ([(header::CONTENT_TYPE, "image/jpeg")], bytes.clone()).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
