@@ -120,6 +120,18 @@ pub fn welcome(width: u32, height: u32, info: &WelcomeInfo) -> Slide {
     slide
 }
 
+/// A slide as PNG, for `/api/screenshot.png` and Discord's `peek`: fast compression, since a
+/// screenshot is looked at once.
+pub fn encode_png(slide: &Slide) -> Result<Vec<u8>, image::ImageError> {
+    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
+    use image::ImageEncoder;
+    let mut out = Vec::new();
+    let encoder =
+        PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive);
+    encoder.write_image(&slide.rgba, slide.width, slide.height, image::ExtendedColorType::Rgba8)?;
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -139,16 +151,4 @@ mod tests {
         let tiny = welcome(40, 30, &info);
         assert_eq!(tiny.rgba.len(), 40 * 30 * 4);
     }
-}
-
-/// A slide as PNG, for `/api/screenshot.png` and Discord's `peek`: fast compression, since a
-/// screenshot is looked at once.
-pub fn encode_png(slide: &Slide) -> Result<Vec<u8>, image::ImageError> {
-    use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-    use image::ImageEncoder;
-    let mut out = Vec::new();
-    let encoder =
-        PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive);
-    encoder.write_image(&slide.rgba, slide.width, slide.height, image::ExtendedColorType::Rgba8)?;
-    Ok(out)
 }

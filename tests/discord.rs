@@ -60,15 +60,24 @@ fn a_photo_posted_in_a_channel_goes_on_screen_with_the_reactions_in_order() {
         c.method == "PUT" && c.path == "/api/v10/applications/901/commands"
     });
     assert_eq!(reg.body[0]["name"], "frame");
-    let subs: Vec<&str> =
-        reg.body[0]["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
+    let subs: Vec<&str> = reg.body[0]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
     assert_eq!(subs, ["next", "prev", "pause", "resume", "status", "peek", "delete", "help"]);
 
     let welcome = frame.screenshot();
     let jpeg = fixture("ladybird.jpg");
     let url = fake.serve_file("ladybird.jpg", jpeg.clone());
     let anna = user(11, "anna");
-    let msg = fake.message(PHOTOS, &anna, "At the lake --fit cover", &[("ladybird.jpg", &url, jpeg.len())]);
+    let msg = fake.message(
+        PHOTOS,
+        &anna,
+        "At the lake --fit cover",
+        &[("ladybird.jpg", &url, jpeg.len())],
+    );
     fake.dispatch("MESSAGE_CREATE", msg.clone());
     let reactions = wait_finished(&fake, id_of(&msg));
     assert_eq!(reactions, ["+👍", "+⏱️", "-⏱️", "+💯"]);
@@ -117,6 +126,16 @@ fn bad_photos_get_the_error_emoji_and_a_reply_that_says_why() {
     let reply = fake.replies_to(id_of(&msg))[0].body["content"].as_str().unwrap().to_owned();
     assert!(reply.contains("does not download from example.com"), "{reply}");
 
+    // An attachment whose size Discord reports as over the limit: refused before downloading.
+    let msg = fake.message(PHOTOS, &anna, "", &[("huge.jpg", &url, 60 * 1024 * 1024)]);
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    assert_eq!(wait_finished(&fake, id_of(&msg)).last().unwrap(), "+❌");
+    let reply = fake.replies_to(id_of(&msg))[0].body["content"].as_str().unwrap().to_owned();
+    assert_eq!(
+        reply,
+        "Not stored: the photo is over the frame's 50 MB download limit: send a smaller one"
+    );
+
     // A bad option.
     let jpeg = fixture("ladybird.jpg");
     let url = fake.serve_file("ok.jpg", jpeg.clone());
@@ -142,14 +161,38 @@ fn several_photos_in_one_message_are_all_stored_and_the_last_shows() {
     let frame = frame(&fake, &dir.path().join("data"), "");
     let (a, b) = (fixture("ladybird.jpg"), fixture("ladybird.png"));
     let (ua, ub) = (fake.serve_file("a.jpg", a.clone()), fake.serve_file("b.png", b.clone()));
-    let msg =
-        fake.message(DM_CHANNEL, &user(11, "anna"), "", &[("a.jpg", &ua, a.len()), ("b.png", &ub, b.len())]);
+    let msg = fake.message(
+        DM_CHANNEL,
+        &user(11, "anna"),
+        "",
+        &[("a.jpg", &ua, a.len()), ("b.png", &ub, b.len())],
+    );
     fake.dispatch("MESSAGE_CREATE", msg.clone());
     assert_eq!(wait_finished(&fake, id_of(&msg)).last().unwrap(), "+💯");
     let photos = library(&frame);
     assert_eq!(photos.len(), 2, "a DM is read like a channel");
     assert_eq!(frame.status()["current"]["id"], photos[0]["id"]);
     assert_eq!(photos[0]["format"], "PNG", "the last attachment shows");
+
+    // A bare link to an image on an allowed host, and an image embed (fetched through its
+    // proxy_url, Discord's media proxy): both stored, the text around them is the caption.
+    let (c, d) = (fixture("ladybird.webp"), fixture("ladybird-gray.jpg"));
+    let link = fake.serve_file("c.webp", c);
+    let proxied = fake.serve_file("d.jpg", d);
+    let mut msg = fake.message(PHOTOS, &user(11, "anna"), &format!("Two more {link}"), &[]);
+    msg["embeds"] = json!([{
+        "type": "image", "url": "https://example.com/d.jpg",
+        "thumbnail": { "url": "https://example.com/d.jpg", "proxy_url": proxied, "width": 10, "height": 10 },
+    }]);
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    assert_eq!(wait_finished(&fake, id_of(&msg)).last().unwrap(), "+💯");
+    let photos = library(&frame);
+    assert_eq!(photos.len(), 4);
+    assert_eq!(
+        (photos[0]["format"].as_str(), photos[1]["format"].as_str()),
+        (Some("WebP"), Some("JPEG"))
+    );
+    assert_eq!(photos[0]["caption"], "Two more");
 }
 
 #[test]
@@ -252,7 +295,8 @@ fn commands_by_wake_word_and_as_slash_commands() {
     // Slash commands: answered through the interaction callback.
     fake.dispatch("INTERACTION_CREATE", fake.slash(PHOTOS, &anna, "next", None));
     frame.wait_current(ids[0], 5 * SECS);
-    let answer = fake.wait_call(5 * SECS, "interaction answer", |c| c.path.contains("/interactions/"));
+    let answer =
+        fake.wait_call(5 * SECS, "interaction answer", |c| c.path.contains("/interactions/"));
     assert_eq!(answer.body["type"], 4);
     assert_eq!(answer.body["data"]["content"], "Next photo.");
     fake.dispatch("INTERACTION_CREATE", fake.slash(DM_CHANNEL, &anna, "peek", None));
@@ -264,7 +308,10 @@ fn commands_by_wake_word_and_as_slash_commands() {
     // delete: not somebody else's photo, unless an admin; by id, or your last one.
     let reply = say(&ben, &format!("!frame delete {}", ids[0]));
     assert!(reply.contains("only they or an admin"), "{reply}");
-    fake.dispatch("INTERACTION_CREATE", fake.slash(PHOTOS, &user(14, "zoe"), "delete", Some(ids[0])));
+    fake.dispatch(
+        "INTERACTION_CREATE",
+        fake.slash(PHOTOS, &user(14, "zoe"), "delete", Some(ids[0])),
+    );
     fake.wait_call(5 * SECS, "admin delete", |c| {
         c.body["data"]["content"].as_str() == Some(&format!("Deleted photo {}.", ids[0]))
     });
@@ -348,7 +395,10 @@ fn the_relay_sends_through_the_bot_and_maps_discords_errors() {
         assert_eq!(resp.status().as_u16(), expect, "Discord {status}");
         let body: Value = resp.json().unwrap();
         assert_eq!(body["error"]["code"], "discord_error");
-        assert_eq!(body["error"]["discord"], json!({ "status": status, "code": code, "text": text }));
+        assert_eq!(
+            body["error"]["discord"],
+            json!({ "status": status, "code": code, "text": text })
+        );
     }
     // Our own checks, before Discord.
     let (status, code, message) = error_of(post(json!({ "content": "no target" })));
@@ -409,8 +459,10 @@ fn close_4014_stops_the_frame_with_exit_2_and_says_where_to_enable_the_intent() 
     fake.close_on_identify(4014);
     let dir = tempfile::tempdir().unwrap();
     let config = fake.config("");
-    let mut frame =
-        Frame::start(FrameOptions { config: &config, ..FrameOptions::headless(&dir.path().join("d")) });
+    let mut frame = Frame::start(FrameOptions {
+        config: &config,
+        ..FrameOptions::headless(&dir.path().join("d"))
+    });
     let status = frame.wait_exit(20 * SECS);
     assert_eq!(status.code(), Some(2), "{}", frame.log());
     let log = frame.log();
@@ -423,8 +475,10 @@ fn a_bad_token_4004_stops_the_frame_with_exit_2() {
     let fake = FakeDiscord::start();
     let dir = tempfile::tempdir().unwrap();
     let config = fake.config("").replace("fake-bot-token", "wrong-token");
-    let mut frame =
-        Frame::start(FrameOptions { config: &config, ..FrameOptions::headless(&dir.path().join("d")) });
+    let mut frame = Frame::start(FrameOptions {
+        config: &config,
+        ..FrameOptions::headless(&dir.path().join("d"))
+    });
     assert_eq!(frame.wait_exit(20 * SECS).code(), Some(2), "{}", frame.log());
     assert!(frame.log().contains("Discord rejected the bot token (gateway close 4004)"));
 }
@@ -437,8 +491,10 @@ fn with_api_url_set_and_no_gateway_there_the_frame_refuses_rather_than_calling_d
     drop(free);
     let dir = tempfile::tempdir().unwrap();
     let config = format!("[discord]\ntoken = \"t\"\napi_url = \"http://127.0.0.1:{port}\"\n");
-    let mut frame =
-        Frame::start(FrameOptions { config: &config, ..FrameOptions::headless(&dir.path().join("d")) });
+    let mut frame = Frame::start(FrameOptions {
+        config: &config,
+        ..FrameOptions::headless(&dir.path().join("d"))
+    });
     assert_eq!(frame.wait_exit(20 * SECS).code(), Some(2), "{}", frame.log());
     let log = frame.log();
     assert!(log.contains("[discord] api_url: cannot get the gateway address"), "{log}");
@@ -449,7 +505,8 @@ fn with_api_url_set_and_no_gateway_there_the_frame_refuses_rather_than_calling_d
 fn two_frames_on_one_bot_each_show_only_their_own_channel() {
     let fake = FakeDiscord::start();
     let dir = tempfile::tempdir().unwrap();
-    let kitchen = frame(&fake, &dir.path().join("kitchen"), &format!("listen_channels = [\"{PHOTOS}\"]"));
+    let kitchen =
+        frame(&fake, &dir.path().join("kitchen"), &format!("listen_channels = [\"{PHOTOS}\"]"));
     let hall = frame(&fake, &dir.path().join("hall"), "listen_channels = [\"Family:chat\"]");
     fake.wait_ready(2, 10 * SECS);
     let (a, b) = (fixture("ladybird.jpg"), fixture("ladybird.png"));

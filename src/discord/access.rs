@@ -31,7 +31,10 @@ enum ChannelRule {
     Id(u64),
     Dm,
     /// `Server:channel`, or a bare channel name (any server).
-    Named { server: Option<String>, channel: String },
+    Named {
+        server: Option<String>,
+        channel: String,
+    },
 }
 
 impl ChannelRule {
@@ -56,12 +59,10 @@ impl ChannelRule {
         match self {
             ChannelRule::Id(id) => *id == place.channel_id,
             ChannelRule::Dm => place.is_dm,
-            ChannelRule::Named { server, channel } => {
-                place.names.as_ref().is_some_and(|(s, c)| {
-                    c.to_lowercase() == *channel
-                        && server.as_ref().is_none_or(|want| s.to_lowercase() == *want)
-                })
-            }
+            ChannelRule::Named { server, channel } => place.names.as_ref().is_some_and(|(s, c)| {
+                c.to_lowercase() == *channel
+                    && server.as_ref().is_none_or(|want| s.to_lowercase() == *want)
+            }),
         }
     }
 }

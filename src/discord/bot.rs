@@ -74,8 +74,9 @@ impl Handler {
         let wake = self.core.wake_word.as_str();
         let head = content.get(..wake.len())?;
         let rest = &content[wake.len()..];
-        (head.eq_ignore_ascii_case(wake) && (rest.is_empty() || rest.starts_with(char::is_whitespace)))
-            .then_some(rest.trim())
+        (head.eq_ignore_ascii_case(wake)
+            && (rest.is_empty() || rest.starts_with(char::is_whitespace)))
+        .then_some(rest.trim())
     }
 
     async fn on_command(&self, feedback: &Feedback, text: &str, person: &Person) {
@@ -187,7 +188,8 @@ impl Handler {
         if cmd.data.name != "frame" {
             return;
         }
-        let person = Person { id: cmd.user.id.get(), username: cmd.user.name.clone(), bot: cmd.user.bot };
+        let person =
+            Person { id: cmd.user.id.get(), username: cmd.user.name.clone(), bot: cmd.user.bot };
         let place = Self::place(ctx, cmd.channel_id, cmd.guild_id);
         if !self.core.access.listens(&person, &place) {
             // Another frame sharing this bot may answer it.
@@ -197,10 +199,9 @@ impl Handler {
             None => Ok(FrameCommand::Help),
             Some(sub) => {
                 let id = match &sub.value {
-                    CommandDataOptionValue::SubCommand(options) => options
-                        .iter()
-                        .find(|o| o.name == "id")
-                        .and_then(|o| o.value.as_i64()),
+                    CommandDataOptionValue::SubCommand(options) => {
+                        options.iter().find(|o| o.name == "id").and_then(|o| o.value.as_i64())
+                    }
                     _ => None,
                 };
                 match (sub.name.as_str(), id) {
@@ -293,7 +294,11 @@ impl EventHandler for Handler {
         };
         let place = Self::place(&ctx, msg.channel_id, msg.guild_id);
         if !self.core.access.listens(&person, &place) {
-            tracing::debug!("Discord: not listening to {} in {}", person.username, place.channel_id);
+            tracing::debug!(
+                "Discord: not listening to {} in {}",
+                person.username,
+                place.channel_id
+            );
             return;
         }
         let feedback = Feedback {

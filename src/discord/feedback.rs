@@ -96,3 +96,17 @@ impl Feedback {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unicode_and_custom_emoji() {
+        let style = DiscordStyle { ack_emoji: "<:frame:123456>".into(), ..DiscordStyle::default() };
+        let s = Style::new(&style);
+        assert!(matches!(s.ack, ReactionType::Custom { id, .. } if id.get() == 123_456));
+        assert_eq!(s.done, ReactionType::Unicode("💯".into()));
+        assert_eq!(s.in_progress, ReactionType::Unicode("⏱️".into()));
+    }
+}

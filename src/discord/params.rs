@@ -148,8 +148,8 @@ mod tests {
 
     #[test]
     fn options_and_the_rest_as_caption() {
-        let p = PhotoParams::parse("Grandma's birthday --fit cover --duration 2m", &[])
-            .expect("parse");
+        let p =
+            PhotoParams::parse("Grandma's birthday --fit cover --duration 2m", &[]).expect("parse");
         assert_eq!(p.fit, Some(Fit::Cover));
         assert_eq!(p.duration, Some(Duration::from_secs(120)));
         assert_eq!(p.caption.as_deref(), Some("Grandma's birthday"));
@@ -163,7 +163,7 @@ mod tests {
         let text = format!("{link} --caption “At the lake, 1998”");
         let p = PhotoParams::parse(&text, std::slice::from_ref(&link)).expect("parse");
         assert_eq!(p.caption.as_deref(), Some("At the lake, 1998"));
-        let p = PhotoParams::parse(&link, &[link.clone()]).expect("parse");
+        let p = PhotoParams::parse(&link, std::slice::from_ref(&link)).expect("parse");
         assert_eq!(p, PhotoParams::default(), "a bare link has no caption");
     }
 
@@ -174,7 +174,10 @@ mod tests {
             e("--fit wide"),
             "`--fit wide`: the fit is `contain` (the whole photo) or `cover` (fill the screen)"
         );
-        assert_eq!(e("--duration soon"), "`--duration soon` is not a duration: write 30s, 2m or 1h");
+        assert_eq!(
+            e("--duration soon"),
+            "`--duration soon` is not a duration: write 30s, 2m or 1h"
+        );
         assert_eq!(e("--duration 1s"), "`--duration 1s`: a photo can stay up from 5s to 24h");
         assert!(e("--steps 20").starts_with("I don't know `--steps`"));
         assert!(e("--caption").starts_with("`--caption` needs a value"));

@@ -21,7 +21,11 @@ pub fn wanted(msg: &Message) -> Vec<Wanted> {
     let mut out: Vec<Wanted> = msg
         .attachments
         .iter()
-        .map(|a| Wanted { label: a.filename.clone(), url: a.url.clone(), size: Some(a.size.into()) })
+        .map(|a| Wanted {
+            label: a.filename.clone(),
+            url: a.url.clone(),
+            size: Some(a.size.into()),
+        })
         .collect();
     let links = links(&msg.content);
     let mut embedded_links: Vec<String> = Vec::new();
@@ -51,7 +55,8 @@ pub fn wanted(msg: &Message) -> Vec<Wanted> {
 /// Links to images in a message's text: `http(s)://…` ending in an image extension (before
 /// any query), also written `<…>` (Discord's way to suppress the embed).
 pub fn links(text: &str) -> Vec<String> {
-    const EXTENSIONS: [&str; 8] = [".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"];
+    const EXTENSIONS: [&str; 8] =
+        [".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"];
     text.split_whitespace()
         .map(|w| w.trim_start_matches('<').trim_end_matches('>'))
         .filter(|w| w.starts_with("https://") || w.starts_with("http://"))

@@ -1,7 +1,6 @@
 //! The routes. Handlers are thin: they turn a request into a call on ingest, the library or
 //! the slideshow, and a result into JSON.
 
-
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -408,7 +407,6 @@ async fn screenshot(State(state): State<AppState>) -> Result<Response, AppError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use crate::display::headless::HeadlessSink;
     use crate::ingest::Ingest;
     use crate::library::{Library, Retention};
@@ -416,6 +414,7 @@ mod tests {
     use crate::slideshow::{Slideshow, Timing};
     use axum::body::Body;
     use http_body_util::BodyExt;
+    use std::sync::Arc;
     use std::time::Duration;
     use tokio::sync::watch;
     use tower::ServiceExt;

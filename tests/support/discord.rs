@@ -319,7 +319,13 @@ fn user_json(u: &User) -> Value {
     })
 }
 
-fn message_json(id: u64, channel: u64, author: &User, content: &str, attachments: Vec<Value>) -> Value {
+fn message_json(
+    id: u64,
+    channel: u64,
+    author: &User,
+    content: &str,
+    attachments: Vec<Value>,
+) -> Value {
     json!({
         "id": id.to_string(),
         "channel_id": channel.to_string(),

@@ -25,6 +25,8 @@ pub struct FrameOptions<'a> {
     pub config: &'a str,
     pub args: Vec<String>,
     pub env: Vec<(String, String)>,
+    /// The binary to run: this build's by default; the benchmarks pass a release build.
+    pub bin: PathBuf,
 }
 
 impl<'a> FrameOptions<'a> {
@@ -34,6 +36,7 @@ impl<'a> FrameOptions<'a> {
             config: "",
             args: vec!["--display".into(), "headless".into(), "--size".into(), "640x360".into()],
             env: Vec::new(),
+            bin: PathBuf::from(env!("CARGO_BIN_EXE_discord-frame")),
         }
     }
 }
@@ -43,7 +46,7 @@ impl Frame {
         let config = opts.data_dir.with_extension("toml");
         std::fs::create_dir_all(opts.data_dir).unwrap();
         std::fs::write(&config, opts.config).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_discord-frame"));
+        let mut cmd = Command::new(&opts.bin);
         cmd.arg("--config")
             .arg(&config)
             .arg("--data-dir")
