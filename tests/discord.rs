@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::discord::{user, FakeDiscord, BOT_ID, CHANNELS, DM_CHANNEL};
-use support::fixture;
 use support::frame::{error_of, Frame, FrameOptions};
+use support::{fixture, wait_for};
 
 const PHOTOS: u64 = CHANNELS[0].0;
 const CHAT: u64 = CHANNELS[1].0;
@@ -36,17 +36,14 @@ fn id_of(message: &Value) -> u64 {
 
 /// Waits until the bot has finished with a message: its last reaction is done or error.
 fn wait_finished(fake: &FakeDiscord, message: u64) -> Vec<String> {
-    let start = std::time::Instant::now();
-    loop {
-        let r = fake.reactions(message);
-        if r.last().is_some_and(|l| l == "+💯" || l == "+❌") {
-            // A reply may follow the last reaction.
-            std::thread::sleep(Duration::from_millis(300));
-            return fake.reactions(message);
-        }
-        assert!(start.elapsed() < 20 * SECS, "message {message} not finished: {r:?}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for(
+        20 * SECS,
+        || format!("message {message} not finished: {:?}", fake.reactions(message)),
+        || fake.reactions(message).last().filter(|l| *l == "+💯" || *l == "+❌").map(|_| ()),
+    );
+    // A reply may follow the last reaction.
+    std::thread::sleep(Duration::from_millis(300));
+    fake.reactions(message)
 }
 
 #[test]
@@ -340,11 +337,8 @@ fn deleting_the_message_deletes_its_photos() {
         "MESSAGE_DELETE",
         json!({ "id": messages[2].to_string(), "channel_id": PHOTOS.to_string(), "guild_id": "100" }),
     );
-    let wait = std::time::Instant::now();
-    while library(&frame).len() != 2 {
-        assert!(wait.elapsed() < 5 * SECS, "MESSAGE_DELETE did not delete the photo");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let deleted = || "MESSAGE_DELETE did not delete the photo".to_owned();
+    wait_for(5 * SECS, deleted, || (library(&frame).len() == 2).then_some(()));
     // The deleted photo leaves the screen.
     frame.wait_not_current(on_screen, 5 * SECS);
     let ids: Vec<String> = messages[..2].iter().map(u64::to_string).collect();
@@ -352,10 +346,8 @@ fn deleting_the_message_deletes_its_photos() {
         "MESSAGE_DELETE_BULK",
         json!({ "ids": ids, "channel_id": PHOTOS.to_string(), "guild_id": "100" }),
     );
-    while !library(&frame).is_empty() {
-        assert!(wait.elapsed() < 10 * SECS, "MESSAGE_DELETE_BULK did not delete the photos");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let deleted = || "MESSAGE_DELETE_BULK did not delete the photos".to_owned();
+    wait_for(5 * SECS, deleted, || library(&frame).is_empty().then_some(()));
 }
 
 #[test]
@@ -430,11 +422,11 @@ fn a_gateway_drop_resumes_the_session_and_photos_keep_coming() {
     let frame = frame(&fake, &dir.path().join("data"), "");
     fake.wait_ready(1, 10 * SECS);
     fake.drop_connections();
-    let start = std::time::Instant::now();
-    while fake.gateway().resumes.is_empty() || fake.sessions() == 0 {
-        assert!(start.elapsed() < 30 * SECS, "no RESUME after a drop:\n{}", frame.log());
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(
+        30 * SECS,
+        || format!("no RESUME after a drop:\n{}", frame.log()),
+        || (!fake.gateway().resumes.is_empty() && fake.sessions() > 0).then_some(()),
+    );
     let resume = &fake.gateway().resumes[0];
     assert_eq!(resume["session_id"], "session-1");
     assert!(resume["seq"].as_u64().unwrap() >= 2, "{resume}");
@@ -446,11 +438,8 @@ fn a_gateway_drop_resumes_the_session_and_photos_keep_coming() {
     fake.dispatch("MESSAGE_CREATE", m.clone());
     assert_eq!(wait_finished(&fake, id_of(&m)).last().unwrap(), "+💯");
     // The fake's heartbeat interval is 1 s: the bot keeps the connection alive.
-    let start = std::time::Instant::now();
-    while fake.gateway().heartbeats == 0 {
-        assert!(start.elapsed() < 10 * SECS, "no heartbeat in 10 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let beat = || "no heartbeat".to_owned();
+    wait_for(10 * SECS, beat, || (fake.gateway().heartbeats > 0).then_some(()));
 }
 
 #[test]

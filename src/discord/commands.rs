@@ -171,12 +171,9 @@ async fn peek(core: &Core) -> Reply {
     let Some(slide) = core.sink.current() else {
         return Reply::failed("Nothing is on the screen yet: try again in a moment.");
     };
-    match tokio::task::spawn_blocking(move || crate::slides::encode_png(&slide)).await {
-        Ok(Ok(png)) => Reply { text: "The frame right now:".into(), png: Some(png), failed: false },
-        Ok(Err(e)) => {
-            tracing::error!("cannot encode the screenshot: {e}");
-            Reply::failed("The frame could not take a picture of its screen: its log has why.")
-        }
+    let encoded = tokio::task::spawn_blocking(move || crate::slides::encode_png(&slide)).await;
+    match encoded.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+        Ok(png) => Reply { text: "The frame right now:".into(), png: Some(png), failed: false },
         Err(e) => {
             tracing::error!("cannot encode the screenshot: {e}");
             Reply::failed("The frame could not take a picture of its screen: its log has why.")

@@ -178,11 +178,11 @@ impl FakeDiscord {
 
     /// Waits until `n` sessions have identified (READY sent) and are open.
     pub fn wait_ready(&self, n: usize, within: Duration) {
-        let start = Instant::now();
-        while self.gateway().identifies.len() < n || self.sessions() < n {
-            assert!(start.elapsed() < within, "{n} bot(s) did not connect within {within:?}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        super::wait_for(
+            within,
+            || format!("{n} bot(s) did not connect"),
+            || (self.gateway().identifies.len() >= n && self.sessions() >= n).then_some(()),
+        );
     }
 
     /// Sends a dispatch to every open session.
@@ -266,18 +266,12 @@ impl FakeDiscord {
 
     /// Waits until a call matching `pred` has been made; returns it.
     pub fn wait_call(&self, within: Duration, what: &str, pred: impl Fn(&Call) -> bool) -> Call {
-        let start = Instant::now();
-        loop {
-            if let Some(c) = self.calls().into_iter().find(|c| pred(c)) {
-                return c;
-            }
-            assert!(
-                start.elapsed() < within,
-                "no {what} within {within:?}; calls: {:#?}",
-                self.calls().iter().map(|c| format!("{} {}", c.method, c.path)).collect::<Vec<_>>()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        let calls = || {
+            let calls: Vec<_> =
+                self.calls().iter().map(|c| format!("{} {}", c.method, c.path)).collect();
+            format!("no {what}; calls: {calls:#?}")
+        };
+        super::wait_for(within, calls, || self.calls().into_iter().find(|c| pred(c)))
     }
 
     /// The reactions the bot added (`+emoji`) and removed (`-emoji`) on a message, in order.

@@ -8,6 +8,23 @@ use std::process::{Command, Output};
 
 use image::{imageops, RgbImage, RgbaImage};
 
+/// Polls `done` every 10 ms until it gives `Some`; after `within`, fails the test with
+/// `what()` (evaluated only then, so it can describe the state that was waited for).
+pub fn wait_for<T>(
+    within: std::time::Duration,
+    what: impl Fn() -> String,
+    mut done: impl FnMut() -> Option<T>,
+) -> T {
+    let start = std::time::Instant::now();
+    loop {
+        if let Some(t) = done() {
+            return t;
+        }
+        assert!(start.elapsed() < within, "after {within:?}: {}", what());
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
 pub fn fixture_path(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
