@@ -23,6 +23,7 @@ use crate::fetch::FetchPolicy;
 use crate::http::{self, AppState};
 use crate::ingest::Ingest;
 use crate::library::{Library, Retention};
+use crate::service;
 use crate::slides::{Renderer, SlideSettings, WelcomeInfo};
 use crate::slideshow::{Command, Slideshow, Timing};
 
@@ -32,7 +33,8 @@ pub struct Settings {
     pub config: Config,
     /// The file read, if any.
     pub config_path: Option<PathBuf>,
-    /// The Discord token: `--token`, else `DISCORD_BOT_TOKEN`, else `[discord] token`.
+    /// The Discord token: `--token`, else `DISCORD_BOT_TOKEN`, else systemd's credential
+    /// `discord-token`, else `[discord] token`.
     pub discord_token: Option<String>,
     pub data_dir: PathBuf,
     /// `--log-file-path`, or `discord-frame.log` in `[log] dir`.
@@ -74,8 +76,10 @@ impl Settings {
             .token
             .clone()
             .or_else(|| std::env::var("DISCORD_BOT_TOKEN").ok())
+            .or_else(credential_token)
             .or_else(|| config.discord.token.clone())
-            .filter(|t| !t.trim().is_empty());
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty());
         let data_dir = match &config.library.dir {
             Some(dir) => dir.clone(),
             None => directories::ProjectDirs::from("", "", "discord-frame")
@@ -94,6 +98,14 @@ impl Settings {
         let windowed = run.screen_size.filter(|_| config.display.backend != Backend::Headless);
         Ok(Settings { config, config_path, discord_token, data_dir, log_file, windowed })
     }
+}
+
+/// The token systemd passes with `LoadCredential=discord-token:/etc/discord-frame/token`: a
+/// file in `$CREDENTIALS_DIRECTORY` that only this service can read, so the token is in
+/// neither the unit nor the environment.
+fn credential_token() -> Option<String> {
+    let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
+    std::fs::read_to_string(std::path::Path::new(&dir).join("discord-token")).ok()
 }
 
 /// Sends the log to stderr, and to the log file when one is set.
@@ -312,6 +324,15 @@ pub async fn serve(
         token: config.http.token.as_deref().map(Arc::from),
         max_upload_mb: config.http.max_upload_mb,
     };
+    let supervised = {
+        let (shown, sink) = (state.slideshow.watch(), state.sink.clone());
+        let url = format!("http://{local}");
+        tokio::spawn(async move {
+            // The watchdog is fed from READY on: systemd's start timeout covers the time before.
+            service::ready_when_shown(shown, url).await;
+            service::watchdog(sink).await;
+        })
+    };
     // Tests and scripts read this line to find a port chosen with --port 0.
     println!("discord-frame: serving on http://{local}");
     tracing::info!("HTTP endpoint on http://{local} (display: {})", state.sink.backend());
@@ -325,6 +346,8 @@ pub async fn serve(
         })
         .await
         .context("the HTTP server failed")?;
+    service::stopping();
+    supervised.abort();
     discord_stop.cancel();
     let fatal = match bot {
         Some(bot) => bot.await.ok().and_then(Result::err),

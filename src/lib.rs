@@ -25,6 +25,8 @@
 //!   commands by wake word and slash command, and relays messages for local programs.
 //! - [`fetch`]: downloads of linked and attached photos: allowed hosts, size cap, timeouts,
 //!   retries.
+//! - [`service`]: systemd's `Type=notify` and watchdog (READY once the first slide shows,
+//!   WATCHDOG while the display loop answers).
 //! - [`cli`]: the command line (clap), parsed in `main.rs`, which stays thin.
 
 pub mod cli;
@@ -37,5 +39,6 @@ pub mod http;
 pub mod ingest;
 pub mod library;
 pub mod render;
+pub mod service;
 pub mod slides;
 pub mod slideshow;

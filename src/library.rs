@@ -145,6 +145,8 @@ CREATE TABLE IF NOT EXISTS photos (
 );
 CREATE INDEX IF NOT EXISTS photos_received ON photos (received_at DESC, id DESC);
 CREATE INDEX IF NOT EXISTS photos_message ON photos (message_id);
+-- What the frame remembers across restarts: `showing`, the photo on screen.
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER);
 ";
 
 const COLUMNS: &str = "id, sha256, source, sender, caption, channel_id, message_id, received_at, \
@@ -184,6 +186,31 @@ impl Library {
     /// The data directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Remembers the photo on screen (`None`: the welcome slide), so that after a restart or
+    /// a power cut the frame comes back to it.
+    pub fn set_showing(&self, id: Option<i64>) -> Result<(), LibraryError> {
+        self.conn()
+            .execute(
+                "INSERT INTO state (key, value) VALUES ('showing', ?1) \
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [id],
+            )
+            .map(drop)
+            .map_err(|e| self.db_err(e))
+    }
+
+    /// The photo that was on screen last, if it is still in the library.
+    pub fn showing(&self) -> Result<Option<i64>, LibraryError> {
+        self.conn()
+            .query_row(
+                "SELECT p.id FROM state s JOIN photos p ON p.id = s.value WHERE s.key = 'showing'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.db_err(e))
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {

@@ -85,6 +85,7 @@ impl Slideshow {
         timing: Timing,
         welcome: watch::Receiver<WelcomeInfo>,
     ) -> (Slideshow, tokio::task::JoinHandle<()>) {
+        let library_for_state = library.clone();
         let (commands, rx) = mpsc::channel(64);
         let (state_tx, state) = watch::channel(State::default());
         let (results_tx, results) = mpsc::channel(8);
@@ -108,6 +109,7 @@ impl Slideshow {
             hold: None,
         };
         let handle = tokio::spawn(task.run(rx, results));
+        tokio::spawn(remember_showing(library_for_state, state.clone()));
         (Slideshow { commands, state }, handle)
     }
 
@@ -181,7 +183,12 @@ impl Task {
         let mut size = self.renderer.size_changes();
         let mut welcome = self.welcome.clone();
         self.reload();
-        match self.order.first().copied() {
+        // Back to the photo shown before a restart (or a power cut), else the newest.
+        let saved = self.library.showing().unwrap_or_else(|e| {
+            tracing::warn!("cannot read which photo was showing: {e}");
+            None
+        });
+        match saved.or_else(|| self.order.first().copied()) {
             Some(id) => self.go_to(id, Duration::ZERO),
             None => self.show_welcome(),
         }
@@ -445,6 +452,25 @@ pub fn parse_fit(s: &str) -> Option<Fit> {
         "contain" => Some(Fit::Contain),
         "cover" => Some(Fit::Cover),
         _ => None,
+    }
+}
+
+/// Writes the photo on screen to the library each time it changes (one write at a time, the
+/// latest value winning), off the slideshow's task. Ends with the slideshow.
+async fn remember_showing(library: Arc<Library>, mut state: watch::Receiver<State>) {
+    let mut last = None;
+    while state.changed().await.is_ok() {
+        let showing = state.borrow_and_update().current.as_ref().map(|p| p.id);
+        if showing == last {
+            continue;
+        }
+        last = showing;
+        let library = library.clone();
+        match tokio::task::spawn_blocking(move || library.set_showing(showing)).await {
+            Ok(Err(e)) => tracing::warn!("cannot remember which photo is showing: {e}"),
+            Err(e) => tracing::warn!("cannot remember which photo is showing: {e}"),
+            Ok(Ok(())) => {}
+        }
     }
 }
 

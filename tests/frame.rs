@@ -241,6 +241,10 @@ fn a_restart_keeps_every_photo_and_sigterm_exits_0() {
     for name in ["ladybird.jpg", "ladybird.png", "ladybird.webp", "ladybird-animated.gif"] {
         stored.push((ids(&frame.upload(fixture(name)).json().unwrap())[0], fixture(name)));
     }
+    // Showing an older one when the frame stops: it comes back to it.
+    assert_eq!(frame.post(&format!("/api/photos/{}/show", stored[1].0)).status(), 200);
+    frame.wait_current(stored[1].0, Duration::from_secs(2));
+    std::thread::sleep(Duration::from_millis(200));
     let status = frame.terminate();
     assert!(status.success(), "SIGTERM: {status}");
 
@@ -252,8 +256,71 @@ fn a_restart_keeps_every_photo_and_sigterm_exits_0() {
             bytes.as_slice()
         );
     }
-    // The newest shows first after a restart.
-    frame.wait_current(stored[3].0, Duration::from_secs(2));
+    frame.wait_current(stored[1].0, Duration::from_secs(2));
+}
+
+#[test]
+fn after_kill_9_the_frame_comes_back_to_the_photo_it_showed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let frame = Frame::headless(&data);
+    let mut stored = Vec::new();
+    for name in ["ladybird.jpg", "ladybird.png", "ladybird.webp"] {
+        stored.push(ids(&frame.upload(fixture(name)).json().unwrap())[0]);
+    }
+    frame.wait_current(stored[2], Duration::from_secs(2));
+    frame.post("/api/next");
+    let showing = frame.wait_not_current(Some(stored[2]), Duration::from_secs(2)).unwrap();
+    // The photo on screen is written down off the slideshow's task, within milliseconds.
+    std::thread::sleep(Duration::from_millis(300));
+    drop(frame); // kill -9
+    let frame = Frame::headless(&data);
+    frame.wait_current(showing, Duration::from_secs(2));
+    assert_eq!(frame.status()["photos"], 3);
+}
+
+#[test]
+fn systemd_hears_ready_and_the_watchdog_is_fed() {
+    use std::os::unix::net::UnixDatagram;
+    let dir = tempfile::tempdir().unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let data = dir.path().join("data");
+    let mut opts = FrameOptions::headless(&data);
+    opts.env = vec![
+        ("NOTIFY_SOCKET".into(), socket_path.to_str().unwrap().into()),
+        ("WATCHDOG_USEC".into(), "400000".into()),
+    ];
+    let frame = Frame::start(opts);
+    let mut buf = [0u8; 512];
+    let mut heard = Vec::new();
+    while !heard.iter().any(|m: &String| m.contains("WATCHDOG=1")) {
+        let n = socket
+            .recv(&mut buf)
+            .unwrap_or_else(|e| panic!("systemd heard only {heard:?} ({e}):\n{}", frame.log()));
+        heard.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    assert!(heard[0].contains("READY=1"), "{heard:?}\n{}", frame.log());
+    assert!(heard[0].contains("STATUS=serving on http://127.0.0.1:"), "{heard:?}");
+    // READY came once the first slide was up.
+    assert!(frame.screenshot().width() > 0);
+    let status = frame.terminate();
+    assert!(status.success());
+    let n = socket.recv(&mut buf).unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1") || {
+            // Watchdog pings may still be queued before STOPPING.
+            let mut stopping = false;
+            while let Ok(n) = socket.recv(&mut buf) {
+                if String::from_utf8_lossy(&buf[..n]).contains("STOPPING=1") {
+                    stopping = true;
+                    break;
+                }
+            }
+            stopping
+        }
+    );
 }
 
 #[test]

@@ -28,6 +28,12 @@ pub trait FrameSink: Send + Sync + 'static {
     fn current(&self) -> Option<Arc<Slide>>;
     /// Which presenter this is, for `/api/status`.
     fn backend(&self) -> &'static str;
+    /// Answers on `answer` once the display has handled everything sent before: the
+    /// systemd watchdog is fed only while this comes back. A sink without a loop of its own
+    /// answers at once.
+    fn ping(&self, answer: tokio::sync::oneshot::Sender<()>) {
+        let _ = answer.send(());
+    }
 }
 
 /// The screen's size in pixels, as the display knows it. The display sends a new size when

@@ -32,6 +32,8 @@ pub enum AppEvent {
     Show(Arc<Slide>, Duration),
     /// The frame is stopping.
     Quit,
+    /// Answer at once: the display loop is alive (the systemd watchdog).
+    Ping(tokio::sync::oneshot::Sender<()>),
 }
 
 /// A presenter: puts RGBA slides (or a blend of two) on the window.
@@ -75,6 +77,12 @@ impl FrameSink for WindowSink {
 
     fn backend(&self) -> &'static str {
         *self.backend.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn ping(&self, answer: tokio::sync::oneshot::Sender<()>) {
+        let proxy = self.proxy.lock().unwrap_or_else(|e| e.into_inner());
+        // A loop that has exited drops the sender unanswered: the watchdog then starves.
+        let _ = proxy.send_event(AppEvent::Ping(answer));
     }
 }
 
@@ -343,6 +351,9 @@ impl ApplicationHandler<AppEvent> for App {
                 }
             }
             AppEvent::Quit => el.exit(),
+            AppEvent::Ping(answer) => {
+                let _ = answer.send(());
+            }
         }
     }
 
