@@ -1,9 +1,10 @@
-//! An X server for the window tests: Xvfb on a free display number, with Mesa's software
-//! Vulkan (lavapipe) for `pixels`. Killed on drop. A missing Xvfb fails the test loudly.
+//! An X server for the window tests: Xvfb on a display number it picks itself, with Mesa's
+//! software Vulkan (lavapipe) for `pixels`. Stopped on drop. A missing Xvfb fails the test
+//! loudly.
 
-use std::path::Path;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub struct Xvfb {
     child: Child,
@@ -12,27 +13,31 @@ pub struct Xvfb {
 
 impl Xvfb {
     pub fn start(width: u32, height: u32) -> Xvfb {
-        // A display number per test process and call, so parallel tests do not collide.
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = 100
-            + (std::process::id() % 500) * 4
-            + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let display = format!(":{n}");
-        let child = Command::new("Xvfb")
-            .args([&display, "-screen", "0", &format!("{width}x{height}x24"), "-nolisten", "tcp"])
-            .stdout(Stdio::null())
+        // `-displayfd 1`: Xvfb picks a free display number and writes it to stdout once it
+        // accepts connections. Waiting for the socket file instead raced the server's start,
+        // and a socket left by a killed server passed for a live one.
+        let mut child = Command::new("Xvfb")
+            .args(["-displayfd", "1", "-screen", "0", &format!("{width}x{height}x24")])
+            .args(["-nolisten", "tcp"])
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
                 panic!("cannot start Xvfb ({e}): install the package `xvfb` (.ci/run does)")
             });
-        let socket = format!("/tmp/.X11-unix/X{n}");
-        let start = Instant::now();
-        while !Path::new(&socket).exists() {
-            assert!(start.elapsed() < Duration::from_secs(10), "Xvfb {display} did not come up");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Xvfb { child, display }
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx.recv_timeout(Duration::from_secs(10)).unwrap_or_default();
+        let number: u32 = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("Xvfb did not come up (it printed {line:?})"));
+        Xvfb { child, display: format!(":{number}") }
     }
 
     /// The whole screen, as ImageMagick's `import` sees it.
@@ -48,7 +53,10 @@ impl Xvfb {
 
 impl Drop for Xvfb {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // SIGTERM, so that Xvfb removes its socket and lock file (SIGKILL leaves them).
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::Pid;
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
         let _ = self.child.wait();
     }
 }
