@@ -58,8 +58,14 @@ pub struct RunArgs {
 pub enum Command {
     /// Run the frame's photo pipeline on one file and write the slide it would show.
     Render(RenderArgs),
-    /// Print the configuration in effect (file and flags), with secrets redacted.
-    CheckConfig,
+    /// Print the configuration in effect (file and flags), with secrets redacted; exit 2 with
+    /// the key and the fix when it is not valid.
+    CheckConfig {
+        /// Print nothing when the configuration is valid (the kiosk unit checks it this way
+        /// before starting the compositor).
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]

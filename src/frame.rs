@@ -156,6 +156,9 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         }
         _ => true,
     };
+    if windowed && !window::wait_for_display_server(std::time::Duration::from_secs(30)) {
+        tracing::warn!("the display server named in the environment is not answering after 30 s");
+    }
     if windowed {
         let size = settings.config.display.size;
         let initial = (size.width, size.height);
@@ -275,10 +278,9 @@ pub async fn serve(
         })
     });
     let ingest = Ingest::new(library.clone(), renderer.clone());
-    // Discord runs beside the endpoint; trouble only the owner can fix (a bad token, the
-    // Message Content intent off) stops the frame, which exits 2 saying what to do.
+    // Discord runs beside the endpoint; trouble there (a bad token, the Message Content intent
+    // off) shows in the status and on the welcome slide, and never stops the pictures.
     let discord_stop = CancellationToken::new();
-    let discord_failed = CancellationToken::new();
     let (discord_http, bot) = match &settings.discord_token {
         None => (None, None),
         Some(token) => {
@@ -302,14 +304,7 @@ pub async fn serve(
                 ),
             };
             let stop = discord_stop.clone();
-            let failed = discord_failed.clone();
-            let task = tokio::spawn(async move {
-                let result = crate::discord::run(bot_settings, core, discord_tx, stop).await;
-                if result.is_err() {
-                    failed.cancel();
-                }
-                result
-            });
+            let task = tokio::spawn(crate::discord::run(bot_settings, core, discord_tx, stop));
             (Some(relay_http), Some(task))
         }
     };
@@ -341,7 +336,6 @@ pub async fn serve(
             tokio::select! {
                 () = shutdown_signal() => {},
                 () = stop.cancelled() => {},
-                () = discord_failed.cancelled() => {},
             }
         })
         .await
@@ -349,10 +343,9 @@ pub async fn serve(
     service::stopping();
     supervised.abort();
     discord_stop.cancel();
-    let fatal = match bot {
-        Some(bot) => bot.await.ok().and_then(Result::err),
-        None => None,
-    };
+    if let Some(bot) = bot {
+        let _ = bot.await;
+    }
     welcome_follows.abort();
     // The keyboard's forwarder holds a slideshow handle for as long as the window lives: stop
     // it, so that the server's state held the last handle, and the slideshow task ends.
@@ -364,9 +357,6 @@ pub async fn serve(
     // outlives its shutdown must not hang the exit.
     if tokio::time::timeout(std::time::Duration::from_secs(5), slideshow_task).await.is_err() {
         tracing::warn!("the slideshow did not stop within 5 s; exiting anyway");
-    }
-    if let Some(fatal) = fatal {
-        return Err(fatal.into());
     }
     tracing::info!("stopped");
     Ok(())

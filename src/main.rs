@@ -18,7 +18,8 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Some(Command::CheckConfig) => match Settings::resolve(&cli.run) {
+        Some(Command::CheckConfig { quiet }) => match Settings::resolve(&cli.run) {
+            Ok(_) if quiet => ExitCode::SUCCESS,
             Ok(settings) => {
                 match &settings.config_path {
                     Some(path) => println!("# read from {}", path.display()),
@@ -46,13 +47,7 @@ fn main() -> ExitCode {
                 Err(e) => {
                     tracing::error!("{e:#}");
                     eprintln!("discord-frame: {e:#}");
-                    // Discord refused the setup (token, intent, api_url): like a bad config,
-                    // the owner must change something before a restart can help.
-                    if e.downcast_ref::<discord_frame::discord::Fatal>().is_some() {
-                        ExitCode::from(2)
-                    } else {
-                        ExitCode::FAILURE
-                    }
+                    ExitCode::FAILURE
                 }
             }
         }

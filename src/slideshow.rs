@@ -205,12 +205,15 @@ impl Task {
                     self.step(1, self.timing.transition);
                 }
                 Ok(()) = size.changed() => {
-                    // Everything rendered so far is the wrong size.
+                    // Everything rendered so far is the wrong size; what was on its way to the
+                    // screen (the photo shown before a restart, while the window was still
+                    // being sized) is rendered again, not dropped for the welcome slide.
                     self.prepared = None;
                     self.preparing = None;
-                    match self.current {
-                        Some(id) => self.go_to(id, Duration::ZERO),
-                        None => self.show_welcome(),
+                    match (self.wanted, self.current) {
+                        (Some((_, id, transition)), _) => self.go_to(id, transition),
+                        (None, Some(id)) => self.go_to(id, Duration::ZERO),
+                        (None, None) => self.show_welcome(),
                     }
                 }
                 Ok(()) = welcome.changed() => {
@@ -545,5 +548,37 @@ mod tests {
         until_showing(&mut state, None).await;
         drop((show, state));
         task.await.unwrap();
+    }
+
+    /// A window is sized after the slideshow starts (a Pi's screen is rarely the configured
+    /// default): the photo being rendered for the old size must still come up, at the new
+    /// size, not the welcome slide.
+    #[tokio::test(start_paused = true)]
+    async fn a_resize_while_the_first_photo_renders_still_shows_that_photo() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = Arc::new(Library::open(dir.path(), Retention::default()).unwrap());
+        let new = NewPhoto { format: "JPEG".into(), width: 1, height: 1, ..Default::default() };
+        let id = library.add(PHOTOS[0], new).unwrap().photo.id;
+        let (size_tx, size) = watch::channel((1920, 1080));
+        let settings = SlideSettings {
+            fit: Fit::Contain,
+            matte: crate::render::Matte::Black,
+            limits: crate::render::Limits::default(),
+            captions: false,
+        };
+        let sink = Arc::new(HeadlessSink::default());
+        let info = WelcomeInfo { http_url: "http://x".into(), discord_line: "off".into() };
+        let (_welcome_tx, welcome) = watch::channel(info);
+        let timing = Timing { interval: Duration::from_secs(60), transition: Duration::ZERO };
+        let renderer = Renderer::new(settings, size);
+        let (show, _task) = Slideshow::spawn(library, renderer, sink.clone(), timing, welcome);
+        // The window reports its real size while the first render is under way.
+        size_tx.send((320, 200)).unwrap();
+        let mut state = show.watch();
+        until_showing(&mut state, Some(id)).await;
+        let first = state.borrow().shown;
+        assert_eq!(first, 1, "the welcome slide came first");
+        let slide = sink.current().unwrap();
+        assert_eq!((slide.width, slide.height), (320, 200));
     }
 }

@@ -442,52 +442,66 @@ fn a_gateway_drop_resumes_the_session_and_photos_keep_coming() {
     wait_for(10 * SECS, beat, || (fake.gateway().heartbeats > 0).then_some(()));
 }
 
+/// Discord's refusals never stop the pictures: the frame keeps serving, takes photos over
+/// HTTP and shows them, while `/api/status` says what is wrong with Discord and how to fix it.
+fn assert_still_a_frame(frame: &Frame) {
+    assert_eq!(frame.get("/healthz").status(), 200);
+    let resp = frame.upload(fixture("ladybird.jpg"));
+    assert_eq!(resp.status(), 201, "{}", frame.log());
+    let id = resp.json::<Value>().unwrap()["photos"][0]["id"].as_i64().unwrap();
+    frame.wait_current(id, 10 * SECS);
+}
+
 #[test]
-fn close_4014_stops_the_frame_with_exit_2_and_says_where_to_enable_the_intent() {
+fn close_4014_leaves_the_frame_running_and_says_where_to_enable_the_intent() {
     let fake = FakeDiscord::start();
     fake.close_on_identify(4014);
     let dir = tempfile::tempdir().unwrap();
     let config = fake.config("");
-    let mut frame = Frame::start(FrameOptions {
+    let frame = Frame::start(FrameOptions {
         config: &config,
         ..FrameOptions::headless(&dir.path().join("d"))
     });
-    let status = frame.wait_exit(20 * SECS);
-    assert_eq!(status.code(), Some(2), "{}", frame.log());
-    let log = frame.log();
-    assert!(log.contains("Message Content Intent"), "{log}");
-    assert!(log.contains("Privileged Gateway Intents"), "{log}");
+    let discord = frame.wait_discord("error", 20 * SECS);
+    let message = discord["message"].as_str().unwrap();
+    assert!(message.contains("Message Content Intent"), "{message}");
+    assert!(message.contains("Privileged Gateway Intents"), "{message}");
+    assert_still_a_frame(&frame);
 }
 
 #[test]
-fn a_bad_token_4004_stops_the_frame_with_exit_2() {
+fn a_bad_token_4004_leaves_the_frame_running_and_says_how_to_get_a_new_one() {
     let fake = FakeDiscord::start();
     let dir = tempfile::tempdir().unwrap();
     let config = fake.config("").replace("fake-bot-token", "wrong-token");
-    let mut frame = Frame::start(FrameOptions {
+    let frame = Frame::start(FrameOptions {
         config: &config,
         ..FrameOptions::headless(&dir.path().join("d"))
     });
-    assert_eq!(frame.wait_exit(20 * SECS).code(), Some(2), "{}", frame.log());
-    assert!(frame.log().contains("Discord rejected the bot token (gateway close 4004)"));
+    let discord = frame.wait_discord("error", 20 * SECS);
+    let message = discord["message"].as_str().unwrap();
+    assert!(message.contains("Discord rejected the bot token (gateway close 4004)"), "{message}");
+    assert!(message.contains("Reset Token"), "{message}");
+    assert_still_a_frame(&frame);
 }
 
 #[test]
-fn with_api_url_set_and_no_gateway_there_the_frame_refuses_rather_than_calling_discord() {
+fn with_api_url_set_and_no_gateway_there_the_frame_never_calls_discord() {
     // A port nothing listens on.
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = free.local_addr().unwrap().port();
     drop(free);
     let dir = tempfile::tempdir().unwrap();
     let config = format!("[discord]\ntoken = \"t\"\napi_url = \"http://127.0.0.1:{port}\"\n");
-    let mut frame = Frame::start(FrameOptions {
+    let frame = Frame::start(FrameOptions {
         config: &config,
         ..FrameOptions::headless(&dir.path().join("d"))
     });
-    assert_eq!(frame.wait_exit(20 * SECS).code(), Some(2), "{}", frame.log());
-    let log = frame.log();
-    assert!(log.contains("[discord] api_url: cannot get the gateway address"), "{log}");
-    assert!(!log.contains("gateway.discord.gg"), "{log}");
+    let discord = frame.wait_discord("error", 20 * SECS);
+    let message = discord["message"].as_str().unwrap();
+    assert!(message.contains("[discord] api_url: cannot get the gateway address"), "{message}");
+    assert_still_a_frame(&frame);
+    assert!(!frame.log().contains("gateway.discord.gg"), "{}", frame.log());
 }
 
 #[test]

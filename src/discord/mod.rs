@@ -22,7 +22,7 @@ pub mod photos;
 pub mod relay;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serenity::all::{ClientBuilder, GatewayError, GatewayIntents, HttpBuilder};
@@ -90,9 +90,11 @@ impl std::fmt::Debug for Core {
     }
 }
 
-/// Trouble that stops the frame (exit 2): the owner has to change something first.
+/// Why Discord is not connected, in words for the owner: what happened and what to do. None
+/// of these stops the frame: the photos keep showing and the endpoint keeps serving while
+/// `/api/status` and the welcome slide say what is wrong, and the bot tries again later.
 #[derive(Debug, thiserror::Error)]
-pub enum Fatal {
+pub enum Refused {
     #[error(
         "Discord rejected the bot token (gateway close 4004): copy a new one from \
          https://discord.com/developers/applications → your app → Bot → Reset Token into \
@@ -116,6 +118,8 @@ pub enum Fatal {
          address, or remove api_url"
     )]
     NoGateway { api_url: String, reason: String },
+    #[error("the connection to Discord ended ({0}); trying again")]
+    Ended(String),
 }
 
 /// The intents the bot asks for: servers and their messages, DMs, and the text of messages
@@ -145,62 +149,78 @@ pub struct BotSettings {
     pub fetch: crate::fetch::FetchPolicy,
 }
 
-/// Runs the bot until `stop`; returns a [`Fatal`] when Discord refuses it for a reason only
-/// the owner can fix. Other trouble (no network at boot, a dropped connection) is retried by
-/// serenity while `/api/status` says `connecting`.
+/// How long the bot waits before trying again after Discord refused it or the connection
+/// ended for good: doubling from the first value up to the second.
+const RETRY: (Duration, Duration) = (Duration::from_secs(30), Duration::from_secs(600));
+
+/// Runs the bot until `stop`. When Discord refuses it (a bad token, the intent off, no
+/// gateway at `api_url`) or the connection ends for good, the state says why and the bot
+/// tries again later; dropped connections in between are resumed by serenity while
+/// `/api/status` says `connecting`.
 pub async fn run(
     settings: BotSettings,
     core: Core,
     state: watch::Sender<DiscordState>,
     stop: CancellationToken,
-) -> Result<(), Fatal> {
+) {
+    let mut wait = RETRY.0;
+    loop {
+        let Err(refused) = connect(&settings, core.clone(), &state, &stop).await else {
+            return;
+        };
+        tracing::error!("Discord: {refused}");
+        let _ = state.send(DiscordState::Error { message: refused.to_string() });
+        tracing::info!("Discord: trying again in {}", humantime::format_duration(wait));
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = stop.cancelled() => return,
+        }
+        wait = (wait * 2).min(RETRY.1);
+        let _ = state.send(DiscordState::Connecting);
+    }
+}
+
+/// One connection, from the gateway lookup until `stop` (`Ok`) or until Discord refuses it.
+async fn connect(
+    settings: &BotSettings,
+    core: Core,
+    state: &watch::Sender<DiscordState>,
+    stop: &CancellationToken,
+) -> Result<(), Refused> {
     let api_url = settings.config.api_url.clone();
     let http = http(&settings.token, api_url.as_deref());
     // serenity looks the gateway up itself, and silently falls back to the real Discord when
     // that fails. With api_url set that would be wrong (a test, or a proxy that exists for a
-    // reason): look it up here, refuse to start without it, and pin the client to it.
+    // reason): look it up here, refuse to connect without it, and pin the client to it.
     let gateway = match &api_url {
         Some(api_url) => match http.get_gateway().await {
             Ok(g) => Some(g.url),
             Err(e) => {
                 let api_url = api_url.trim_end_matches('/').to_owned();
-                return Err(Fatal::NoGateway { api_url, reason: e.to_string() });
+                return Err(Refused::NoGateway { api_url, reason: e.to_string() });
             }
         },
         None => None,
     };
-    let handler = bot::Handler::new(core, &settings, state.clone());
-    let client = ClientBuilder::new_with_http(http, intents()).event_handler(handler).await;
-    let mut client = match client {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = state.send(DiscordState::Error { message: e.to_string() });
-            return Ok(());
-        }
-    };
+    let handler = bot::Handler::new(core, settings, state.clone());
+    let mut client = ClientBuilder::new_with_http(http, intents())
+        .event_handler(handler)
+        .await
+        .map_err(|e| Refused::Ended(e.to_string()))?;
     if let Some(url) = gateway {
         *client.ws_url.lock().await = url;
     }
     let shards = client.shard_manager.clone();
     let result = tokio::select! {
         result = client.start() => match result {
-            Ok(()) => Ok(()),
-            Err(serenity::Error::Gateway(e)) => match e {
-                GatewayError::InvalidAuthentication => Err(Fatal::BadToken),
-                GatewayError::DisallowedGatewayIntents => Err(Fatal::MessageContentIntent),
-                GatewayError::InvalidGatewayIntents => Err(Fatal::InvalidIntents),
-                other => {
-                    tracing::error!("Discord: the connection ended: {other}");
-                    let message = format!("the connection ended ({other}); restart the frame");
-                    let _ = state.send(DiscordState::Error { message });
-                    Ok(())
-                }
-            },
-            Err(e) => {
-                tracing::error!("Discord: {e}");
-                let _ = state.send(DiscordState::Error { message: e.to_string() });
-                Ok(())
-            }
+            Ok(()) => Err(Refused::Ended("the gateway closed".into())),
+            Err(serenity::Error::Gateway(e)) => Err(match e {
+                GatewayError::InvalidAuthentication => Refused::BadToken,
+                GatewayError::DisallowedGatewayIntents => Refused::MessageContentIntent,
+                GatewayError::InvalidGatewayIntents => Refused::InvalidIntents,
+                other => Refused::Ended(other.to_string()),
+            }),
+            Err(e) => Err(Refused::Ended(e.to_string())),
         },
         () = stop.cancelled() => Ok(()),
     };

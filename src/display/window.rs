@@ -51,6 +51,50 @@ pub fn display_server_reachable() -> bool {
         .any(|v| std::env::var_os(v).is_some_and(|s| !s.is_empty()))
 }
 
+/// Waits (up to `within`) until the display server named in the environment accepts
+/// connections. A desktop session may start the frame before its compositor listens (wayfire
+/// runs its autostart entries before it opens its socket), and winit cannot try a second time
+/// in one process: a window that failed once would leave the frame headless for the session.
+/// Returns at once for a server that cannot be checked (a remote X display).
+pub fn wait_for_display_server(within: std::time::Duration) -> bool {
+    let Some(socket) = display_socket(|v| std::env::var_os(v)) else { return true };
+    let start = std::time::Instant::now();
+    let mut said = false;
+    loop {
+        if std::os::unix::net::UnixStream::connect(&socket).is_ok() {
+            return true;
+        }
+        if start.elapsed() >= within {
+            return false;
+        }
+        if !said {
+            tracing::info!("waiting for the display server at {}", socket.display());
+            said = true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The Unix socket of the display server the environment names: Wayland's
+/// `$XDG_RUNTIME_DIR/$WAYLAND_DISPLAY` (or an absolute `WAYLAND_DISPLAY`), else a local X
+/// display's `/tmp/.X11-unix/X<n>`.
+fn display_socket(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<std::path::PathBuf> {
+    use std::path::PathBuf;
+    let non_empty = |v: &str| env(v).filter(|s| !s.is_empty());
+    if let Some(name) = non_empty("WAYLAND_DISPLAY") {
+        let name = PathBuf::from(name);
+        if name.is_absolute() {
+            return Some(name);
+        }
+        return non_empty("XDG_RUNTIME_DIR").map(|dir| PathBuf::from(dir).join(name));
+    }
+    let display = non_empty("DISPLAY")?.into_string().ok()?;
+    // ":0" or ":0.0" is local; "host:0" is not, and is not checked.
+    let number = display.strip_prefix(':')?.split('.').next()?.to_owned();
+    number.parse::<u32>().ok()?;
+    Some(PathBuf::from(format!("/tmp/.X11-unix/X{number}")))
+}
+
 /// Frames per second during a fade: smooth enough for a slow crossfade, and cheap on a Pi.
 const FADE_FPS: u64 = 30;
 
@@ -409,5 +453,29 @@ impl ApplicationHandler<AppEvent> for App {
             Some(at) => el.set_control_flow(ControlFlow::WaitUntil(at)),
             None => el.set_control_flow(ControlFlow::Wait),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn socket(vars: &[(&str, &str)]) -> Option<std::path::PathBuf> {
+        display_socket(|name| {
+            vars.iter().find(|(k, _)| *k == name).map(|(_, v)| std::ffi::OsString::from(v))
+        })
+    }
+
+    #[test]
+    fn the_display_socket_comes_from_the_environment() {
+        let wayland = [("WAYLAND_DISPLAY", "wayland-1"), ("XDG_RUNTIME_DIR", "/run/user/1000")];
+        assert_eq!(socket(&wayland).as_deref(), Some(Path::new("/run/user/1000/wayland-1")));
+        let absolute = [("WAYLAND_DISPLAY", "/tmp/w/wayland-0"), ("DISPLAY", ":1")];
+        assert_eq!(socket(&absolute).as_deref(), Some(Path::new("/tmp/w/wayland-0")));
+        assert_eq!(socket(&[("DISPLAY", ":1.0")]).as_deref(), Some(Path::new("/tmp/.X11-unix/X1")));
+        // A remote X display cannot be checked; nothing at all names no socket.
+        assert_eq!(socket(&[("DISPLAY", "host:0")]), None);
+        assert_eq!(socket(&[("WAYLAND_DISPLAY", "")]), None);
     }
 }
