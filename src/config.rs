@@ -421,11 +421,20 @@ impl Config {
         if self.limits.max_download_mb == 0 {
             return invalid("[limits] max_download_mb", "must be at least 1 (MB)");
         }
-        if self.http.token.as_deref() == Some("") {
-            return invalid(
-                "[http] token",
-                "is empty: remove the line, or set a long random string",
-            );
+        if let Some(token) = self.http.token.as_deref() {
+            if token.trim().is_empty() {
+                return invalid(
+                    "[http] token",
+                    "is empty or only spaces: remove the line, or set a long random string",
+                );
+            }
+            if token.trim() != token || token.chars().any(char::is_control) {
+                return invalid(
+                    "[http] token",
+                    "has spaces at its start or end, or a control character, which no client \
+                     can send in a header: remove them",
+                );
+            }
         }
         if !self.http.host.is_loopback() && self.http.token.is_none() {
             return Err(ConfigError::Invalid {
@@ -520,6 +529,10 @@ mod tests {
         let err = parse("[http]\nhost = \"0.0.0.0\"\n").unwrap_err().to_string();
         assert!(err.starts_with("[http] token"), "{err}");
         parse("[http]\nhost = \"0.0.0.0\"\ntoken = \"s3cret-and-long\"\n").unwrap();
+        for bad in ["   ", "\\t", " padded "] {
+            let err = parse(&format!("[http]\ntoken = \"{bad}\"\n")).unwrap_err().to_string();
+            assert!(err.starts_with("[http] token"), "{bad:?}: {err}");
+        }
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::discord::{BotSettings, Core, DiscordState};
 use crate::display::headless::HeadlessSink;
 use crate::display::{window, FrameSink};
 use crate::fetch::FetchPolicy;
+use crate::http::server::Limits as ServerLimits;
 use crate::http::{self, AppState};
 use crate::ingest::Ingest;
 use crate::library::{Library, Retention};
@@ -243,6 +244,7 @@ pub async fn serve(
     let welcome_info = WelcomeInfo {
         http_url: format!("http://{local}"),
         discord_line: discord.borrow().welcome_line(),
+        notices: library.notices().to_vec(),
     };
     let (welcome_tx, welcome) = watch::channel(welcome_info);
     // The welcome slide says what Discord is doing; it follows the connection's state.
@@ -328,18 +330,24 @@ pub async fn serve(
             service::watchdog(sink).await;
         })
     };
+    // Installed before the line below, which tells scripts that the frame is up.
+    let harmless = harmless_signals();
     // Tests and scripts read this line to find a port chosen with --port 0.
     println!("discord-frame: serving on http://{local}");
     tracing::info!("HTTP endpoint on http://{local} (display: {})", state.sink.backend());
-    axum::serve(listener, http::app(state))
-        .with_graceful_shutdown(async move {
-            tokio::select! {
-                () = shutdown_signal() => {},
-                () = stop.cancelled() => {},
-            }
+    let server_stop = stop.child_token();
+    let stopper = {
+        let server_stop = server_stop.clone();
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            server_stop.cancel();
         })
+    };
+    http::server::serve(listener, http::app(state), ServerLimits::for_this_process(), server_stop)
         .await
         .context("the HTTP server failed")?;
+    stopper.abort();
+    harmless.abort();
     service::stopping();
     supervised.abort();
     discord_stop.cancel();
@@ -360,6 +368,33 @@ pub async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// SIGHUP, SIGUSR1 and SIGUSR2 would end the process by default, with no graceful shutdown
+/// (a `kill -HUP` meant to reload, a terminal closing). The frame reads its config only at
+/// start, so they are logged and otherwise ignored; `systemctl restart` applies a new config.
+fn harmless_signals() -> tokio::task::JoinHandle<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut hup), Ok(mut usr1), Ok(mut usr2)) = (
+        signal(SignalKind::hangup()),
+        signal(SignalKind::user_defined1()),
+        signal(SignalKind::user_defined2()),
+    ) else {
+        tracing::warn!("cannot handle SIGHUP, SIGUSR1 and SIGUSR2: they will stop the frame");
+        return tokio::spawn(async {});
+    };
+    tokio::spawn(async move {
+        loop {
+            let name = tokio::select! {
+                _ = hup.recv() => "SIGHUP",
+                _ = usr1.recv() => "SIGUSR1",
+                _ = usr2.recv() => "SIGUSR2",
+            };
+            tracing::info!(
+            "{name}: ignored (the config is read at start: restart the frame to apply a change)"
+        );
+        }
+    })
 }
 
 /// Resolves on SIGTERM (systemd's stop) or SIGINT (Ctrl-C).

@@ -64,6 +64,13 @@ pub enum IngestError {
     Worker(String),
 }
 
+impl IngestError {
+    /// The photo was fine but the frame's disk is full.
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, IngestError::Library(e) if e.is_disk_full())
+    }
+}
+
 /// Ingest for every source. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Ingest {
@@ -85,7 +92,7 @@ impl Ingest {
         let info = render::probe(&req.bytes, &self.renderer.settings().limits)?;
         let (width, height) = info.upright_size();
         let bytes = Arc::new(req.bytes);
-        let caption = req.caption.filter(|c| !c.trim().is_empty());
+        let caption = req.caption.as_deref().and_then(clip_caption);
         let slide = self.renderer.photo(bytes.clone(), req.fit, caption.clone()).await?;
         let new = NewPhoto {
             source: Some(req.source),
@@ -117,5 +124,39 @@ impl Ingest {
             photo.format
         );
         Ok(Ingested { photo, duplicate, slide, removed })
+    }
+}
+
+/// The longest caption kept, in characters; a longer one is cut and ends with "…". A caption
+/// is a line or two on a photo, and the limit bounds the time its layout takes.
+pub const MAX_CAPTION_CHARS: usize = 1000;
+
+/// A caption as stored: `None` when blank, else at most [`MAX_CAPTION_CHARS`] characters.
+pub fn clip_caption(caption: &str) -> Option<String> {
+    if caption.trim().is_empty() {
+        return None;
+    }
+    match caption.char_indices().nth(MAX_CAPTION_CHARS) {
+        None => Some(caption.to_owned()),
+        Some(_) => {
+            let (cut, _) = caption.char_indices().nth(MAX_CAPTION_CHARS - 1).unwrap_or((0, ' '));
+            Some(format!("{}…", caption[..cut].trim_end()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn captions_are_cut_at_the_limit_with_an_ellipsis() {
+        assert_eq!(clip_caption("  "), None);
+        assert_eq!(clip_caption("Hi").as_deref(), Some("Hi"));
+        let exact = "é".repeat(MAX_CAPTION_CHARS);
+        assert_eq!(clip_caption(&exact).as_deref(), Some(exact.as_str()));
+        let long = clip_caption(&"é".repeat(MAX_CAPTION_CHARS * 1000)).unwrap();
+        assert_eq!(long.chars().count(), MAX_CAPTION_CHARS);
+        assert!(long.ends_with("é…"));
     }
 }

@@ -4,8 +4,16 @@
 //! Durability is the point of this module. A photo is written to `tmp/`, fsynced, renamed into
 //! `photos/` and the directory fsynced; only then is its row committed, and only after the
 //! commit does `add` return (so only then does a sender hear "done"). A crash at any step
-//! leaves either nothing or a file without a row, which `open` removes; never a row without
-//! its file. Deleting goes the other way round: the row first, then the file.
+//! leaves either nothing or a file without a row; never a row without its file. Deleting goes
+//! the other way round: the row first, then the file (on a full disk, where the row cannot be
+//! deleted first, the file goes first to make room).
+//!
+//! Nothing the family sent is ever deleted by `open`: an original without a row (a crash
+//! before the commit, or an index that was deleted or damaged) is indexed again from its
+//! bytes; only `.part` files in `tmp/` are cleaned up; a row loses its file only when the file
+//! is proven absent (`ENOENT`), never because it could not be read; and a damaged index is
+//! moved aside (`library.sqlite3.corrupt-<time>`) and rebuilt from the photos. What `open`
+//! found is kept as [`Library::notices`] for the owner (log, status, screen).
 //!
 //! The same bytes twice are one entry: the second arrival moves it to the front and shows it
 //! again rather than storing a copy.
@@ -13,7 +21,7 @@
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -29,6 +37,40 @@ pub enum LibraryError {
     Io { action: &'static str, path: PathBuf, source: std::io::Error },
     #[error("the library index {}: {source}", path.display())]
     Db { path: PathBuf, source: rusqlite::Error },
+    #[error(
+        "cannot write in the data directory {}: {source}; the user the frame runs as must own it \
+         (for the kiosk: sudo chown -R frame:frame {})",
+        dir.display(), dir.display()
+    )]
+    NotWritable { dir: PathBuf, source: std::io::Error },
+}
+
+impl LibraryError {
+    /// The disk (or the file system) is full: the owner must free space; nothing else is wrong.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            LibraryError::Io { source, .. } | LibraryError::NotWritable { source, .. } => {
+                is_enospc(source)
+            }
+            LibraryError::Db { source, .. } => is_sqlite_full(source),
+        }
+    }
+}
+
+fn is_enospc(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ENOSPC) || e.raw_os_error() == Some(libc::EDQUOT)
+}
+
+fn is_sqlite_full(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+}
+
+/// An index that SQLite cannot read as one: not a database at all, or a damaged one.
+fn is_corrupt(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
+    )
 }
 
 /// Where a photo came from.
@@ -37,6 +79,9 @@ pub enum LibraryError {
 pub enum Source {
     Http,
     Discord,
+    /// Found in `photos/` without an index entry and indexed again from its bytes: who sent
+    /// it, and its caption, are not known any more.
+    Recovered,
 }
 
 impl Source {
@@ -44,14 +89,15 @@ impl Source {
         match self {
             Source::Http => "http",
             Source::Discord => "discord",
+            Source::Recovered => "recovered",
         }
     }
 
     fn parse(s: &str) -> Source {
-        if s == "discord" {
-            Source::Discord
-        } else {
-            Source::Http
+        match s {
+            "discord" => Source::Discord,
+            "recovered" => Source::Recovered,
+            _ => Source::Http,
         }
     }
 }
@@ -106,6 +152,10 @@ pub struct Added {
     pub removed: Vec<i64>,
 }
 
+/// What `index` did: the row, whether it was there already, and what retention removed (ids
+/// and hashes, whose files go after the commit).
+type Indexed = (Photo, bool, Vec<(i64, String)>);
+
 /// How much the library keeps; 0 means no limit.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Retention {
@@ -122,9 +172,25 @@ pub struct Library {
     /// One connection, serialised: a frame's write rate is a few photos a minute, and one
     /// writer means no `SQLITE_BUSY` to handle.
     conn: Mutex<Connection>,
+    /// Held by `add` and `delete` from the file check to the commit: a delete of the same photo
+    /// cannot slip between `add`'s check that the file exists and its commit.
+    writing: Mutex<()>,
     retention: Retention,
     /// Makes temporary file names unique within the process.
     tmp_counter: AtomicU64,
+    /// What `open` found and the owner should know (a rebuilt index, unreadable files).
+    notices: Vec<String>,
+    /// The last write failed because the disk was full (cleared by the next one that works).
+    full: AtomicBool,
+}
+
+/// The data directory's disk, for `/api/status`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct DiskUsage {
+    pub free_mb: u64,
+    pub total_mb: u64,
+    /// The last write failed for want of space.
+    pub full: bool,
 }
 
 const SCHEMA: &str = "
@@ -154,7 +220,8 @@ const COLUMNS: &str = "id, sha256, source, sender, caption, channel_id, message_
 
 impl Library {
     /// Opens (creating if needed) the library in `dir`, and tidies what a crash may have left:
-    /// temporary files, and originals whose row was never committed.
+    /// `.part` files are removed, originals without a row are indexed again, a damaged index
+    /// is moved aside and rebuilt. Nothing else is ever removed.
     pub fn open(dir: &Path, retention: Retention) -> Result<Library, LibraryError> {
         for sub in ["photos", "tmp"] {
             let path = dir.join(sub);
@@ -164,23 +231,63 @@ impl Library {
                 source,
             })?;
         }
+        // A read-only directory would otherwise be reported as a database error.
+        let probe = dir.join("tmp").join(format!(".writable-{}", std::process::id()));
+        File::create(&probe)
+            .and_then(|_| fs::remove_file(&probe))
+            .map_err(|source| LibraryError::NotWritable { dir: dir.to_owned(), source })?;
+        let mut notices = Vec::new();
         let db_path = dir.join("library.sqlite3");
-        let db = |source| LibraryError::Db { path: db_path.clone(), source };
-        let conn = Connection::open(&db_path).map_err(db)?;
-        // WAL with synchronous=FULL: a committed photo survives power loss, and readers do not
-        // wait for the writer.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(db)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(db)?;
-        conn.execute_batch(SCHEMA).map_err(db)?;
-        let library = Library {
+        let conn = match open_index(&db_path) {
+            Ok(conn) => conn,
+            Err(e) if is_corrupt(&e) => {
+                let aside = move_aside(&db_path)?;
+                let notice = format!(
+                    "the photo index was damaged ({e}): it was moved to {} and rebuilt from the \
+                     photos, which are all kept; their captions and senders are lost",
+                    aside.display()
+                );
+                tracing::error!("{notice}");
+                notices.push(notice);
+                open_index(&db_path).map_err(|source| LibraryError::Db { path: db_path, source })?
+            }
+            Err(source) => return Err(LibraryError::Db { path: db_path, source }),
+        };
+        let mut library = Library {
             dir: dir.to_owned(),
             conn: Mutex::new(conn),
+            writing: Mutex::new(()),
             retention,
             tmp_counter: AtomicU64::new(0),
+            notices: Vec::new(),
+            full: AtomicBool::new(false),
         };
-        library.recover()?;
+        library.recover(&mut notices)?;
+        // The log has them all; the status and the screen need the gist.
+        const SHOWN: usize = 20;
+        if notices.len() > SHOWN {
+            let more = notices.len() - SHOWN;
+            notices.truncate(SHOWN);
+            notices.push(format!("and {more} more: the frame's log has them all"));
+        }
+        library.notices = notices;
         Ok(library)
+    }
+
+    /// What `open` found that the owner should know, in plain words.
+    pub fn notices(&self) -> &[String] {
+        &self.notices
+    }
+
+    /// Free and total space on the data directory's disk.
+    pub fn disk_usage(&self) -> Option<DiskUsage> {
+        let st = nix::sys::statvfs::statvfs(&self.dir).ok()?;
+        let mb = |blocks: u64| blocks.saturating_mul(st.fragment_size()) / (1024 * 1024);
+        Some(DiskUsage {
+            free_mb: mb(st.blocks_available()),
+            total_mb: mb(st.blocks()),
+            full: self.full.load(Ordering::Relaxed),
+        })
     }
 
     /// The data directory.
@@ -227,13 +334,35 @@ impl Library {
         self.dir.join("photos").join(&sha256[..2]).join(sha256)
     }
 
-    /// Stores `bytes` durably and indexes them. Returns once both are on disk.
+    /// Stores `bytes` durably and indexes them. Returns once both are on disk. The same bytes
+    /// again are one entry, moved to the front; a caption or fit sent with them replaces the
+    /// stored one.
     pub fn add(&self, bytes: &[u8], new: NewPhoto) -> Result<Added, LibraryError> {
         let sha256 = hex::encode(Sha256::digest(bytes));
         let final_path = self.photo_path(&sha256);
-        if !final_path.exists() {
-            self.write_durably(bytes, &final_path)?;
+        let writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let wrote = !final_path.exists();
+        let result = if wrote { self.write_durably(bytes, &final_path) } else { Ok(()) }
+            .and_then(|()| self.index(bytes.len(), &sha256, new));
+        if result.is_err() && wrote {
+            // The row was never committed: the file this call wrote must not outlive it.
+            let _ = fs::remove_file(&final_path);
         }
+        drop(writing);
+        self.note_write(&result);
+        let (photo, duplicate, removed) = result?;
+        self.remove_files(&removed);
+        Ok(Added { photo, duplicate, removed: removed.into_iter().map(|(id, _)| id).collect() })
+    }
+
+    /// Remembers whether the last write found the disk full.
+    fn note_write<T>(&self, result: &Result<T, LibraryError>) {
+        let full = result.as_ref().err().is_some_and(LibraryError::is_disk_full);
+        self.full.store(full, Ordering::Relaxed);
+    }
+
+    /// The transaction of `add`: a new row, or the existing one moved to the front.
+    fn index(&self, len: usize, sha256: &str, new: NewPhoto) -> Result<Indexed, LibraryError> {
         let mut conn = self.conn();
         let tx = conn.transaction().map_err(|e| self.db_err(e))?;
         // Arrival order must be strict even within one millisecond (and across a clock stepped
@@ -243,13 +372,17 @@ impl Library {
             .map_err(|e| self.db_err(e))?;
         let now = now_ms().max(latest + 1);
         let existing: Option<i64> = tx
-            .query_row("SELECT id FROM photos WHERE sha256 = ?1", [&sha256], |r| r.get(0))
+            .query_row("SELECT id FROM photos WHERE sha256 = ?1", [sha256], |r| r.get(0))
             .optional()
             .map_err(|e| self.db_err(e))?;
         let (id, duplicate) = match existing {
             Some(id) => {
-                tx.execute("UPDATE photos SET received_at = ?1 WHERE id = ?2", params![now, id])
-                    .map_err(|e| self.db_err(e))?;
+                tx.execute(
+                    "UPDATE photos SET received_at = ?1, caption = COALESCE(?2, caption), \
+                     fit = COALESCE(?3, fit) WHERE id = ?4",
+                    params![now, new.caption, new.fit, id],
+                )
+                .map_err(|e| self.db_err(e))?;
                 (id, true)
             }
             None => {
@@ -267,7 +400,7 @@ impl Library {
                         now,
                         new.width,
                         new.height,
-                        bytes.len() as i64,
+                        len as i64,
                         new.format,
                         new.fit,
                     ],
@@ -279,10 +412,8 @@ impl Library {
         let removed = self.apply_retention(&tx, id)?;
         let photo = get_in(&tx, id).map_err(|e| self.db_err(e))?;
         tx.commit().map_err(|e| self.db_err(e))?;
-        drop(conn);
-        self.remove_files(&removed);
         let photo = photo.ok_or_else(|| self.db_err(rusqlite::Error::QueryReturnedNoRows))?;
-        Ok(Added { photo, duplicate, removed: removed.into_iter().map(|(id, _)| id).collect() })
+        Ok((photo, duplicate, removed))
     }
 
     /// Writes to a unique temporary name, fsyncs, renames into place and fsyncs the directory,
@@ -294,13 +425,21 @@ impl Library {
             let path = path.to_owned();
             move |source| LibraryError::Io { action, path, source }
         };
-        let mut file = File::create(&tmp).map_err(io("cannot create", &tmp))?;
-        file.write_all(bytes).map_err(io("cannot write", &tmp))?;
-        file.sync_all().map_err(io("cannot flush to disk", &tmp))?;
-        drop(file);
+        let written = (|| {
+            let mut file = File::create(&tmp).map_err(io("cannot create", &tmp))?;
+            file.write_all(bytes).map_err(io("cannot write", &tmp))?;
+            file.sync_all().map_err(io("cannot flush to disk", &tmp))?;
+            drop(file);
+            let parent = final_path.parent().unwrap_or(&self.dir);
+            fs::create_dir_all(parent).map_err(io("cannot create the directory", parent))?;
+            fs::rename(&tmp, final_path).map_err(io("cannot move the photo into", final_path))
+        })();
+        if written.is_err() {
+            // A half-written temporary file would take the space the next upload needs.
+            let _ = fs::remove_file(&tmp);
+        }
+        written?;
         let parent = final_path.parent().unwrap_or(&self.dir);
-        fs::create_dir_all(parent).map_err(io("cannot create the directory", parent))?;
-        fs::rename(&tmp, final_path).map_err(io("cannot move the photo into", final_path))?;
         File::open(parent)
             .and_then(|d| d.sync_all())
             .map_err(io("cannot flush the directory", parent))?;
@@ -354,8 +493,9 @@ impl Library {
         Ok(removed)
     }
 
-    /// Removes originals whose rows are gone. A failure only leaves a file that the next
-    /// `open` removes, so it is logged, not returned.
+    /// Removes originals whose rows are gone. A failure leaves a file that the next `open`
+    /// indexes again (a photo shown once more is better than one lost), so it is logged, not
+    /// returned.
     fn remove_files(&self, removed: &[(i64, String)]) {
         for (_, sha) in removed {
             let path = self.photo_path(sha);
@@ -400,24 +540,29 @@ impl Library {
         Ok(Some((photo, bytes)))
     }
 
-    /// Removes a photo; `false` if there was none with that id.
+    /// Removes a photo; `false` if there was none with that id. Works on a full disk too: when
+    /// the index cannot record the delete for want of space, the original goes first to make
+    /// room (were the frame to stop right then, `open` would drop the row of the absent file).
     pub fn delete(&self, id: i64) -> Result<bool, LibraryError> {
-        let sha: Option<String> = {
-            let conn = self.conn();
-            let sha = conn
-                .query_row("SELECT sha256 FROM photos WHERE id = ?1", [id], |r| r.get(0))
-                .optional()
-                .map_err(|e| self.db_err(e))?;
-            conn.execute("DELETE FROM photos WHERE id = ?1", [id]).map_err(|e| self.db_err(e))?;
-            sha
-        };
-        match sha {
-            Some(sha) => {
+        let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let sha: Option<String> = self
+            .conn()
+            .query_row("SELECT sha256 FROM photos WHERE id = ?1", [id], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.db_err(e))?;
+        let Some(sha) = sha else { return Ok(false) };
+        let delete_row = || self.conn().execute("DELETE FROM photos WHERE id = ?1", [id]);
+        match delete_row() {
+            Ok(_) => self.remove_files(&[(id, sha)]),
+            Err(e) if is_sqlite_full(&e) => {
+                tracing::warn!("the disk is full: removing photo {id}'s file before its row");
                 self.remove_files(&[(id, sha)]);
-                Ok(true)
+                delete_row().map_err(|e| self.db_err(e))?;
             }
-            None => Ok(false),
+            Err(e) => return Err(self.db_err(e)),
         }
+        self.full.store(false, Ordering::Relaxed);
+        Ok(true)
     }
 
     /// Removes the photos that came with a Discord message; returns their ids.
@@ -437,51 +582,185 @@ impl Library {
         Ok(ids)
     }
 
-    /// Removes temporary files and originals without a committed row (a crash between the
-    /// rename and the commit), and rows whose original is missing (a damaged card).
-    fn recover(&self) -> Result<(), LibraryError> {
+    /// Tidies what a crash (or an owner) left: removes `.part` files; indexes again every
+    /// original that has no row; drops the rows of originals proven absent. Anything it cannot
+    /// read is kept as it is and reported in `notices`.
+    fn recover(&self, notices: &mut Vec<String>) -> Result<(), LibraryError> {
         let tmp = self.dir.join("tmp");
-        if let Ok(entries) = fs::read_dir(&tmp) {
-            for entry in entries.flatten() {
+        for entry in fs::read_dir(&tmp).into_iter().flatten().flatten() {
+            if entry.path().extension().is_some_and(|e| e == "part") {
                 let _ = fs::remove_file(entry.path());
             }
         }
-        let known: std::collections::HashSet<String> = {
-            let conn = self.conn();
-            let mut stmt = conn.prepare("SELECT sha256 FROM photos").map_err(|e| self.db_err(e))?;
-            let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.db_err(e))?;
-            rows.collect::<Result<_, _>>().map_err(|e| self.db_err(e))?
-        };
-        let photos = self.dir.join("photos");
-        for shard in fs::read_dir(&photos).into_iter().flatten().flatten() {
-            for file in fs::read_dir(shard.path()).into_iter().flatten().flatten() {
-                let name = file.file_name().to_string_lossy().into_owned();
-                if !known.contains(&name) {
-                    tracing::info!("removing {}: no index entry (an interrupted upload)", name);
-                    let _ = fs::remove_file(file.path());
-                }
-            }
-        }
-        let missing: Vec<i64> = {
+        let rows: Vec<(i64, String)> = {
             let conn = self.conn();
             let mut stmt =
                 conn.prepare("SELECT id, sha256 FROM photos").map_err(|e| self.db_err(e))?;
             let rows = stmt
                 .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
                 .map_err(|e| self.db_err(e))?;
-            rows.filter_map(Result::ok)
-                .filter(|(_, sha)| !self.photo_path(sha).exists())
-                .map(|(id, _)| id)
-                .collect()
+            rows.collect::<Result<_, _>>().map_err(|e| self.db_err(e))?
         };
-        for id in missing {
-            tracing::warn!("photo {id}: its file is missing; removing it from the index");
-            self.conn()
-                .execute("DELETE FROM photos WHERE id = ?1", [id])
-                .map_err(|e| self.db_err(e))?;
+        let known: std::collections::HashSet<&str> = rows.iter().map(|(_, s)| s.as_str()).collect();
+        let mut reindexed = 0;
+        let photos = self.dir.join("photos");
+        let unreadable = |notices: &mut Vec<String>, path: &Path, e: &dyn std::fmt::Display| {
+            let notice = format!(
+                "cannot read {} ({e}): the photos there are kept but cannot be checked or \
+                 shown; the user the frame runs as must be able to read it",
+                path.display()
+            );
+            tracing::error!("{notice}");
+            notices.push(notice);
+        };
+        match fs::read_dir(&photos) {
+            Err(e) => unreadable(notices, &photos, &e),
+            Ok(shards) => {
+                for shard in shards.flatten() {
+                    let files = match fs::read_dir(shard.path()) {
+                        Ok(files) => files,
+                        Err(e) => {
+                            unreadable(notices, &shard.path(), &e);
+                            continue;
+                        }
+                    };
+                    for file in files.flatten() {
+                        let name = file.file_name().to_string_lossy().into_owned();
+                        if known.contains(name.as_str()) {
+                            continue;
+                        }
+                        match self.reindex(&file.path(), &name) {
+                            Ok(()) => reindexed += 1,
+                            Err(why) => {
+                                let notice = format!("{}: {why}", file.path().display());
+                                tracing::warn!("{notice}");
+                                notices.push(notice);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if reindexed > 0 {
+            let notice = format!(
+                "{reindexed} photos had no entry in the index and were indexed again (their \
+                 captions and senders are not known)"
+            );
+            tracing::warn!("{notice}");
+            notices.push(notice);
+        }
+        let mut unreadable_rows = Vec::new();
+        for (id, sha) in rows {
+            let path = self.photo_path(&sha);
+            match fs::metadata(&path) {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    tracing::warn!(
+                        "photo {id}: its file {} is gone; removing it from the index",
+                        path.display()
+                    );
+                    self.conn()
+                        .execute("DELETE FROM photos WHERE id = ?1", [id])
+                        .map_err(|e| self.db_err(e))?;
+                }
+                Err(e) => unreadable_rows.push(format!("{} ({e})", path.display())),
+            }
+        }
+        if let Some(first) = unreadable_rows.first() {
+            // One line for them all: a folder with the wrong owner makes every photo unreadable.
+            let notice = format!(
+                "{} photos cannot be read (the first: {first}): they are kept, and shown again \
+                 once the user the frame runs as can read them",
+                unreadable_rows.len()
+            );
+            tracing::error!("{notice}");
+            notices.push(notice);
         }
         Ok(())
     }
+
+    /// Indexes an original found without a row, from its bytes. The error says why it was
+    /// left as it is (never removed).
+    fn reindex(&self, path: &Path, name: &str) -> Result<(), String> {
+        let is_sha = name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit());
+        if !is_sha || path.parent().and_then(Path::file_name) != Some(name[..2].as_ref()) {
+            return Err(
+                "not a photo of the library's (not named by its SHA-256): left as it is".into()
+            );
+        }
+        let bytes = fs::read(path).map_err(|e| format!("cannot read it ({e}): left as it is"))?;
+        if hex::encode(Sha256::digest(&bytes)) != name {
+            return Err("its contents do not match its name (damaged?): left as it is".into());
+        }
+        // An original is never refused for its size: the limits apply to new photos.
+        let limits = crate::render::Limits { max_pixels: u64::MAX, max_decode_bytes: u64::MAX };
+        let info = crate::render::probe(&bytes, &limits)
+            .map_err(|e| format!("the frame cannot read it as a photo ({e}): left as it is"))?;
+        let (width, height) = info.upright_size();
+        let received = fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or_else(now_ms, |d| d.as_millis() as i64);
+        self.conn()
+            .execute(
+                "INSERT INTO photos (sha256, source, received_at, width, height, bytes, format) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![
+                    name,
+                    Source::Recovered.as_str(),
+                    received,
+                    width,
+                    height,
+                    bytes.len() as i64,
+                    info.format.name(),
+                ],
+            )
+            .map_err(|e| format!("cannot index it ({e}): left as it is"))?;
+        Ok(())
+    }
+}
+
+/// Opens the index, and checks that SQLite can read it as one.
+fn open_index(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    // WAL with synchronous=FULL: a committed photo survives power loss, and readers do not
+    // wait for the writer.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.execute_batch(SCHEMA)?;
+    let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
+    if check != "ok" {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT),
+            Some(check),
+        ));
+    }
+    Ok(conn)
+}
+
+/// Moves a damaged index (and its WAL and shared-memory files) to
+/// `library.sqlite3.corrupt-<time>`, so that a new one can be built and nothing is lost.
+fn move_aside(db: &Path) -> Result<PathBuf, LibraryError> {
+    let stamp = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let aside = db.with_file_name(format!("library.sqlite3.corrupt-{stamp}"));
+    for suffix in ["", "-wal", "-shm"] {
+        let from = PathBuf::from(format!("{}{suffix}", db.display()));
+        let to = PathBuf::from(format!("{}{suffix}", aside.display()));
+        match fs::rename(&from, &to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !suffix.is_empty() => {}
+            Err(source) => {
+                return Err(LibraryError::Io {
+                    action: "cannot move the damaged index aside to",
+                    path: to,
+                    source,
+                })
+            }
+        }
+    }
+    Ok(aside)
 }
 
 fn get_in(conn: &Connection, id: i64) -> rusqlite::Result<Option<Photo>> {
@@ -569,22 +848,169 @@ mod tests {
         assert_eq!(lib.count().unwrap(), 1);
     }
 
+    fn fixture(name: &str) -> Vec<u8> {
+        fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)).unwrap()
+    }
+
+    /// A library with two real photos in it, as the frame would have stored them.
+    fn library_with_two_photos(dir: &Path) -> (i64, i64) {
+        let lib = Library::open(dir, Retention::default()).unwrap();
+        let mut a = new("JPEG");
+        a.caption = Some("Grandma's garden".into());
+        let a = lib.add(&fixture("ladybird.jpg"), a).unwrap().photo.id;
+        let b = lib.add(&fixture("ladybird.png"), new("PNG")).unwrap().photo.id;
+        (a, b)
+    }
+
+    fn shas(lib: &Library) -> Vec<String> {
+        let mut shas: Vec<String> = lib.list().unwrap().into_iter().map(|p| p.sha256).collect();
+        shas.sort();
+        shas
+    }
+
     #[test]
-    fn reopening_keeps_photos_and_removes_what_a_crash_left() {
+    fn reopening_keeps_every_original_and_removes_only_part_files() {
         let dir = tempfile::tempdir().unwrap();
         let id = {
             let lib = Library::open(dir.path(), Retention::default()).unwrap();
             lib.add(b"kept", new("JPEG")).unwrap().photo.id
         };
-        // A crash after the rename, before the commit; and one during the write.
-        let orphan = dir.path().join("photos/ab/ab00");
+        // A crash after the rename, before the commit: a real photo without a row.
+        let photo = fixture("ladybird.png");
+        let sha = hex::encode(Sha256::digest(&photo));
+        let orphan = dir.path().join("photos").join(&sha[..2]).join(&sha);
         fs::create_dir_all(orphan.parent().unwrap()).unwrap();
-        fs::write(&orphan, b"orphan").unwrap();
+        fs::write(&orphan, &photo).unwrap();
+        // Something the frame did not write, and a photo file damaged on the card.
+        let stranger = dir.path().join("photos/ab/holiday.jpg");
+        fs::create_dir_all(stranger.parent().unwrap()).unwrap();
+        fs::write(&stranger, b"not ours").unwrap();
+        let damaged = dir.path().join("photos/ab").join(format!("ab{}", "0".repeat(62)));
+        fs::write(&damaged, b"bytes that do not hash to the name").unwrap();
+        // A crash during a write.
         fs::write(dir.path().join("tmp/1-0.part"), b"half").unwrap();
+
         let lib = Library::open(dir.path(), Retention::default()).unwrap();
         assert_eq!(lib.read(id).unwrap().unwrap().1, b"kept");
-        assert!(!orphan.exists());
+        let recovered = lib.list().unwrap().into_iter().find(|p| p.sha256 == sha).unwrap();
+        assert_eq!(recovered.source, Source::Recovered);
+        assert_eq!(
+            (recovered.width, recovered.height, recovered.format.as_str()),
+            (640, 400, "PNG")
+        );
+        assert_eq!(lib.read(recovered.id).unwrap().unwrap().1, photo);
+        assert!(stranger.exists() && damaged.exists(), "nothing is deleted for looking wrong");
+        assert_eq!(lib.count().unwrap(), 2);
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+        let notices = lib.notices().join("\n");
+        assert!(notices.contains("holiday.jpg") && notices.contains("do not match"), "{notices}");
+        assert!(notices.contains("1 photos had no entry"), "{notices}");
+    }
+
+    #[test]
+    fn a_deleted_or_emptied_index_is_rebuilt_from_the_photos() {
+        for damage in ["delete", "empty"] {
+            let dir = tempfile::tempdir().unwrap();
+            library_with_two_photos(dir.path());
+            let before = shas(&Library::open(dir.path(), Retention::default()).unwrap());
+            let db = dir.path().join("library.sqlite3");
+            for suffix in ["", "-wal", "-shm"] {
+                let path = PathBuf::from(format!("{}{suffix}", db.display()));
+                match damage {
+                    "delete" => drop(fs::remove_file(path)),
+                    _ => drop(File::create(path)),
+                }
+            }
+            let lib = Library::open(dir.path(), Retention::default()).unwrap();
+            assert_eq!(shas(&lib), before, "{damage}: every photo is back in the index");
+            for photo in lib.list().unwrap() {
+                assert_eq!(photo.source, Source::Recovered);
+                assert!(lib.read(photo.id).unwrap().is_some());
+            }
+        }
+    }
+
+    #[test]
+    fn a_corrupt_index_is_moved_aside_and_rebuilt() {
+        for garbage in [&b"this is not a database, it is a shopping list"[..], &[0u8; 4096][..]] {
+            let dir = tempfile::tempdir().unwrap();
+            library_with_two_photos(dir.path());
+            let db = dir.path().join("library.sqlite3");
+            let mut header = fs::read(&db).unwrap();
+            if garbage[0] == 0 {
+                // A database cut short: its header promises pages that are not there.
+                header.truncate(4096);
+                header[100..].fill(0xAA);
+            } else {
+                header[..garbage.len()].copy_from_slice(garbage);
+            }
+            fs::write(&db, header).unwrap();
+            let _ = fs::remove_file(dir.path().join("library.sqlite3-wal"));
+            let lib = Library::open(dir.path(), Retention::default()).unwrap();
+            assert_eq!(lib.count().unwrap(), 2);
+            let aside: Vec<String> = fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("library.sqlite3.corrupt-"))
+                .collect();
+            assert_eq!(aside.len(), 1, "the damaged index is kept beside the new one");
+            let notices = lib.notices().join("\n");
+            assert!(notices.contains("damaged") && notices.contains(&aside[0]), "{notices}");
+        }
+    }
+
+    #[test]
+    fn a_photo_that_cannot_be_read_keeps_its_row_and_comes_back_when_it_can() {
+        let dir = tempfile::tempdir().unwrap();
+        library_with_two_photos(dir.path());
+        let before = shas(&Library::open(dir.path(), Retention::default()).unwrap());
+        // Every shard made unreachable (ENOTDIR: what root sees where another user would see
+        // EACCES): the rows must stay, and nothing may be deleted.
+        let photos = dir.path().join("photos");
+        let away = dir.path().join("photos-away");
+        fs::rename(&photos, &away).unwrap();
+        fs::create_dir(&photos).unwrap();
+        for sha in &before {
+            fs::write(photos.join(&sha[..2]), b"").unwrap();
+        }
+        let lib = Library::open(dir.path(), Retention::default()).unwrap();
+        assert_eq!(shas(&lib), before, "rows of unreadable files are kept");
+        assert!(lib.notices().iter().any(|n| n.contains("cannot read")), "{:?}", lib.notices());
+        drop(lib);
+        fs::remove_dir_all(&photos).unwrap();
+        fs::rename(&away, &photos).unwrap();
+        let lib = Library::open(dir.path(), Retention::default()).unwrap();
+        assert_eq!(shas(&lib), before);
+        assert_eq!(lib.list().unwrap().iter().filter(|p| p.caption.is_some()).count(), 1);
+        assert!(lib.notices().is_empty(), "{:?}", lib.notices());
+    }
+
+    #[test]
+    fn a_file_proven_gone_drops_its_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = library_with_two_photos(dir.path());
+        let lib = Library::open(dir.path(), Retention::default()).unwrap();
+        fs::remove_file(lib.photo_path(&lib.get(a).unwrap().unwrap().sha256)).unwrap();
+        drop(lib);
+        let lib = Library::open(dir.path(), Retention::default()).unwrap();
+        assert_eq!(lib.list().unwrap().iter().map(|p| p.id).collect::<Vec<_>>(), vec![b]);
+    }
+
+    #[test]
+    fn a_duplicate_with_a_new_caption_keeps_the_new_caption() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = Library::open(dir.path(), Retention::default()).unwrap();
+        let mut first = new("JPEG");
+        first.caption = Some("old".into());
+        lib.add(b"same", first).unwrap();
+        let mut again = new("JPEG");
+        again.caption = Some("new".into());
+        let added = lib.add(b"same", again).unwrap();
+        assert_eq!(added.photo.caption.as_deref(), Some("new"));
+        assert_eq!(lib.list().unwrap()[0].caption.as_deref(), Some("new"));
+        // Sent again without a caption: the caption it had stays.
+        let added = lib.add(b"same", new("JPEG")).unwrap();
+        assert_eq!(added.photo.caption.as_deref(), Some("new"));
     }
 
     #[test]

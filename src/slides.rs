@@ -87,6 +87,9 @@ pub struct WelcomeInfo {
     pub http_url: String,
     /// One line about Discord: how to send from the app, or how to switch it on.
     pub discord_line: String,
+    /// What the library found at start that the owner should know (an index rebuilt, a
+    /// folder it cannot read), shown under the instructions.
+    pub notices: Vec<String>,
 }
 
 /// The slide shown while the library is empty: how to send the first photo.
@@ -116,7 +119,11 @@ pub fn welcome(width: u32, height: u32, info: &WelcomeInfo) -> Slide {
     line(&mut slide, "From the Discord app:", unit * 0.8, SemiBold, [190, 200, 230], 1.3);
     line(&mut slide, &info.discord_line, unit * 0.8, Regular, [230, 230, 230], 2.0);
     line(&mut slide, "From this computer:", unit * 0.8, SemiBold, [190, 200, 230], 1.3);
-    line(&mut slide, &curl, unit * 0.7, Regular, [230, 230, 230], 1.0);
+    line(&mut slide, &curl, unit * 0.7, Regular, [230, 230, 230], 2.0);
+    // At most three, each on one line: the log and `/api/status` have them in full.
+    for notice in info.notices.iter().take(3) {
+        line(&mut slide, notice, unit * 0.6, Regular, [255, 200, 90], 1.3);
+    }
     slide
 }
 
@@ -141,6 +148,7 @@ mod tests {
         let info = WelcomeInfo {
             http_url: "http://127.0.0.1:8080".into(),
             discord_line: "Discord is off: set [discord] token in config.toml".into(),
+            notices: vec![],
         };
         let s = welcome(640, 360, &info);
         assert_eq!(s.rgba.len(), 640 * 360 * 4);
@@ -150,5 +158,10 @@ mod tests {
         // Small screens still get a slide (the text shrinks or is cut with an ellipsis).
         let tiny = welcome(40, 30, &info);
         assert_eq!(tiny.rgba.len(), 40 * 30 * 4);
+        // The owner's notices are drawn in amber, which nothing else on the slide is.
+        let amber = |s: &Slide| s.rgba.chunks_exact(4).filter(|p| p[0] > 200 && p[2] < 120).count();
+        assert_eq!(amber(&s), 0);
+        let warned = WelcomeInfo { notices: vec!["the photo index was damaged".into()], ..info };
+        assert!(amber(&welcome(640, 360, &warned)) > 50);
     }
 }

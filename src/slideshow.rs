@@ -521,7 +521,11 @@ mod tests {
             captions: false,
         };
         let sink = Arc::new(HeadlessSink::default());
-        let info = WelcomeInfo { http_url: "http://x".into(), discord_line: "off".into() };
+        let info = WelcomeInfo {
+            http_url: "http://x".into(),
+            discord_line: "off".into(),
+            notices: vec![],
+        };
         let (_welcome_tx, welcome) = watch::channel(info);
         let timing = Timing { interval: Duration::from_secs(60), transition: Duration::ZERO };
         let (show, task) =
@@ -567,7 +571,11 @@ mod tests {
             captions: false,
         };
         let sink = Arc::new(HeadlessSink::default());
-        let info = WelcomeInfo { http_url: "http://x".into(), discord_line: "off".into() };
+        let info = WelcomeInfo {
+            http_url: "http://x".into(),
+            discord_line: "off".into(),
+            notices: vec![],
+        };
         let (_welcome_tx, welcome) = watch::channel(info);
         let timing = Timing { interval: Duration::from_secs(60), transition: Duration::ZERO };
         let renderer = Renderer::new(settings, size);

@@ -99,6 +99,27 @@ fn headers_claiming_huge_sizes_are_refused_before_decoding() {
     assert_says(&err, &["15000×15000", "256 MB budget", "[limits] max_decode_mb"]);
 }
 
+/// A GIF of a few dozen bytes whose logical screen is 8192×8192, with one 1×1 frame: the
+/// decoder would allocate the whole canvas, and a copy of the frame, before any pixel is read.
+fn gif_bomb() -> Vec<u8> {
+    let mut gif = b"GIF89a".to_vec();
+    gif.extend_from_slice(&8192u16.to_le_bytes());
+    gif.extend_from_slice(&8192u16.to_le_bytes());
+    gif.extend_from_slice(&[0x80, 0, 0]); // a global palette of two colours
+    gif.extend_from_slice(&[0, 0, 0, 255, 255, 255]);
+    gif.extend_from_slice(&[0x2C, 0, 0, 0, 0, 1, 0, 1, 0, 0]); // one 1×1 frame at 0,0
+    gif.extend_from_slice(&[2, 2, 0x44, 0x01, 0, 0x3B]);
+    gif
+}
+
+#[test]
+fn a_gif_whose_canvas_is_huge_is_refused_before_allocating() {
+    let bomb = gif_bomb();
+    assert!(bomb.len() < 50, "{} bytes", bomb.len());
+    let err = refuse("bomb.gif", &bomb);
+    assert_says(&err, &["8192×8192", "512 MB", "256 MB budget", "[limits] max_decode_mb"]);
+}
+
 #[test]
 fn truncated_png_and_gif_are_damaged() {
     for name in ["ladybird.png", "ladybird-animated.gif", "ladybird.webp", "ladybird.tiff"] {

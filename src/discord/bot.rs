@@ -177,6 +177,12 @@ impl Handler {
         req.fit = params.fit;
         self.core.ingest.ingest(req).await.map_err(|e| match e {
             IngestError::Photo(e) => e.to_string(),
+            e if e.is_disk_full() => {
+                tracing::error!("{e}");
+                "the frame's disk is full, so it was not stored: ask the frame's owner to free \
+                 some space (or delete some photos), then send it again"
+                    .into()
+            }
             other => {
                 tracing::error!("{other}");
                 "the frame could not store it (its disk?): the frame's log has the details".into()

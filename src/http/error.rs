@@ -53,6 +53,16 @@ impl AppError {
         )
     }
 
+    /// The frame's disk is full: nothing is wrong with the photo.
+    pub fn disk_full() -> AppError {
+        AppError::new(
+            StatusCode::INSUFFICIENT_STORAGE,
+            "disk_full",
+            "the frame's disk is full, so the photo was not stored: delete some photos \
+             (DELETE /api/photos/<id>) or free space on its card, then send it again",
+        )
+    }
+
     /// Prefixes the message, e.g. with the name of the file in a multi-file upload.
     pub fn context(mut self, prefix: &str) -> AppError {
         self.message = format!("{prefix}: {}", self.message);
@@ -96,6 +106,7 @@ impl From<IngestError> for AppError {
     fn from(e: IngestError) -> AppError {
         match e {
             IngestError::Photo(e) => e.into(),
+            e if e.is_disk_full() => AppError::disk_full(),
             other => AppError::internal("the frame could not store the photo", other),
         }
     }

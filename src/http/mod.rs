@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod routes;
+pub mod server;
 
 use std::sync::Arc;
 

@@ -64,7 +64,7 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+            .and_then(bearer_token);
         if !given.is_some_and(|g| constant_time_eq(g.trim().as_bytes(), token.as_bytes())) {
             let status = StatusCode::UNAUTHORIZED;
             let msg = "this frame needs a token: send the header `Authorization: Bearer <token>` \
@@ -77,6 +77,13 @@ async fn require_token(State(state): State<AppState>, req: Request, next: Next) 
         }
     }
     next.run(req).await
+}
+
+/// The token of an `Authorization: Bearer <token>` header. The scheme's name is matched
+/// without regard to case (RFC 7235: `bearer` and `BEARER` are the same scheme).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
 }
 
 /// Compares without returning early, so the time taken does not reveal how much matched.
@@ -176,15 +183,35 @@ async fn upload(
     };
 
     let count = files.len();
-    let mut stored: Vec<Ingested> = Vec::new();
+    // Each part is stored before the next is looked at, and only the last part's slide is
+    // kept (it is the one shown): a form of many small photos must not hold many screen-sized
+    // slides at once.
+    let mut stored: Vec<Value> = Vec::new();
+    let mut removed: Vec<i64> = Vec::new();
+    let mut last: Option<Ingested> = None;
     let mut rejected: Vec<AppError> = Vec::new();
-    for (label, bytes) in files {
+    for (n, (label, bytes)) in files.into_iter().enumerate() {
+        if n >= MAX_FILES_PER_UPLOAD {
+            rejected.push(AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_many_files",
+                format!(
+                    "{label}: not stored, an upload takes at most {MAX_FILES_PER_UPLOAD} photos: \
+                     send the rest in another upload"
+                ),
+            ));
+            continue;
+        }
         let mut req = IngestRequest::new(Vec::from(bytes), Source::Http);
         req.caption = params.caption.clone();
         req.sender = params.sender.clone();
         req.fit = fit;
         match state.ingest.ingest(req).await {
-            Ok(done) => stored.push(done),
+            Ok(done) => {
+                stored.push(photo_json(&done));
+                removed.extend(done.removed.iter().copied());
+                last = Some(done);
+            }
             Err(e) => {
                 let e = AppError::from(e);
                 rejected.push(if count > 1 { e.context(&label) } else { e });
@@ -193,12 +220,11 @@ async fn upload(
     }
     // Retention may have removed photos; the newest stored shows at once, the others join the
     // rotation.
-    let removed: Vec<i64> = stored.iter().flat_map(|s| s.removed.iter().copied()).collect();
     if !removed.is_empty() {
         state.slideshow.send(Command::Removed(removed)).await;
     }
-    if let Some((last, earlier)) = stored.split_last() {
-        if !earlier.is_empty() {
+    if let Some(last) = last {
+        if stored.len() > 1 {
             state.slideshow.send(Command::Stored).await;
         }
         let slide = Some(last.slide.clone());
@@ -213,14 +239,17 @@ async fn upload(
         }
         return Err(first);
     }
-    let photos: Vec<Value> = stored.iter().map(photo_json).collect();
     let rejected: Vec<Value> = rejected.iter().map(|e| e.body()["error"].clone()).collect();
-    let mut body = json!({ "photos": photos });
+    let mut body = json!({ "photos": stored });
     if !rejected.is_empty() {
         body["rejected"] = Value::Array(rejected);
     }
     Ok((StatusCode::CREATED, Json(body)))
 }
+
+/// How many photos one upload may carry: enough for an album, few enough that one request
+/// cannot keep the frame busy for long.
+pub const MAX_FILES_PER_UPLOAD: usize = 100;
 
 fn photo_json(done: &Ingested) -> Value {
     let mut v = serde_json::to_value(&done.photo).unwrap_or(Value::Null);
@@ -355,6 +384,10 @@ async fn status(State(state): State<AppState>) -> Result<Json<Value>, AppError> 
         "display": { "backend": state.sink.backend(), "width": width, "height": height },
         "discord": discord,
         "photos": count,
+        "library": {
+            "notices": state.library.notices(),
+            "disk": state.library.disk_usage(),
+        },
         "paused": show.paused,
         "current": current,
     })))
@@ -431,8 +464,11 @@ mod tests {
         };
         let renderer = Renderer::new(settings, size);
         let sink = Arc::new(HeadlessSink::default());
-        let (_, welcome) =
-            watch::channel(WelcomeInfo { http_url: "http://x".into(), discord_line: "-".into() });
+        let (_, welcome) = watch::channel(WelcomeInfo {
+            http_url: "http://x".into(),
+            discord_line: "-".into(),
+            notices: vec![],
+        });
         let timing = Timing { interval: Duration::from_secs(60), transition: Duration::ZERO };
         let (slideshow, _) =
             Slideshow::spawn(library.clone(), renderer.clone(), sink.clone(), timing, welcome);
@@ -488,6 +524,15 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["discord"]["state"], "disabled");
         assert_eq!(body["display"]["backend"], "headless");
+        for (value, ok) in
+            [("bearer s3cret", true), ("BEARER s3cret", true), ("Basic s3cret", false)]
+        {
+            let req = Request::get("/api/status")
+                .header(header::AUTHORIZATION, value)
+                .body(Body::empty())
+                .unwrap();
+            assert_eq!(call(&state, req).await.0 == StatusCode::OK, ok, "{value}");
+        }
         let resp = app(state).oneshot(Request::get("/healthz").body(Body::empty()).unwrap());
         assert_eq!(resp.await.unwrap().status(), StatusCode::OK);
         assert!(constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd"));

@@ -44,20 +44,30 @@ pub fn measure(text: &str, px: f32, weight: Weight) -> f32 {
     width
 }
 
-/// Shortens `text` with an ellipsis until it fits in `max_width` pixels.
+/// Shortens `text` with an ellipsis until it fits in `max_width` pixels. One pass, stopping
+/// as soon as the line is full: the time it takes is bounded by the width, not by the length
+/// of the text.
 pub fn fit_width(text: &str, px: f32, weight: Weight, max_width: f32) -> String {
-    if measure(text, px, weight) <= max_width {
-        return text.to_owned();
-    }
-    let mut chars: Vec<char> = text.chars().collect();
-    while !chars.is_empty() {
-        chars.pop();
-        let candidate: String = chars.iter().collect::<String>() + "…";
-        if measure(&candidate, px, weight) <= max_width {
-            return candidate;
+    let font = font(weight);
+    let ellipsis = font.metrics('…', px).advance_width;
+    // The widest prefix that leaves room for the ellipsis, in case the whole does not fit.
+    let mut cut = 0;
+    let mut width = 0.0;
+    let mut prev = None;
+    for (i, c) in text.char_indices() {
+        let kern = |next: char| prev.and_then(|p| font.horizontal_kern(p, next, px));
+        if width + kern('…').unwrap_or(0.0) + ellipsis <= max_width {
+            cut = i;
         }
+        let next = width + kern(c).unwrap_or(0.0) + font.metrics(c, px).advance_width;
+        if next > max_width {
+            let kept = &text[..cut];
+            return if ellipsis <= max_width { format!("{kept}…") } else { String::new() };
+        }
+        width = next;
+        prev = Some(c);
     }
-    String::new()
+    text.to_owned()
 }
 
 /// Draws `text` on `slide` with its baseline at `baseline` and its left edge at `x`, blending
@@ -166,6 +176,16 @@ mod tests {
         assert!(short.ends_with('…') && measure(&short, 20.0, Weight::Regular) <= 150.0);
         let mut s = black(100, 40);
         caption(&mut s, &long);
+        assert_eq!(fit_width("short", 20.0, Weight::Regular, 150.0), "short");
+        assert_eq!(fit_width("anything", 20.0, Weight::Regular, 1.0), "");
+        // Each candidate is the longest that fits: one more character would not.
+        for max in [30.0, 60.0, 151.0, 400.0] {
+            let short = fit_width(&long, 20.0, Weight::Regular, max);
+            let kept = short.trim_end_matches('…');
+            let longer: String = long.chars().take(kept.chars().count() + 1).collect();
+            assert!(measure(&short, 20.0, Weight::Regular) <= max, "{max}: {short}");
+            assert!(measure(&(longer + "…"), 20.0, Weight::Regular) > max, "{max}: {short}");
+        }
         draw(&mut s, "edge", -30.0, 500.0, 30.0, Weight::SemiBold, [255, 0, 0]);
     }
 }

@@ -27,6 +27,8 @@ pub struct FrameOptions<'a> {
     pub env: Vec<(String, String)>,
     /// The binary to run: this build's by default; the benchmarks pass a release build.
     pub bin: PathBuf,
+    /// A command that runs the binary (`setpriv --reuid nobody …`); empty: run it directly.
+    pub wrapper: Vec<String>,
 }
 
 impl<'a> FrameOptions<'a> {
@@ -37,6 +39,7 @@ impl<'a> FrameOptions<'a> {
             args: vec!["--display".into(), "headless".into(), "--size".into(), "640x360".into()],
             env: Vec::new(),
             bin: PathBuf::from(env!("CARGO_BIN_EXE_discord-frame")),
+            wrapper: Vec::new(),
         }
     }
 }
@@ -46,7 +49,14 @@ impl Frame {
         let config = opts.data_dir.with_extension("toml");
         std::fs::create_dir_all(opts.data_dir).unwrap();
         std::fs::write(&config, opts.config).unwrap();
-        let mut cmd = Command::new(&opts.bin);
+        let mut cmd = match opts.wrapper.split_first() {
+            None => Command::new(&opts.bin),
+            Some((first, rest)) => {
+                let mut cmd = Command::new(first);
+                cmd.args(rest).arg(&opts.bin);
+                cmd
+            }
+        };
         cmd.arg("--config")
             .arg(&config)
             .arg("--data-dir")
