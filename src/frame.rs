@@ -390,9 +390,8 @@ fn harmless_signals() -> tokio::task::JoinHandle<()> {
                 _ = usr1.recv() => "SIGUSR1",
                 _ = usr2.recv() => "SIGUSR2",
             };
-            tracing::info!(
-            "{name}: ignored (the config is read at start: restart the frame to apply a change)"
-        );
+            let why = "the config is read at start: restart the frame to apply a change";
+            tracing::info!("{name}: ignored ({why})");
         }
     })
 }
