@@ -47,7 +47,7 @@ def tiny_png(n):
 
 
 class Frame:
-    def __init__(self, binary, nofile=None):
+    def __init__(self, binary, nofile=None, wrapper=(), data_dir=None):
         self.dir = tempfile.TemporaryDirectory()
         config = os.path.join(self.dir.name, "config.toml")
         open(config, "w").close()
@@ -56,8 +56,9 @@ class Frame:
             if nofile:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
+        self.data = data_dir or os.path.join(self.dir.name, "data")
         self.proc = subprocess.Popen(
-            [binary, "--config", config, "--data-dir", os.path.join(self.dir.name, "data"),
+            [*wrapper, binary, "--config", config, "--data-dir", self.data,
              "--port", "0", "--display", "headless", "--size", "1280x720",
              "--log-level", "warn"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=limit,
