@@ -1,4 +1,4 @@
-//! The command line. Flags follow the contract in `shared/DESIGN.md`; clap exits with status 2
+//! The command line. Flags follow the README's contract; clap exits with status 2
 //! on a bad flag, which is the contract's code for bad arguments.
 
 use std::path::{Path, PathBuf};

@@ -43,8 +43,7 @@ pub struct Config {
 #[serde(default, deny_unknown_fields)]
 pub struct DiscordConfig {
     /// The bot's token. `--token` and `DISCORD_BOT_TOKEN` take precedence.
-    #[serde(serialize_with = "redact")]
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// Routes Discord's REST API (and the gateway URL lookup) through this server instead of
     /// discord.com: a proxy, or the fake Discord of the tests.
     pub api_url: Option<String>,
@@ -115,8 +114,7 @@ pub struct HttpConfig {
     /// 0 picks a free port (the address is printed on stdout at start).
     pub port: u16,
     /// Required (as `Authorization: Bearer …`) when set; mandatory off loopback.
-    #[serde(serialize_with = "redact")]
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// The largest request body accepted; bigger uploads get 413.
     pub max_upload_mb: u64,
 }
@@ -355,11 +353,32 @@ mod duration {
     }
 }
 
-/// Secrets are shown as set or not, never printed.
-fn redact<S: Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
-    match v {
-        Some(_) => s.serialize_str("<redacted>"),
-        None => s.serialize_none(),
+/// A token: read where it is used ([`Secret::expose`]), never printed: `Debug`, logs and the
+/// printed configuration show `<redacted>`.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Secret {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the one place that sends it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
     }
 }
 
@@ -421,7 +440,7 @@ impl Config {
         if self.limits.max_download_mb == 0 {
             return invalid("[limits] max_download_mb", "must be at least 1 (MB)");
         }
-        if let Some(token) = self.http.token.as_deref() {
+        if let Some(token) = self.http.token.as_ref().map(Secret::expose) {
             if token.trim().is_empty() {
                 return invalid(
                     "[http] token",
@@ -541,5 +560,9 @@ mod tests {
         let out = c.to_redacted_toml();
         assert!(!out.contains("abc") && !out.contains("xyz"), "{out}");
         assert!(out.contains("<redacted>"), "{out}");
+        // Nor does a debug print (a log line, a panic message) show them.
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("abc") && !debug.contains("xyz"), "{debug}");
+        assert_eq!(c.discord.token.as_ref().map(Secret::expose), Some("xyz"));
     }
 }

@@ -86,7 +86,10 @@ pub struct Fetcher {
 }
 
 impl Fetcher {
-    pub fn new(policy: FetchPolicy) -> Fetcher {
+    /// Fails only when the TLS backend cannot initialise (a broken build, nothing a user did);
+    /// there is no fallback client, which would have neither the timeouts nor the redirect
+    /// check.
+    pub fn new(policy: FetchPolicy) -> Result<Fetcher, reqwest::Error> {
         let policy = std::sync::Arc::new(policy);
         let for_redirects = policy.clone();
         let client = reqwest::Client::builder()
@@ -103,11 +106,8 @@ impl Fetcher {
                 }
             }))
             .user_agent(concat!("discord-frame/", env!("CARGO_PKG_VERSION")))
-            .build()
-            // Building fails only when the TLS backend cannot initialise, which is a broken
-            // build, not something a user did.
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Fetcher { client, policy }
+            .build()?;
+        Ok(Fetcher { client, policy })
     }
 
     pub fn policy(&self) -> &FetchPolicy {
@@ -128,6 +128,7 @@ impl Fetcher {
         loop {
             match self.fetch_once(&url).await {
                 Err(e) if e.is_transient() && attempt < self.policy.attempts => {
+                    let url = loggable(url.as_str());
                     tracing::debug!("download of {url} failed ({e}); retrying in {wait:?}");
                     tokio::time::sleep(wait).await;
                     wait *= 2;
@@ -160,8 +161,27 @@ impl Fetcher {
     }
 }
 
+/// `url` without its query and fragment, for logs: Discord's CDN links are signed in their
+/// query (`?ex=…&is=…&hm=…`), which gives whoever reads the log a day's access to the photo.
+pub fn loggable(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut url) => {
+            let signed = url.query().is_some();
+            url.set_query(None);
+            url.set_fragment(None);
+            if signed {
+                format!("{url}?…")
+            } else {
+                url.to_string()
+            }
+        }
+        Err(_) => "(not a URL)".to_owned(),
+    }
+}
+
 fn network(e: reqwest::Error) -> FetchError {
     use std::error::Error;
+    let e = e.without_url();
     // reqwest's own message is "error sending request for url (…)"; the cause says why.
     let mut message = if e.is_timeout() { "it timed out".to_owned() } else { e.to_string() };
     let mut source = e.source();
@@ -225,7 +245,7 @@ mod tests {
     fn fetcher() -> Fetcher {
         let mut policy = FetchPolicy::new(&["127.0.0.1".to_owned()], 1);
         policy.backoff = Duration::from_millis(1);
-        Fetcher::new(policy)
+        Fetcher::new(policy).unwrap()
     }
 
     #[tokio::test]
@@ -265,5 +285,13 @@ mod tests {
         assert!(e.to_string().contains("not an allowed host"), "{e}");
         let e = f.fetch("file:///etc/passwd").await.expect_err("scheme");
         assert!(matches!(e, FetchError::BadUrl | FetchError::HostNotAllowed { .. }), "{e}");
+    }
+
+    #[test]
+    fn logged_urls_keep_no_signature() {
+        let signed = "https://cdn.discordapp.com/attachments/1/2/cat.jpg?ex=65&is=64&hm=abc#x";
+        assert_eq!(loggable(signed), "https://cdn.discordapp.com/attachments/1/2/cat.jpg?…");
+        assert_eq!(loggable("https://i.imgur.com/a.png"), "https://i.imgur.com/a.png");
+        assert_eq!(loggable("not a url ?hm=abc"), "(not a URL)");
     }
 }

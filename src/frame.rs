@@ -13,16 +13,16 @@ use anyhow::Context;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::app::App;
 use crate::cli::RunArgs;
-use crate::config::{Backend, Config, ConfigError};
+use crate::config::{Backend, Config, ConfigError, Secret};
 use crate::discord::access::Access;
 use crate::discord::{BotSettings, Core, DiscordState};
 use crate::display::headless::HeadlessSink;
-use crate::display::{window, FrameSink};
+use crate::display::{window, FrameSink, KeyAction};
 use crate::fetch::FetchPolicy;
 use crate::http::server::Limits as ServerLimits;
 use crate::http::{self, AppState};
-use crate::ingest::Ingest;
 use crate::library::{Library, Retention};
 use crate::service;
 use crate::slides::{Renderer, SlideSettings, WelcomeInfo};
@@ -36,7 +36,7 @@ pub struct Settings {
     pub config_path: Option<PathBuf>,
     /// The Discord token: `--token`, else `DISCORD_BOT_TOKEN`, else systemd's credential
     /// `discord-token`, else `[discord] token`.
-    pub discord_token: Option<String>,
+    pub discord_token: Option<Secret>,
     pub data_dir: PathBuf,
     /// `--log-file-path`, or `discord-frame.log` in `[log] dir`.
     pub log_file: Option<PathBuf>,
@@ -78,9 +78,10 @@ impl Settings {
             .clone()
             .or_else(|| std::env::var("DISCORD_BOT_TOKEN").ok())
             .or_else(credential_token)
-            .or_else(|| config.discord.token.clone())
+            .or_else(|| config.discord.token.as_ref().map(|t| t.expose().to_owned()))
             .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty());
+            .filter(|t| !t.is_empty())
+            .map(Secret::new);
         let data_dir = match &config.library.dir {
             Some(dir) => dir.clone(),
             None => directories::ProjectDirs::from("", "", "discord-frame")
@@ -224,7 +225,7 @@ pub async fn serve(
     library: Arc<Library>,
     sink: Arc<dyn FrameSink>,
     size: watch::Receiver<(u32, u32)>,
-    keys: Option<mpsc::UnboundedReceiver<Command>>,
+    keys: Option<mpsc::UnboundedReceiver<KeyAction>>,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
     let config = &settings.config;
@@ -271,15 +272,22 @@ pub async fn serve(
         Timing { interval: config.display.interval, transition: config.display.transition };
     let (slideshow, slideshow_task) =
         Slideshow::spawn(library.clone(), renderer.clone(), sink.clone(), timing, welcome);
+    let shown = slideshow.watch();
+    let app = App::new(library, renderer, slideshow, sink.clone(), discord);
+    // The keyboard is a transport too: the display says which key, this says what it does.
     let keys = keys.map(|mut keys| {
-        let slideshow = slideshow.clone();
+        let app = app.clone();
         tokio::spawn(async move {
-            while let Some(command) = keys.recv().await {
-                slideshow.send(command).await;
+            while let Some(action) = keys.recv().await {
+                let command = match action {
+                    KeyAction::Forward => Command::Next,
+                    KeyAction::Back => Command::Prev,
+                    KeyAction::PlayPause => Command::TogglePause,
+                };
+                app.control(command).await;
             }
         })
     });
-    let ingest = Ingest::new(library.clone(), renderer.clone());
     // Discord runs beside the endpoint; trouble there (a bad token, the Message Content intent
     // off) shows in the status and on the welcome slide, and never stops the pictures.
     let discord_stop = CancellationToken::new();
@@ -287,15 +295,11 @@ pub async fn serve(
         None => (None, None),
         Some(token) => {
             let api_url = config.discord.api_url.as_deref();
-            let relay_http = Arc::new(crate::discord::http(token, api_url));
+            let relay_http = Arc::new(crate::discord::http(token.expose(), api_url));
             let core = Core {
-                ingest: ingest.clone(),
-                library: library.clone(),
-                slideshow: slideshow.clone(),
-                sink: sink.clone(),
+                app: app.clone(),
                 access: Access::new(&config.discord),
                 wake_word: config.discord.wake_word.clone(),
-                started: std::time::Instant::now(),
             };
             let bot_settings = BotSettings {
                 token: token.clone(),
@@ -311,18 +315,13 @@ pub async fn serve(
         }
     };
     let state = AppState {
-        ingest,
-        library,
-        slideshow,
-        sink,
-        renderer,
-        discord,
+        app,
         discord_http,
-        token: config.http.token.as_deref().map(Arc::from),
+        token: config.http.token.as_ref().map(|t| Arc::from(t.expose())),
         max_upload_mb: config.http.max_upload_mb,
     };
     let supervised = {
-        let (shown, sink) = (state.slideshow.watch(), state.sink.clone());
+        let sink = sink.clone();
         let url = format!("http://{local}");
         tokio::spawn(async move {
             // The watchdog is fed from READY on: systemd's start timeout covers the time before.
@@ -334,7 +333,7 @@ pub async fn serve(
     let harmless = harmless_signals();
     // Tests and scripts read this line to find a port chosen with --port 0.
     println!("discord-frame: serving on http://{local}");
-    tracing::info!("HTTP endpoint on http://{local} (display: {})", state.sink.backend());
+    tracing::info!("HTTP endpoint on http://{local} (display: {})", sink.backend());
     let server_stop = stop.child_token();
     let stopper = {
         let server_stop = server_stop.clone();

@@ -1,4 +1,4 @@
-//! The one path from a photo's bytes to the library, for every source (HTTP now, Discord next).
+//! The one path from a photo's bytes to the library, for every source (HTTP and Discord).
 //!
 //! The order is what makes "done" mean done: the format is sniffed from the bytes and the
 //! header checked against the limits before anything is decoded; the photo is then rendered
@@ -18,6 +18,8 @@ pub struct IngestRequest {
     pub bytes: Vec<u8>,
     pub source: Source,
     pub sender: Option<String>,
+    /// The sender's Discord id, who owns the photo.
+    pub sender_id: Option<u64>,
     pub caption: Option<String>,
     pub channel_id: Option<u64>,
     pub message_id: Option<u64>,
@@ -32,6 +34,7 @@ impl IngestRequest {
             bytes,
             source,
             sender: None,
+            sender_id: None,
             caption: None,
             channel_id: None,
             message_id: None,
@@ -46,8 +49,9 @@ pub struct Ingested {
     pub photo: Photo,
     /// The bytes were already in the library (now moved to the front).
     pub duplicate: bool,
-    /// Rendered at the screen's size when ingest ran.
-    pub slide: Arc<Slide>,
+    /// Rendered at the screen's size when ingest ran; dropped once a later photo of the same
+    /// batch is stored (only the last one shows).
+    pub slide: Option<Arc<Slide>>,
     /// Photos the retention limits removed to make room.
     pub removed: Vec<i64>,
 }
@@ -97,6 +101,7 @@ impl Ingest {
         let new = NewPhoto {
             source: Some(req.source),
             sender: req.sender,
+            sender_id: req.sender_id,
             caption,
             channel_id: req.channel_id,
             message_id: req.message_id,
@@ -123,7 +128,7 @@ impl Ingest {
             photo.height,
             photo.format
         );
-        Ok(Ingested { photo, duplicate, slide, removed })
+        Ok(Ingested { photo, duplicate, slide: Some(slide), removed })
     }
 }
 

@@ -1,5 +1,5 @@
 //! discord-frame: a native, fullscreen photo frame for the Raspberry Pi that family and friends
-//! fill from the Discord app. See `README.md` for what it does and `shared/DESIGN.md` for how a
+//! fill from the Discord app. See `README.md` for what it does and `docs/ARCHITECTURE.md` for how a
 //! photo travels from a chat to the screen.
 //!
 //! # Layout
@@ -29,6 +29,7 @@
 //!   WATCHDOG while the display loop answers).
 //! - [`cli`]: the command line (clap), parsed in `main.rs`, which stays thin.
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod discord;

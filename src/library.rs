@@ -22,7 +22,7 @@ use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -43,6 +43,9 @@ pub enum LibraryError {
         dir.display(), dir.display()
     )]
     NotWritable { dir: PathBuf, source: std::io::Error },
+    /// The worker thread running a library call stopped (a bug: it panicked).
+    #[error("the library's worker stopped: {0}")]
+    Worker(String),
 }
 
 impl LibraryError {
@@ -53,6 +56,7 @@ impl LibraryError {
                 is_enospc(source)
             }
             LibraryError::Db { source, .. } => is_sqlite_full(source),
+            LibraryError::Worker(_) => false,
         }
     }
 }
@@ -108,6 +112,8 @@ pub struct NewPhoto {
     pub source: Option<Source>,
     /// Who sent it: a Discord username, or whatever an HTTP client calls itself.
     pub sender: Option<String>,
+    /// The sender's Discord user id: who owns the photo (a username can change).
+    pub sender_id: Option<u64>,
     /// The text sent with it; drawn on the slide when `[display] captions` is on.
     pub caption: Option<String>,
     /// Discord's ids, so that deleting the message deletes the photo.
@@ -129,6 +135,10 @@ pub struct Photo {
     pub sha256: String,
     pub source: Source,
     pub sender: Option<String>,
+    /// The sender's Discord user id (`None` for HTTP uploads and for photos stored before
+    /// the frame kept ids). Not part of the API: it decides who may delete a photo.
+    #[serde(skip)]
+    pub sender_id: Option<u64>,
     pub caption: Option<String>,
     pub channel_id: Option<u64>,
     pub message_id: Option<u64>,
@@ -163,14 +173,20 @@ pub struct Retention {
     pub max_bytes: u64,
 }
 
-/// The library. Cheap to share behind an `Arc`; every method is synchronous and may block on
-/// the disk, so async callers use `spawn_blocking` for `add` and `delete`.
+/// The library. Cheap to share behind an `Arc`. Every method is synchronous and may block on
+/// the disk (an SD card's fsync takes a quarter of a second), so async code calls it through
+/// [`Library::call`], which runs it on tokio's blocking pool.
 #[derive(Debug)]
 pub struct Library {
     /// The data directory: `library.sqlite3`, `photos/`, `tmp/`.
     dir: PathBuf,
-    /// One connection, serialised: a frame's write rate is a few photos a minute, and one
-    /// writer means no `SQLITE_BUSY` to handle.
+    /// The reading connection. With WAL, a reader sees the last commit without waiting for
+    /// the writer, so that `status` and the slideshow never wait for an fsync. Declared (so
+    /// dropped) before the writer: the last connection to close checkpoints the WAL into the
+    /// database file, and a read-only one cannot.
+    reader: Mutex<Connection>,
+    /// The one writing connection, serialised: a frame's write rate is a few photos a minute,
+    /// and one writer means no `SQLITE_BUSY` to handle. It is held through each commit's fsync.
     conn: Mutex<Connection>,
     /// Held by `add` and `delete` from the file check to the commit: a delete of the same photo
     /// cannot slip between `add`'s check that the file exists and its commit.
@@ -215,8 +231,17 @@ CREATE INDEX IF NOT EXISTS photos_message ON photos (message_id);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER);
 ";
 
+/// The changes to [`SCHEMA`] since the first release, in order: the index's
+/// `PRAGMA user_version` says how many have been applied. Each runs once, in one transaction
+/// with the new version, so that an index written by an older frame is upgraded in place and
+/// never half-way.
+const MIGRATIONS: &[&str] = &[
+    // 1: photos know their sender's Discord id, which (unlike a username) cannot change.
+    "ALTER TABLE photos ADD COLUMN sender_id INTEGER;",
+];
+
 const COLUMNS: &str = "id, sha256, source, sender, caption, channel_id, message_id, received_at, \
-                       width, height, bytes, format, fit";
+                       width, height, bytes, format, fit, sender_id";
 
 impl Library {
     /// Opens (creating if needed) the library in `dir`, and tidies what a crash may have left:
@@ -249,12 +274,16 @@ impl Library {
                 );
                 tracing::error!("{notice}");
                 notices.push(notice);
-                open_index(&db_path).map_err(|source| LibraryError::Db { path: db_path, source })?
+                open_index(&db_path)
+                    .map_err(|source| LibraryError::Db { path: db_path.clone(), source })?
             }
             Err(source) => return Err(LibraryError::Db { path: db_path, source }),
         };
+        let reader =
+            open_reader(&db_path).map_err(|source| LibraryError::Db { path: db_path, source })?;
         let mut library = Library {
             dir: dir.to_owned(),
+            reader: Mutex::new(reader),
             conn: Mutex::new(conn),
             writing: Mutex::new(()),
             retention,
@@ -295,22 +324,40 @@ impl Library {
         &self.dir
     }
 
+    /// Runs `f` on tokio's blocking pool, so that an async task never waits for the disk.
+    pub async fn call<T, F>(self: &Arc<Self>, f: F) -> Result<T, LibraryError>
+    where
+        F: FnOnce(&Library) -> Result<T, LibraryError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let library = self.clone();
+        tokio::task::spawn_blocking(move || f(&library))
+            .await
+            .unwrap_or_else(|e| Err(LibraryError::Worker(e.to_string())))
+    }
+
     /// Remembers the photo on screen (`None`: the welcome slide), so that after a restart or
-    /// a power cut the frame comes back to it.
+    /// a power cut the frame comes back to it. Without an fsync of its own: it changes every
+    /// few seconds, and losing the last change in a power cut only means another photo shows
+    /// first (the next photo's commit makes it durable anyway).
     pub fn set_showing(&self, id: Option<i64>) -> Result<(), LibraryError> {
-        self.conn()
-            .execute(
+        let conn = self.conn();
+        let write = || {
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            let written = conn.execute(
                 "INSERT INTO state (key, value) VALUES ('showing', ?1) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 [id],
-            )
-            .map(drop)
-            .map_err(|e| self.db_err(e))
+            );
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            written
+        };
+        write().map(drop).map_err(|e| self.db_err(e))
     }
 
     /// The photo that was on screen last, if it is still in the library.
     pub fn showing(&self) -> Result<Option<i64>, LibraryError> {
-        self.conn()
+        self.reader()
             .query_row(
                 "SELECT p.id FROM state s JOIN photos p ON p.id = s.value WHERE s.key = 'showing'",
                 [],
@@ -324,6 +371,10 @@ impl Library {
         // A panic while holding the lock cannot leave SQLite inconsistent (transactions roll
         // back), so a poisoned lock is still usable.
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn reader(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.reader.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn db_err(&self, source: rusqlite::Error) -> LibraryError {
@@ -388,8 +439,8 @@ impl Library {
             None => {
                 tx.execute(
                     "INSERT INTO photos (sha256, source, sender, caption, channel_id, message_id, \
-                     received_at, width, height, bytes, format, fit) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                     received_at, width, height, bytes, format, fit, sender_id) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                     params![
                         sha256,
                         new.source.unwrap_or(Source::Http).as_str(),
@@ -403,6 +454,7 @@ impl Library {
                         len as i64,
                         new.format,
                         new.fit,
+                        new.sender_id.map(|v| v as i64),
                     ],
                 )
                 .map_err(|e| self.db_err(e))?;
@@ -507,12 +559,12 @@ impl Library {
 
     /// One photo's index entry.
     pub fn get(&self, id: i64) -> Result<Option<Photo>, LibraryError> {
-        get_in(&self.conn(), id).map_err(|e| self.db_err(e))
+        get_in(&self.reader(), id).map_err(|e| self.db_err(e))
     }
 
     /// Every photo, newest first.
     pub fn list(&self) -> Result<Vec<Photo>, LibraryError> {
-        let conn = self.conn();
+        let conn = self.reader();
         let mut stmt = conn
             .prepare(&format!("SELECT {COLUMNS} FROM photos ORDER BY received_at DESC, id DESC"))
             .map_err(|e| self.db_err(e))?;
@@ -522,7 +574,7 @@ impl Library {
 
     /// How many photos there are.
     pub fn count(&self) -> Result<u64, LibraryError> {
-        self.conn()
+        self.reader()
             .query_row("SELECT COUNT(*) FROM photos", [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
             .map_err(|e| self.db_err(e))
@@ -568,7 +620,7 @@ impl Library {
     /// Removes the photos that came with a Discord message; returns their ids.
     pub fn delete_by_message(&self, message_id: u64) -> Result<Vec<i64>, LibraryError> {
         let ids: Vec<i64> = {
-            let conn = self.conn();
+            let conn = self.reader();
             let mut stmt = conn
                 .prepare("SELECT id FROM photos WHERE message_id = ?1")
                 .map_err(|e| self.db_err(e))?;
@@ -723,13 +775,14 @@ impl Library {
 
 /// Opens the index, and checks that SQLite can read it as one.
 fn open_index(path: &Path) -> rusqlite::Result<Connection> {
-    let conn = Connection::open(path)?;
+    let mut conn = Connection::open(path)?;
     // WAL with synchronous=FULL: a committed photo survives power loss, and readers do not
     // wait for the writer.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.execute_batch(SCHEMA)?;
+    migrate(&mut conn)?;
     let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0))?;
     if check != "ok" {
         return Err(rusqlite::Error::SqliteFailure(
@@ -737,6 +790,41 @@ fn open_index(path: &Path) -> rusqlite::Result<Connection> {
             Some(check),
         ));
     }
+    Ok(conn)
+}
+
+/// Brings an index written by an older frame up to date (see [`MIGRATIONS`]).
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let version: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?.max(0) as usize;
+    if version > MIGRATIONS.len() {
+        // A newer frame wrote it (a downgrade): its extra columns are not read, and the
+        // queries here name their columns, so it still works.
+        tracing::warn!(
+            "the photo index is from a newer version of the frame (schema {version}, this one \
+             knows {}): using it as it is",
+            MIGRATIONS.len()
+        );
+        return Ok(());
+    }
+    for (done, migration) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(migration)?;
+        tx.pragma_update(None, "user_version", done as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!("the photo index was upgraded to schema {}", done + 1);
+    }
+    Ok(())
+}
+
+/// Opens the reading connection (after `open_index` made and checked the file).
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    use rusqlite::OpenFlags;
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
     Ok(conn)
 }
 
@@ -783,6 +871,7 @@ fn photo_from_row(r: &Row<'_>) -> rusqlite::Result<Photo> {
         bytes: r.get::<_, i64>(10)? as u64,
         format: r.get(11)?,
         fit: r.get(12)?,
+        sender_id: r.get::<_, Option<i64>>(13)?.map(|v| v as u64),
     })
 }
 
@@ -1024,5 +1113,91 @@ mod tests {
         lib.add(b"z", new("JPEG")).unwrap();
         assert_eq!(lib.delete_by_message(42).unwrap(), vec![a.photo.id, b.photo.id]);
         assert_eq!(lib.count().unwrap(), 1);
+    }
+
+    /// Copies a directory tree (the fixture library) so that a test can change it.
+    fn copy_tree(from: &Path, to: &Path) {
+        fs::create_dir_all(to).unwrap();
+        for entry in fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_tree(&entry.path(), &target);
+            } else {
+                fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+
+    fn user_version(dir: &Path) -> i64 {
+        let conn = Connection::open(dir.join("library.sqlite3")).unwrap();
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn an_index_from_the_first_release_is_upgraded_in_place() {
+        // tests/fixtures/library-v0 was written by the frame before the index had versions:
+        // a Discord photo from "grandma" with a caption and a per-photo fit, and an HTTP one.
+        let dir = tempfile::tempdir().unwrap();
+        let v0 = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/library-v0");
+        copy_tree(&v0, dir.path());
+        assert_eq!(user_version(dir.path()), 0);
+
+        let lib = Library::open(dir.path(), Retention::default()).unwrap();
+        assert!(lib.notices().is_empty(), "{:?}", lib.notices());
+        let photos = lib.list().unwrap();
+        assert_eq!(photos.len(), 2);
+        let grandma = photos.iter().find(|p| p.source == Source::Discord).unwrap();
+        assert_eq!(grandma.sender.as_deref(), Some("grandma"));
+        assert_eq!(grandma.sender_id, None);
+        assert_eq!(grandma.caption.as_deref(), Some("At the lake"));
+        assert_eq!((grandma.channel_id, grandma.message_id), (Some(111), Some(222)));
+        assert_eq!(grandma.fit.as_deref(), Some("cover"));
+        assert_eq!(lib.showing().unwrap(), Some(grandma.id));
+        assert!(lib.read(grandma.id).unwrap().is_some());
+
+        // A new photo keeps its sender's id; the upgrade is done once.
+        let id = lib
+            .add(&fixture("ladybird.png"), NewPhoto { sender_id: Some(u64::MAX - 1), ..new("PNG") })
+            .unwrap()
+            .photo
+            .id;
+        assert_eq!(lib.get(id).unwrap().unwrap().sender_id, Some(u64::MAX - 1));
+        drop(lib);
+        assert_eq!(user_version(dir.path()), MIGRATIONS.len() as i64);
+        let lib = Library::open(dir.path(), Retention::default()).unwrap();
+        assert_eq!(lib.count().unwrap(), 3);
+        assert_eq!(lib.get(id).unwrap().unwrap().sender_id, Some(u64::MAX - 1));
+    }
+
+    #[test]
+    fn a_new_index_starts_at_the_latest_schema_and_closes_into_one_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = Library::open(dir.path(), Retention::default()).unwrap();
+        lib.add(&fixture("ladybird.jpg"), new("JPEG")).unwrap();
+        assert!(lib.list().unwrap().len() == 1);
+        drop(lib);
+        // Closed cleanly, the library leaves everything in the database file itself.
+        assert!(!dir.path().join("library.sqlite3-wal").exists(), "the WAL was not checkpointed");
+        assert_eq!(user_version(dir.path()), MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn readers_do_not_wait_for_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = Arc::new(Library::open(dir.path(), Retention::default()).unwrap());
+        let id = lib.add(&fixture("ladybird.jpg"), new("JPEG")).unwrap().photo.id;
+        // The writer's connection is held as it is through a commit's fsync.
+        let writing = lib.conn();
+        let reader = lib.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let seen = (reader.list().unwrap().len(), reader.count().unwrap());
+            let got = reader.get(id).unwrap().map(|p| p.id);
+            let _ = tx.send((seen, got, reader.showing().unwrap()));
+        });
+        let answer = rx.recv_timeout(std::time::Duration::from_secs(10));
+        drop(writing);
+        assert_eq!(answer.expect("a reader waited for the writer"), ((1, 1), Some(id), None));
     }
 }

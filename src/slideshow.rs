@@ -8,8 +8,11 @@
 //! - Render jobs carry a request number; a result nobody waits for any more (the user pressed
 //!   next twice, the screen was resized) is dropped.
 //! - An empty library shows the welcome slide, redrawn when what it says changes.
+//! - The task never waits for the library: it lists it once at start (on the blocking pool)
+//!   and then follows [`Command::Added`], [`Command::Stored`] and [`Command::Removed`]; only
+//!   a photo's bytes are read, by the render job.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,18 +36,18 @@ pub enum Command {
     TogglePause,
     /// Show this photo now; the answer is `false` when there is no such photo.
     Show(i64, oneshot::Sender<bool>),
-    /// A photo was stored and should show at once. `slide` is the one ingest rendered, if it
-    /// is still the screen's size.
+    /// A photo was stored (or stored again, with a new caption) and should show at once.
+    /// `slide` is the one ingest rendered, if it is still the screen's size.
     Added {
-        id: i64,
+        photo: Box<Photo>,
         slide: Option<Arc<Slide>>,
         /// How long this photo stays up the first time (a sender's `--duration`), instead
         /// of `[display] interval`.
         hold: Option<Duration>,
     },
     /// Photos were stored that should join the rotation without showing (all but the last
-    /// of a multi-photo upload).
-    Stored,
+    /// of a multi-photo upload), oldest first.
+    Stored(Vec<Photo>),
     /// Photos were removed from the library.
     Removed(Vec<i64>),
 }
@@ -98,6 +101,7 @@ impl Slideshow {
             state: state_tx,
             results_tx,
             order: Vec::new(),
+            photos: HashMap::new(),
             current: None,
             paused: false,
             deadline: None,
@@ -140,7 +144,15 @@ impl Slideshow {
 struct Rendered {
     request: u64,
     id: i64,
-    result: Result<Arc<Slide>, String>,
+    result: Result<Arc<Slide>, Unshown>,
+}
+
+/// Why a stored photo was not rendered.
+enum Unshown {
+    /// It was deleted in the meantime.
+    Gone,
+    /// It cannot be read or decoded (a damaged card, limits lowered since it was stored).
+    Failed(String),
 }
 
 /// The slideshow's own state, owned by its task.
@@ -155,6 +167,8 @@ struct Task {
     results_tx: mpsc::Sender<Rendered>,
     /// The library's ids, newest first: the rotation order.
     order: Vec<i64>,
+    /// The library's entries, for `status`: kept up to date from the commands, never re-read.
+    photos: HashMap<i64, Photo>,
     /// The photo on screen; `None` while the welcome slide shows.
     current: Option<i64>,
     paused: bool,
@@ -182,12 +196,18 @@ impl Task {
     ) {
         let mut size = self.renderer.size_changes();
         let mut welcome = self.welcome.clone();
-        self.reload();
+        let saved = match self.library.call(|l| Ok((l.list()?, l.showing()?))).await {
+            Ok((photos, saved)) => {
+                self.order = photos.iter().map(|p| p.id).collect();
+                self.photos = photos.into_iter().map(|p| (p.id, p)).collect();
+                saved
+            }
+            Err(e) => {
+                tracing::error!("cannot list the library: {e}");
+                None
+            }
+        };
         // Back to the photo shown before a restart (or a power cut), else the newest.
-        let saved = self.library.showing().unwrap_or_else(|e| {
-            tracing::warn!("cannot read which photo was showing: {e}");
-            None
-        });
         match saved.or_else(|| self.order.first().copied()) {
             Some(id) => self.go_to(id, Duration::ZERO),
             None => self.show_welcome(),
@@ -245,16 +265,16 @@ impl Task {
                 self.handle(command);
             }
             Command::Show(id, reply) => {
-                self.reload();
-                let known = self.order.contains(&id);
+                let known = self.photos.contains_key(&id);
                 if known {
                     self.broken.remove(&id);
                     self.go_to(id, self.timing.transition);
                 }
                 let _ = reply.send(known);
             }
-            Command::Added { id, slide, hold } => {
-                self.reload();
+            Command::Added { photo, slide, hold } => {
+                let id = photo.id;
+                self.insert(*photo);
                 self.hold = hold.map(|d| (id, d));
                 self.broken.remove(&id);
                 match slide.filter(|s| (s.width, s.height) == self.renderer.size()) {
@@ -265,13 +285,19 @@ impl Task {
                     None => self.go_to(id, self.timing.transition),
                 }
             }
-            Command::Stored => {
-                self.reload();
+            Command::Stored(photos) => {
+                for photo in photos {
+                    self.insert(photo);
+                }
                 self.arm_timer();
+                self.prepare_next();
             }
             Command::Removed(ids) => {
                 let old_pos = self.position();
-                self.reload();
+                self.order.retain(|id| !ids.contains(id));
+                for id in &ids {
+                    self.photos.remove(id);
+                }
                 if self.prepared.as_ref().is_some_and(|(id, _)| ids.contains(id)) {
                     self.prepared = None;
                 }
@@ -289,12 +315,18 @@ impl Task {
         }
     }
 
-    /// Re-reads the rotation order from the library.
-    fn reload(&mut self) {
-        match self.library.list() {
-            Ok(photos) => self.order = photos.into_iter().map(|p| p.id).collect(),
-            Err(e) => tracing::error!("cannot list the library: {e}"),
-        }
+    /// A photo just stored (or stored again) is the newest: first in the order.
+    fn insert(&mut self, photo: Photo) {
+        self.order.retain(|&id| id != photo.id);
+        self.order.insert(0, photo.id);
+        self.photos.insert(photo.id, photo);
+    }
+
+    /// A photo that turned out to be gone from the library (deleted while its render was on
+    /// its way) leaves the rotation.
+    fn forget(&mut self, id: i64) {
+        self.order.retain(|&o| o != id);
+        self.photos.remove(&id);
     }
 
     /// The current photo's place in the order (0 if none).
@@ -394,7 +426,15 @@ impl Task {
                 self.wanted = None;
                 match done.result {
                     Ok(slide) => self.display(id, slide, transition),
-                    Err(e) => {
+                    Err(Unshown::Gone) => {
+                        let pos = self.order.iter().position(|&o| o == id).unwrap_or(0);
+                        self.forget(id);
+                        match self.order.get(pos.min(self.order.len().saturating_sub(1))) {
+                            Some(&next) => self.go_to(next, transition),
+                            None => self.show_welcome(),
+                        }
+                    }
+                    Err(Unshown::Failed(e)) => {
                         tracing::warn!("photo {id} cannot be shown, skipping it: {e}");
                         self.broken.insert(id);
                         self.current = Some(id);
@@ -408,7 +448,8 @@ impl Task {
             self.preparing = None;
             match done.result {
                 Ok(slide) => self.prepared = Some((done.id, slide)),
-                Err(e) => {
+                Err(Unshown::Gone) => self.forget(done.id),
+                Err(Unshown::Failed(e)) => {
                     tracing::warn!("photo {} cannot be shown, skipping it: {e}", done.id);
                     self.broken.insert(done.id);
                 }
@@ -418,7 +459,7 @@ impl Task {
     }
 
     fn publish(&self) {
-        let current = self.current.and_then(|id| self.library.get(id).ok().flatten());
+        let current = self.current.and_then(|id| self.photos.get(&id).cloned());
         let paused = self.paused;
         self.state.send_modify(|s| {
             s.current = current;
@@ -433,20 +474,17 @@ async fn render_stored(
     library: &Arc<Library>,
     renderer: &Renderer,
     id: i64,
-) -> Result<Arc<Slide>, String> {
-    let lib = library.clone();
-    let read = tokio::task::spawn_blocking(move || lib.read(id)).await;
-    let (photo, bytes) = match read {
-        Ok(Ok(Some(found))) => found,
-        Ok(Ok(None)) => return Err("it is no longer in the library".into()),
-        Ok(Err(e)) => return Err(e.to_string()),
-        Err(e) => return Err(e.to_string()),
+) -> Result<Arc<Slide>, Unshown> {
+    let (photo, bytes) = match library.call(move |l| l.read(id)).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return Err(Unshown::Gone),
+        Err(e) => return Err(Unshown::Failed(e.to_string())),
     };
     let fit = photo.fit.as_deref().and_then(parse_fit);
     renderer
         .photo(Arc::new(bytes), fit, photo.caption)
         .await
-        .map_err(|e: RenderError| e.to_string())
+        .map_err(|e: RenderError| Unshown::Failed(e.to_string()))
 }
 
 /// A per-photo fit as stored in the library.
@@ -468,11 +506,8 @@ async fn remember_showing(library: Arc<Library>, mut state: watch::Receiver<Stat
             continue;
         }
         last = showing;
-        let library = library.clone();
-        match tokio::task::spawn_blocking(move || library.set_showing(showing)).await {
-            Ok(Err(e)) => tracing::warn!("cannot remember which photo is showing: {e}"),
-            Err(e) => tracing::warn!("cannot remember which photo is showing: {e}"),
-            Ok(Ok(())) => {}
+        if let Err(e) = library.call(move |l| l.set_showing(showing)).await {
+            tracing::warn!("cannot remember which photo is showing: {e}");
         }
     }
 }

@@ -20,10 +20,10 @@ use super::feedback::{Feedback, Style};
 use super::params::PhotoParams;
 use super::photos::{self, Wanted};
 use super::{BotSettings, Core, DiscordState};
+use crate::app::Batch;
 use crate::fetch::{FetchError, Fetcher};
-use crate::ingest::{IngestError, IngestRequest, Ingested};
+use crate::ingest::{IngestError, IngestRequest};
 use crate::library::Source;
-use crate::slideshow::Command;
 
 /// The bot. serenity calls it from its own tasks, one per event.
 pub struct Handler {
@@ -49,10 +49,15 @@ impl std::fmt::Debug for Handler {
 const ON_SCREEN_WAIT: Duration = Duration::from_secs(10);
 
 impl Handler {
-    pub fn new(core: Core, settings: &BotSettings, state: watch::Sender<DiscordState>) -> Handler {
+    pub fn new(
+        core: Core,
+        settings: &BotSettings,
+        fetcher: Fetcher,
+        state: watch::Sender<DiscordState>,
+    ) -> Handler {
         Handler {
             core,
-            fetcher: Fetcher::new(settings.fetch.clone()),
+            fetcher,
             style: Arc::new(Style::new(&settings.config.style)),
             guild_ids: settings.config.guild_ids.clone(),
             state,
@@ -104,30 +109,19 @@ impl Handler {
         };
         feedback.working().await;
         let count = wanted.len();
-        let mut stored: Vec<Ingested> = Vec::new();
+        let mut batch = self.core.app.batch();
         let mut problems: Vec<String> = Vec::new();
         for want in wanted {
-            match self.fetch_and_ingest(msg, &want, &params).await {
-                Ok(done) => stored.push(done),
+            match self.fetch_and_ingest(&mut batch, msg, &want, &params).await {
+                Ok(()) => {}
                 Err(why) if count > 1 => problems.push(format!("{}: {why}", want.label)),
                 Err(why) => problems.push(why),
             }
         }
-        let removed: Vec<i64> = stored.iter().flat_map(|s| s.removed.iter().copied()).collect();
-        if !removed.is_empty() {
-            self.core.slideshow.send(Command::Removed(removed)).await;
-        }
-        if let Some((last, earlier)) = stored.split_last() {
-            if !earlier.is_empty() {
-                self.core.slideshow.send(Command::Stored).await;
-            }
+        let stored = batch.finish(params.duration).await;
+        if let Some(last) = stored.last() {
             let id = last.photo.id;
-            let mut screen = self.core.slideshow.watch();
-            let slide = Some(last.slide.clone());
-            let hold = params.duration;
-            self.core.slideshow.send(Command::Added { id, slide, hold }).await;
-            let on_screen = screen.wait_for(|s| s.current.as_ref().is_some_and(|p| p.id == id));
-            if tokio::time::timeout(ON_SCREEN_WAIT, on_screen).await.is_err() {
+            if !self.core.app.wait_on_screen(id, ON_SCREEN_WAIT).await {
                 tracing::warn!("photo {id} is stored but not on screen after {ON_SCREEN_WAIT:?}");
             }
         }
@@ -156,26 +150,28 @@ impl Handler {
     /// Downloads one photo and stores it; the error is for the sender.
     async fn fetch_and_ingest(
         &self,
+        batch: &mut Batch<'_>,
         msg: &Message,
         want: &Wanted,
         params: &PhotoParams,
-    ) -> Result<Ingested, String> {
+    ) -> Result<(), String> {
         let policy = self.fetcher.policy();
         if want.size.is_some_and(|s| s > policy.max_bytes) {
             let e = FetchError::TooLarge { limit_mb: policy.max_bytes / (1024 * 1024) };
             return Err(e.to_string());
         }
         let bytes = self.fetcher.fetch(&want.url).await.map_err(|e| {
-            tracing::info!("Discord: cannot fetch {}: {e}", want.url);
+            tracing::info!("Discord: cannot fetch {}: {e}", crate::fetch::loggable(&want.url));
             e.to_string()
         })?;
         let mut req = IngestRequest::new(bytes, Source::Discord);
         req.sender = Some(msg.author.name.clone());
+        req.sender_id = Some(msg.author.id.get());
         req.caption = params.caption.clone();
         req.channel_id = Some(msg.channel_id.get());
         req.message_id = Some(msg.id.get());
         req.fit = params.fit;
-        self.core.ingest.ingest(req).await.map_err(|e| match e {
+        batch.ingest(req).await.map(drop).map_err(|e| match e {
             IngestError::Photo(e) => e.to_string(),
             e if e.is_disk_full() => {
                 tracing::error!("{e}");
@@ -269,23 +265,10 @@ impl Handler {
     }
 
     async fn forget(&self, message_ids: &[MessageId]) {
-        let library = self.core.library.clone();
         let ids: Vec<u64> = message_ids.iter().map(|m| m.get()).collect();
-        let removed = tokio::task::spawn_blocking(move || {
-            let mut removed = Vec::new();
-            for id in ids {
-                match library.delete_by_message(id) {
-                    Ok(r) => removed.extend(r),
-                    Err(e) => tracing::error!("cannot delete the photos of message {id}: {e}"),
-                }
-            }
-            removed
-        })
-        .await
-        .unwrap_or_default();
+        let removed = self.core.app.forget_messages(ids).await;
         if !removed.is_empty() {
             tracing::info!("Discord: message deleted, so photos {removed:?} are too");
-            self.core.slideshow.send(Command::Removed(removed)).await;
         }
     }
 }

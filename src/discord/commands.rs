@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::access::Person;
 use super::Core;
+use crate::app::ScreenshotError;
 use crate::library::{Photo, Source};
 use crate::slideshow::Command;
 
@@ -98,46 +99,43 @@ impl Reply {
 pub async fn execute(core: &Core, command: FrameCommand, person: &Person) -> Reply {
     match command {
         FrameCommand::Next => {
-            core.slideshow.send(Command::Next).await;
+            core.app.control(Command::Next).await;
             Reply::ok("Next photo.")
         }
         FrameCommand::Prev => {
-            core.slideshow.send(Command::Prev).await;
+            core.app.control(Command::Prev).await;
             Reply::ok("Previous photo.")
         }
         FrameCommand::Pause => {
-            core.slideshow.send(Command::Pause).await;
+            core.app.control(Command::Pause).await;
             Reply::ok("Paused: this photo stays until someone resumes.")
         }
         FrameCommand::Resume => {
-            core.slideshow.send(Command::Resume).await;
+            core.app.control(Command::Resume).await;
             Reply::ok("Rotating photos again.")
         }
-        FrameCommand::Status => status(core),
+        FrameCommand::Status => status(core).await,
         FrameCommand::Peek => peek(core).await,
         FrameCommand::Delete(id) => delete(core, id, person).await,
         FrameCommand::Help => Reply::ok(help(&core.wake_word)),
     }
 }
 
-fn status(core: &Core) -> Reply {
-    let state = core.slideshow.state();
-    let count = match core.library.count() {
-        Ok(n) => n,
-        Err(e) => {
-            tracing::error!("cannot count the photos: {e}");
-            return Reply::failed("The frame cannot read its library: its log has the details.");
-        }
+async fn status(core: &Core) -> Reply {
+    let now = match core.app.status().await {
+        Ok(now) => now,
+        Err(e) => return library_failed(e),
     };
-    let showing = match &state.current {
+    let count = now.photos;
+    let showing = match &now.current {
         None => "the welcome slide".to_owned(),
         Some(p) => describe(p),
     };
-    let paused = if state.paused { ", paused" } else { "" };
+    let paused = if now.paused { ", paused" } else { "" };
     let photos = if count == 1 { "1 photo".to_owned() } else { format!("{count} photos") };
     Reply::ok(format!(
         "Showing {showing}{paused}. {photos} in the library; up {}.",
-        uptime(core.started.elapsed())
+        uptime(now.uptime)
     ))
 }
 
@@ -168,12 +166,11 @@ fn uptime(d: Duration) -> String {
 }
 
 async fn peek(core: &Core) -> Reply {
-    let Some(slide) = core.sink.current() else {
-        return Reply::failed("Nothing is on the screen yet: try again in a moment.");
-    };
-    let encoded = tokio::task::spawn_blocking(move || crate::slides::encode_png(&slide)).await;
-    match encoded.map_err(|e| e.to_string()).and_then(|r| r.map_err(|e| e.to_string())) {
+    match core.app.screenshot_png().await {
         Ok(png) => Reply { text: "The frame right now:".into(), png: Some(png), failed: false },
+        Err(ScreenshotError::NotReady) => {
+            Reply::failed("Nothing is on the screen yet: try again in a moment.")
+        }
         Err(e) => {
             tracing::error!("cannot encode the screenshot: {e}");
             Reply::failed("The frame could not take a picture of its screen: its log has why.")
@@ -184,17 +181,23 @@ async fn peek(core: &Core) -> Reply {
 /// Deletes photo `id`, or `person`'s last photo. Only the photo's sender or an admin may.
 async fn delete(core: &Core, id: Option<i64>, person: &Person) -> Reply {
     let admin = core.access.is_admin(person);
+    // By id; a photo stored before the frame kept ids has only its sender's name.
     let mine = |p: &Photo| {
         p.source == Source::Discord
-            && p.sender.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(&person.username))
+            && match p.sender_id {
+                Some(id) => id == person.id,
+                None => {
+                    p.sender.as_deref().is_some_and(|s| s.eq_ignore_ascii_case(&person.username))
+                }
+            }
     };
     let photo = match id {
-        Some(id) => match core.library.get(id) {
+        Some(id) => match core.app.photo(id).await {
             Ok(Some(p)) => p,
             Ok(None) => return Reply::failed(format!("There is no photo {id}.")),
             Err(e) => return library_failed(e),
         },
-        None => match core.library.list() {
+        None => match core.app.photos().await {
             Ok(list) => match list.into_iter().find(|p| mine(p)) {
                 Some(p) => p,
                 None => return Reply::failed("You have not sent the frame any photo to delete."),
@@ -209,19 +212,11 @@ async fn delete(core: &Core, id: Option<i64>, person: &Person) -> Reply {
             photo.sender.as_deref().unwrap_or("someone else")
         ));
     }
-    let library = core.library.clone();
     let id = photo.id;
-    match tokio::task::spawn_blocking(move || library.delete(id)).await {
-        Ok(Ok(true)) => {
-            core.slideshow.send(Command::Removed(vec![id])).await;
-            Reply::ok(format!("Deleted photo {id}."))
-        }
-        Ok(Ok(false)) => Reply::failed(format!("There is no photo {id}.")),
-        Ok(Err(e)) => library_failed(e),
-        Err(e) => {
-            tracing::error!("cannot delete photo {id}: {e}");
-            Reply::failed("The frame could not delete it: its log has why.")
-        }
+    match core.app.delete(id).await {
+        Ok(true) => Reply::ok(format!("Deleted photo {id}.")),
+        Ok(false) => Reply::failed(format!("There is no photo {id}.")),
+        Err(e) => library_failed(e),
     }
 }
 

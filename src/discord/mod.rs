@@ -10,8 +10,9 @@
 //! - [`feedback`]: the reactions and replies a sender sees.
 //! - [`relay`]: `POST /api/discord/messages`, sending through the bot for local programs.
 //!
-//! Discord is one more source, not a second pipeline: photos go through [`crate::ingest`]
-//! like uploads, and commands through the same slideshow handle as the HTTP endpoint.
+//! Discord is a transport, not a second pipeline: photos and commands go through the same
+//! [`App`] as the HTTP endpoint's; this module only turns Discord's messages into calls and the
+//! outcomes into reactions and replies.
 
 pub mod access;
 pub mod bot;
@@ -21,67 +22,24 @@ pub mod params;
 pub mod photos;
 pub mod relay;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use serde::Serialize;
 use serenity::all::{ClientBuilder, GatewayError, GatewayIntents, HttpBuilder};
 use serenity::http::Http;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use crate::display::FrameSink;
-use crate::ingest::Ingest;
-use crate::library::Library;
-use crate::slideshow::Slideshow;
+use crate::app::App;
+pub use crate::app::DiscordState;
 
-/// The connection to Discord, as `/api/status` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "state", rename_all = "lowercase")]
-pub enum DiscordState {
-    /// No token: the frame runs without Discord.
-    Disabled,
-    Connecting,
-    Connected {
-        /// The bot's user name.
-        user: String,
-    },
-    Error {
-        /// What went wrong and what to do, in plain words.
-        message: String,
-    },
-}
-
-impl DiscordState {
-    /// The welcome slide's line about Discord.
-    pub fn welcome_line(&self) -> String {
-        match self {
-            DiscordState::Disabled => {
-                "Discord is off: put a bot token in config.toml ([discord] token).".into()
-            }
-            DiscordState::Connecting => "Connecting to Discord…".into(),
-            DiscordState::Connected { user } => {
-                format!("post a photo where {user} can see it, or send it to {user} directly.")
-            }
-            DiscordState::Error { message } => format!("Discord: {message}"),
-        }
-    }
-}
-
-/// What the frame shares with the bot: the same ingest, library, slideshow and screen as the
-/// HTTP endpoint.
+/// What the bot works with: the frame's [`App`] (the same as the HTTP endpoint's), and who
+/// may do what.
 #[derive(Clone)]
 pub struct Core {
-    pub ingest: Ingest,
-    pub library: Arc<Library>,
-    pub slideshow: Slideshow,
-    /// The screen, for `peek`.
-    pub sink: Arc<dyn FrameSink>,
+    pub app: App,
     pub access: access::Access,
     /// `[discord] wake_word`, for parsing and for the help text.
     pub wake_word: String,
-    /// When the frame started, for `status`.
-    pub started: Instant,
 }
 
 impl std::fmt::Debug for Core {
@@ -144,7 +102,7 @@ pub fn http(token: &str, api_url: Option<&str>) -> Http {
 /// What the bot needs besides the core.
 #[derive(Debug, Clone)]
 pub struct BotSettings {
-    pub token: String,
+    pub token: crate::config::Secret,
     pub config: crate::config::DiscordConfig,
     pub fetch: crate::fetch::FetchPolicy,
 }
@@ -188,7 +146,7 @@ async fn connect(
     stop: &CancellationToken,
 ) -> Result<(), Refused> {
     let api_url = settings.config.api_url.clone();
-    let http = http(&settings.token, api_url.as_deref());
+    let http = http(settings.token.expose(), api_url.as_deref());
     // serenity looks the gateway up itself, and silently falls back to the real Discord when
     // that fails. With api_url set that would be wrong (a test, or a proxy that exists for a
     // reason): look it up here, refuse to connect without it, and pin the client to it.
@@ -202,7 +160,9 @@ async fn connect(
         },
         None => None,
     };
-    let handler = bot::Handler::new(core, settings, state.clone());
+    let fetcher = crate::fetch::Fetcher::new(settings.fetch.clone())
+        .map_err(|e| Refused::Ended(format!("cannot set up downloads: {e}")))?;
+    let handler = bot::Handler::new(core, settings, fetcher, state.clone());
     let mut client = ClientBuilder::new_with_http(http, intents())
         .event_handler(handler)
         .await

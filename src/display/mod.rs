@@ -36,6 +36,25 @@ pub trait FrameSink: Send + Sync + 'static {
     }
 }
 
+/// What a person asked for at the screen's keyboard, in the display's own terms: the wiring
+/// (`frame.rs`) turns each into a slideshow command, so the display knows nothing of the
+/// slideshow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyAction {
+    Forward,
+    Back,
+    PlayPause,
+}
+
+/// A presenter: puts RGBA slides (or a blend of two) on the window. The window drives it; the
+/// presenters (`pixels`, `softbuffer`) know nothing of the window loop.
+pub trait Present {
+    fn name(&self) -> &'static str;
+    fn resize(&mut self, width: u32, height: u32) -> anyhow::Result<()>;
+    /// Draws `to`, blended from `from` by `weight` (0..=256), and presents it.
+    fn draw(&mut self, from: Option<&Slide>, to: &Slide, weight: u32) -> anyhow::Result<()>;
+}
+
 /// The screen's size in pixels, as the display knows it. The display sends a new size when
 /// its window is resized (or first mapped); the slideshow re-renders for it.
 pub type ScreenSize = watch::Receiver<(u32, u32)>;

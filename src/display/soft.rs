@@ -8,7 +8,7 @@ use anyhow::Context;
 use winit::window::Window;
 
 use super::fade;
-use super::window::Present;
+use super::Present;
 use crate::render::Slide;
 
 pub struct SoftPresenter {

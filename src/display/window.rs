@@ -21,9 +21,18 @@ use super::fade::Fade;
 use super::pixels::PixelsPresenter;
 use super::soft::SoftPresenter;
 use super::{FrameSink, Shown};
+use super::{KeyAction, Present};
 use crate::config::Backend;
 use crate::render::Slide;
-use crate::slideshow::Command;
+
+/// The keys a frame answers to (a keyboard or a remote's arrow keys) and what each does.
+/// Escape leaves a windowed frame; it does nothing fullscreen, where there is no other way
+/// back.
+const KEYS: &[(NamedKey, KeyAction)] = &[
+    (NamedKey::ArrowRight, KeyAction::Forward),
+    (NamedKey::ArrowLeft, KeyAction::Back),
+    (NamedKey::Space, KeyAction::PlayPause),
+];
 
 /// What the tokio thread tells the display loop.
 #[derive(Debug)]
@@ -34,14 +43,6 @@ pub enum AppEvent {
     Quit,
     /// Answer at once: the display loop is alive (the systemd watchdog).
     Ping(tokio::sync::oneshot::Sender<()>),
-}
-
-/// A presenter: puts RGBA slides (or a blend of two) on the window.
-pub trait Present {
-    fn name(&self) -> &'static str;
-    fn resize(&mut self, width: u32, height: u32) -> anyhow::Result<()>;
-    /// Draws `to`, blended from `from` by `weight` (0..=256), and presents it.
-    fn draw(&mut self, from: Option<&Slide>, to: &Slide, weight: u32) -> anyhow::Result<()>;
 }
 
 /// Whether a Wayland or X11 server is named in the environment.
@@ -146,7 +147,7 @@ pub struct Display {
     app: App,
     size_rx: watch::Receiver<(u32, u32)>,
     sink: Arc<WindowSink>,
-    keys_rx: Option<mpsc::UnboundedReceiver<Command>>,
+    keys_rx: Option<mpsc::UnboundedReceiver<KeyAction>>,
     opened_rx: Option<oneshot::Receiver<()>>,
 }
 
@@ -212,7 +213,7 @@ impl Display {
     }
 
     /// Slideshow commands from the keyboard (arrows, space).
-    pub fn keys(&mut self) -> Option<mpsc::UnboundedReceiver<Command>> {
+    pub fn keys(&mut self) -> Option<mpsc::UnboundedReceiver<KeyAction>> {
         self.keys_rx.take()
     }
 
@@ -246,7 +247,7 @@ struct App {
     sink: Arc<WindowSink>,
     /// Tells the slideshow the screen's size, so that it renders slides to fit.
     size_tx: watch::Sender<(u32, u32)>,
-    keys: mpsc::UnboundedSender<Command>,
+    keys: mpsc::UnboundedSender<KeyAction>,
     /// Told when the window is open; dropped (which also wakes the waiter) if it fails.
     opened: Option<oneshot::Sender<()>>,
     /// The slide on screen (or being faded to).
@@ -421,21 +422,13 @@ impl ApplicationHandler<AppEvent> for App {
                 }
             }
             WindowEvent::KeyboardInput {
-                event: KeyEvent { logical_key, state: ElementState::Pressed, .. },
+                event: KeyEvent { logical_key: Key::Named(key), state: ElementState::Pressed, .. },
                 ..
             } => {
-                let command = match logical_key {
-                    Key::Named(NamedKey::ArrowRight) => Some(Command::Next),
-                    Key::Named(NamedKey::ArrowLeft) => Some(Command::Prev),
-                    Key::Named(NamedKey::Space) => Some(Command::TogglePause),
-                    Key::Named(NamedKey::Escape) if self.windowed.is_some() => {
-                        el.exit();
-                        None
-                    }
-                    _ => None,
-                };
-                if let Some(c) = command {
-                    let _ = self.keys.send(c);
+                if key == NamedKey::Escape && self.windowed.is_some() {
+                    el.exit();
+                } else if let Some(&(_, action)) = KEYS.iter().find(|(k, _)| *k == key) {
+                    let _ = self.keys.send(action);
                 }
             }
             _ => {}

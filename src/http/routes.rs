@@ -1,5 +1,5 @@
-//! The routes. Handlers are thin: they turn a request into a call on ingest, the library or
-//! the slideshow, and a result into JSON.
+//! The routes. Handlers are thin: they turn a request into a call on the [`App`], and its
+//! outcome into JSON.
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 
 use super::error::AppError;
 use super::AppState;
+use crate::app::{DiscordState, ScreenshotError};
 use crate::discord::relay::RelayRequest;
-use crate::discord::DiscordState;
 use crate::ingest::{IngestRequest, Ingested};
 use crate::library::Source;
 use crate::render::Fit;
@@ -186,9 +186,7 @@ async fn upload(
     // Each part is stored before the next is looked at, and only the last part's slide is
     // kept (it is the one shown): a form of many small photos must not hold many screen-sized
     // slides at once.
-    let mut stored: Vec<Value> = Vec::new();
-    let mut removed: Vec<i64> = Vec::new();
-    let mut last: Option<Ingested> = None;
+    let mut batch = state.app.batch();
     let mut rejected: Vec<AppError> = Vec::new();
     for (n, (label, bytes)) in files.into_iter().enumerate() {
         if n >= MAX_FILES_PER_UPLOAD {
@@ -206,30 +204,15 @@ async fn upload(
         req.caption = params.caption.clone();
         req.sender = params.sender.clone();
         req.fit = fit;
-        match state.ingest.ingest(req).await {
-            Ok(done) => {
-                stored.push(photo_json(&done));
-                removed.extend(done.removed.iter().copied());
-                last = Some(done);
-            }
+        match batch.ingest(req).await {
+            Ok(_) => {}
             Err(e) => {
                 let e = AppError::from(e);
                 rejected.push(if count > 1 { e.context(&label) } else { e });
             }
         }
     }
-    // Retention may have removed photos; the newest stored shows at once, the others join the
-    // rotation.
-    if !removed.is_empty() {
-        state.slideshow.send(Command::Removed(removed)).await;
-    }
-    if let Some(last) = last {
-        if stored.len() > 1 {
-            state.slideshow.send(Command::Stored).await;
-        }
-        let slide = Some(last.slide.clone());
-        state.slideshow.send(Command::Added { id: last.photo.id, slide, hold: None }).await;
-    }
+    let stored: Vec<Value> = batch.finish(None).await.iter().map(photo_json).collect();
     if stored.is_empty() {
         // Nothing was stored: the first reason is the answer (all of them when several).
         let mut first = rejected.remove(0);
@@ -260,7 +243,7 @@ fn photo_json(done: &Ingested) -> Value {
 /// `GET /api/photos`: the library, newest first.
 async fn list(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
     let photos =
-        state.library.list().map_err(|e| AppError::internal("cannot list the library", e))?;
+        state.app.photos().await.map_err(|e| AppError::internal("cannot list the library", e))?;
     Ok(Json(json!({ "photos": photos })))
 }
 
@@ -294,11 +277,8 @@ async fn original(
     State(state): State<AppState>,
     PhotoId(id): PhotoId,
 ) -> Result<Response, AppError> {
-    let library = state.library.clone();
-    let found = tokio::task::spawn_blocking(move || library.read(id))
-        .await
-        .map_err(|e| AppError::internal("cannot read the photo", e))?
-        .map_err(|e| AppError::internal("cannot read the photo", e))?;
+    let found =
+        state.app.original(id).await.map_err(|e| AppError::internal("cannot read the photo", e))?;
     let (photo, bytes) = found.ok_or_else(|| AppError::not_found(format!("photo {id}")))?;
     let mime = match photo.format.as_str() {
         "JPEG" => "image/jpeg",
@@ -317,15 +297,11 @@ async fn delete(
     State(state): State<AppState>,
     PhotoId(id): PhotoId,
 ) -> Result<Json<Value>, AppError> {
-    let library = state.library.clone();
-    let deleted = tokio::task::spawn_blocking(move || library.delete(id))
-        .await
-        .map_err(|e| AppError::internal("cannot delete the photo", e))?
-        .map_err(|e| AppError::internal("cannot delete the photo", e))?;
+    let deleted =
+        state.app.delete(id).await.map_err(|e| AppError::internal("cannot delete the photo", e))?;
     if !deleted {
         return Err(AppError::not_found(format!("photo {id}")));
     }
-    state.slideshow.send(Command::Removed(vec![id])).await;
     Ok(Json(json!({ "deleted": id })))
 }
 
@@ -334,7 +310,7 @@ async fn show(
     State(state): State<AppState>,
     PhotoId(id): PhotoId,
 ) -> Result<Json<Value>, AppError> {
-    if state.slideshow.show(id).await {
+    if state.app.show(id).await {
         Ok(Json(json!({ "showing": id })))
     } else {
         Err(AppError::not_found(format!("photo {id}")))
@@ -342,7 +318,7 @@ async fn show(
 }
 
 async fn control(state: &AppState, command: Command) -> Json<Value> {
-    state.slideshow.send(command).await;
+    state.app.control(command).await;
     Json(json!({ "ok": true }))
 }
 
@@ -364,11 +340,10 @@ async fn resume(State(state): State<AppState>) -> Json<Value> {
 
 /// `GET /api/status`.
 async fn status(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
-    let count =
-        state.library.count().map_err(|e| AppError::internal("cannot count the photos", e))?;
-    let show = state.slideshow.state();
-    let (width, height) = state.renderer.size();
-    let discord = match &*state.discord.borrow() {
+    let now =
+        state.app.status().await.map_err(|e| AppError::internal("cannot count the photos", e))?;
+    let (width, height) = now.size;
+    let discord = match &now.discord {
         DiscordState::Disabled => json!({ "state": "disabled", "user": null }),
         DiscordState::Connecting => json!({ "state": "connecting", "user": null }),
         DiscordState::Connected { user } => json!({ "state": "connected", "user": user }),
@@ -376,19 +351,16 @@ async fn status(State(state): State<AppState>) -> Result<Json<Value>, AppError> 
             json!({ "state": "error", "user": null, "message": message })
         }
     };
-    let current = show.current.map(
+    let current = now.current.map(
         |p| json!({ "id": p.id, "source": p.source, "sender": p.sender, "caption": p.caption }),
     );
     Ok(Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
-        "display": { "backend": state.sink.backend(), "width": width, "height": height },
+        "display": { "backend": now.backend, "width": width, "height": height },
         "discord": discord,
-        "photos": count,
-        "library": {
-            "notices": state.library.notices(),
-            "disk": state.library.disk_usage(),
-        },
-        "paused": show.paused,
+        "photos": now.photos,
+        "library": { "notices": now.notices, "disk": now.disk },
+        "paused": now.paused,
         "current": current,
     })))
 }
@@ -422,17 +394,12 @@ async fn relay(
 
 /// `GET /api/screenshot.png`: the slide on screen, at the display's size.
 async fn screenshot(State(state): State<AppState>) -> Result<Response, AppError> {
-    let slide = state.sink.current().ok_or_else(|| {
-        AppError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
-            "nothing is on the screen yet: try again in a moment",
-        )
+    let png = state.app.screenshot_png().await.map_err(|e| match e {
+        ScreenshotError::NotReady => {
+            AppError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", e.to_string())
+        }
+        ScreenshotError::Encode(_) => AppError::internal("cannot encode the screenshot", e),
     })?;
-    let png = tokio::task::spawn_blocking(move || crate::slides::encode_png(&slide))
-        .await
-        .map_err(|e| AppError::internal("cannot encode the screenshot", e))?
-        .map_err(|e| AppError::internal("cannot encode the screenshot", e))?;
     Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png)
         .into_response())
 }
@@ -440,46 +407,15 @@ async fn screenshot(State(state): State<AppState>) -> Result<Response, AppError>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::display::headless::HeadlessSink;
-    use crate::ingest::Ingest;
-    use crate::library::{Library, Retention};
-    use crate::slides::{Renderer, SlideSettings, WelcomeInfo};
-    use crate::slideshow::{Slideshow, Timing};
     use axum::body::Body;
     use http_body_util::BodyExt;
     use std::sync::Arc;
-    use std::time::Duration;
-    use tokio::sync::watch;
     use tower::ServiceExt;
 
     /// The router over a real library in a temporary directory, without a socket.
     fn state(dir: &std::path::Path, token: Option<&str>) -> AppState {
-        let library = Arc::new(Library::open(dir, Retention::default()).unwrap());
-        let (_, size) = watch::channel((320, 180));
-        let settings = SlideSettings {
-            fit: Fit::Contain,
-            matte: crate::render::Matte::Blur,
-            limits: crate::render::Limits::default(),
-            captions: true,
-        };
-        let renderer = Renderer::new(settings, size);
-        let sink = Arc::new(HeadlessSink::default());
-        let (_, welcome) = watch::channel(WelcomeInfo {
-            http_url: "http://x".into(),
-            discord_line: "-".into(),
-            notices: vec![],
-        });
-        let timing = Timing { interval: Duration::from_secs(60), transition: Duration::ZERO };
-        let (slideshow, _) =
-            Slideshow::spawn(library.clone(), renderer.clone(), sink.clone(), timing, welcome);
-        let (_, discord) = watch::channel(DiscordState::Disabled);
         AppState {
-            ingest: Ingest::new(library.clone(), renderer.clone()),
-            library,
-            slideshow,
-            sink,
-            renderer,
-            discord,
+            app: crate::app::tests::app(dir),
             discord_http: None,
             token: token.map(Arc::from),
             max_upload_mb: 1,

@@ -1,0 +1,413 @@
+//! The frame's one core: everything a transport (the HTTP endpoint, the Discord bot, the
+//! keyboard) can do to the frame goes through [`App`]. A transport parses its input, calls the
+//! app, and renders the typed outcome in its own words (JSON and status codes; reactions and
+//! replies); it never tells the slideshow or the library anything itself.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::sync::watch;
+
+use crate::display::FrameSink;
+use crate::ingest::{Ingest, IngestError, IngestRequest, Ingested};
+use crate::library::{DiskUsage, Library, LibraryError, Photo};
+use crate::slides::Renderer;
+use crate::slideshow::{Command, Slideshow};
+
+/// The connection to Discord, as `/api/status` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum DiscordState {
+    /// No token: the frame runs without Discord.
+    Disabled,
+    Connecting,
+    Connected {
+        /// The bot's user name.
+        user: String,
+    },
+    Error {
+        /// What went wrong and what to do, in plain words.
+        message: String,
+    },
+}
+
+impl DiscordState {
+    /// The welcome slide's line about Discord.
+    pub fn welcome_line(&self) -> String {
+        match self {
+            DiscordState::Disabled => {
+                "Discord is off: put a bot token in config.toml ([discord] token).".into()
+            }
+            DiscordState::Connecting => "Connecting to Discord…".into(),
+            DiscordState::Connected { user } => {
+                format!("post a photo where {user} can see it, or send it to {user} directly.")
+            }
+            DiscordState::Error { message } => format!("Discord: {message}"),
+        }
+    }
+}
+
+/// The frame as every transport sees it. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    ingest: Ingest,
+    library: Arc<Library>,
+    slideshow: Slideshow,
+    /// The screen: its backend's name and the slide on it.
+    sink: Arc<dyn FrameSink>,
+    /// The screen's size now.
+    renderer: Renderer,
+    discord: watch::Receiver<DiscordState>,
+    started: Instant,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").field("backend", &self.sink.backend()).finish_non_exhaustive()
+    }
+}
+
+/// What is going on, for `/api/status` and the Discord `status` command.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub photos: u64,
+    /// The photo on screen; `None` for the welcome slide.
+    pub current: Option<Photo>,
+    pub paused: bool,
+    pub backend: &'static str,
+    pub size: (u32, u32),
+    pub discord: DiscordState,
+    /// What the library found at start that the owner should know.
+    pub notices: Vec<String>,
+    pub disk: Option<DiskUsage>,
+    pub uptime: Duration,
+}
+
+/// Why the screen could not be captured.
+#[derive(Debug, thiserror::Error)]
+pub enum ScreenshotError {
+    #[error("nothing is on the screen yet: try again in a moment")]
+    NotReady,
+    #[error("cannot encode the screenshot: {0}")]
+    Encode(String),
+}
+
+impl App {
+    pub fn new(
+        library: Arc<Library>,
+        renderer: Renderer,
+        slideshow: Slideshow,
+        sink: Arc<dyn FrameSink>,
+        discord: watch::Receiver<DiscordState>,
+    ) -> App {
+        App {
+            ingest: Ingest::new(library.clone(), renderer.clone()),
+            library,
+            slideshow,
+            sink,
+            renderer,
+            discord,
+            started: Instant::now(),
+        }
+    }
+
+    /// Starts storing photos that arrived together (one upload, one message). Each is stored
+    /// as it comes; [`Batch::finish`] puts the last one on screen.
+    pub fn batch(&self) -> Batch<'_> {
+        Batch { app: self, stored: Vec::new(), removed: Vec::new() }
+    }
+
+    /// Deletes a photo and takes it off the screen; `false` if there was none.
+    pub async fn delete(&self, id: i64) -> Result<bool, LibraryError> {
+        let deleted = self.library.call(move |l| l.delete(id)).await?;
+        if deleted {
+            self.slideshow.send(Command::Removed(vec![id])).await;
+        }
+        Ok(deleted)
+    }
+
+    /// Deletes the photos that came with these Discord messages (the messages were deleted);
+    /// returns their ids. A failure for one message is logged and does not stop the others.
+    pub async fn forget_messages(&self, message_ids: Vec<u64>) -> Vec<i64> {
+        let removed = self
+            .library
+            .call(move |library| {
+                let mut removed = Vec::new();
+                for id in message_ids {
+                    match library.delete_by_message(id) {
+                        Ok(r) => removed.extend(r),
+                        Err(e) => tracing::error!("cannot delete the photos of message {id}: {e}"),
+                    }
+                }
+                Ok(removed)
+            })
+            .await
+            .unwrap_or_default();
+        if !removed.is_empty() {
+            self.slideshow.send(Command::Removed(removed.clone())).await;
+        }
+        removed
+    }
+
+    /// Every photo, newest first.
+    pub async fn photos(&self) -> Result<Vec<Photo>, LibraryError> {
+        self.library.call(|l| l.list()).await
+    }
+
+    /// One photo's entry.
+    pub async fn photo(&self, id: i64) -> Result<Option<Photo>, LibraryError> {
+        self.library.call(move |l| l.get(id)).await
+    }
+
+    /// One photo's entry and original bytes.
+    pub async fn original(&self, id: i64) -> Result<Option<(Photo, Vec<u8>)>, LibraryError> {
+        self.library.call(move |l| l.read(id)).await
+    }
+
+    /// Next, previous, pause, resume.
+    pub async fn control(&self, command: Command) {
+        self.slideshow.send(command).await;
+    }
+
+    /// Shows photo `id` now; `false` if there is no such photo.
+    pub async fn show(&self, id: i64) -> bool {
+        self.slideshow.show(id).await
+    }
+
+    /// Waits (at most `wait`) until photo `id` is on screen; `false` if it is not by then.
+    pub async fn wait_on_screen(&self, id: i64, wait: Duration) -> bool {
+        let mut screen = self.slideshow.watch();
+        let on_screen = screen.wait_for(|s| s.current.as_ref().is_some_and(|p| p.id == id));
+        tokio::time::timeout(wait, on_screen).await.is_ok_and(|r| r.is_ok())
+    }
+
+    /// What is going on now.
+    pub async fn status(&self) -> Result<Snapshot, LibraryError> {
+        let photos = self.library.call(|l| l.count()).await?;
+        let show = self.slideshow.state();
+        Ok(Snapshot {
+            photos,
+            current: show.current,
+            paused: show.paused,
+            backend: self.sink.backend(),
+            size: self.renderer.size(),
+            discord: self.discord.borrow().clone(),
+            notices: self.library.notices().to_vec(),
+            disk: self.library.disk_usage(),
+            uptime: self.started.elapsed(),
+        })
+    }
+
+    /// What is on the screen, as a PNG.
+    pub async fn screenshot_png(&self) -> Result<Vec<u8>, ScreenshotError> {
+        let slide = self.sink.current().ok_or(ScreenshotError::NotReady)?;
+        tokio::task::spawn_blocking(move || crate::slides::encode_png(&slide))
+            .await
+            .map_err(|e| ScreenshotError::Encode(e.to_string()))?
+            .map_err(|e| ScreenshotError::Encode(e.to_string()))
+    }
+}
+
+/// Photos that arrived together, being stored one at a time: only the last one's slide is
+/// kept (it is the one shown), so that many small photos never hold many screen-sized slides.
+#[derive(Debug)]
+pub struct Batch<'a> {
+    app: &'a App,
+    stored: Vec<Ingested>,
+    /// What retention removed to make room.
+    removed: Vec<i64>,
+}
+
+impl Batch<'_> {
+    /// Checks, renders and stores one photo. Returns its entry once it is on disk.
+    pub async fn ingest(&mut self, req: IngestRequest) -> Result<&Ingested, IngestError> {
+        let mut done = self.app.ingest.ingest(req).await?;
+        self.removed.append(&mut done.removed);
+        if let Some(previous) = self.stored.last_mut() {
+            previous.slide = None;
+        }
+        self.stored.push(done);
+        Ok(self.stored.last().expect("just pushed"))
+    }
+
+    /// How many were stored so far.
+    pub fn len(&self) -> usize {
+        self.stored.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.stored.is_empty()
+    }
+
+    /// Tells the slideshow: what retention removed goes, the earlier photos join the rotation,
+    /// and the last one shows at once, for `hold` instead of the interval when given. Returns
+    /// what was stored, in order.
+    pub async fn finish(mut self, hold: Option<Duration>) -> Vec<Ingested> {
+        let slideshow = &self.app.slideshow;
+        if !self.removed.is_empty() {
+            slideshow.send(Command::Removed(std::mem::take(&mut self.removed))).await;
+        }
+        if let Some((last, earlier)) = self.stored.split_last() {
+            if !earlier.is_empty() {
+                let photos = earlier.iter().map(|s| s.photo.clone()).collect();
+                slideshow.send(Command::Stored(photos)).await;
+            }
+            let (photo, slide) = (Box::new(last.photo.clone()), last.slide.clone());
+            slideshow.send(Command::Added { photo, slide, hold }).await;
+        }
+        self.stored
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::display::headless::HeadlessSink;
+    use crate::library::Retention;
+    use crate::render::{Fit, Limits, Matte};
+    use crate::slides::{SlideSettings, WelcomeInfo};
+    use crate::slideshow::Timing;
+
+    /// An app over a real library in `dir`, on a 320×180 headless screen, without Discord.
+    pub(crate) fn app(dir: &std::path::Path) -> App {
+        let library = Arc::new(Library::open(dir, Retention::default()).unwrap());
+        let (_, size) = watch::channel((320, 180));
+        let settings = SlideSettings {
+            fit: Fit::Contain,
+            matte: Matte::Blur,
+            limits: Limits::default(),
+            captions: true,
+        };
+        let renderer = Renderer::new(settings, size);
+        let sink = Arc::new(HeadlessSink::default());
+        let (_, welcome) = watch::channel(WelcomeInfo {
+            http_url: "http://x".into(),
+            discord_line: "-".into(),
+            notices: vec![],
+        });
+        let timing = Timing { interval: Duration::from_secs(60), transition: Duration::ZERO };
+        let (slideshow, _) =
+            Slideshow::spawn(library.clone(), renderer.clone(), sink.clone(), timing, welcome);
+        let (_, discord) = watch::channel(DiscordState::Disabled);
+        App::new(library, renderer, slideshow, sink, discord)
+    }
+
+    const PHOTOS: [&[u8]; 3] = [
+        include_bytes!("../tests/fixtures/ladybird.jpg"),
+        include_bytes!("../tests/fixtures/orient-3.jpg"),
+        include_bytes!("../tests/fixtures/ladybird.png"),
+    ];
+
+    fn upload(bytes: &[u8], caption: Option<&str>) -> IngestRequest {
+        let mut req = IngestRequest::new(bytes.to_vec(), crate::library::Source::Http);
+        req.caption = caption.map(str::to_owned);
+        req
+    }
+
+    async fn showing(app: &App) -> Option<i64> {
+        app.status().await.unwrap().current.map(|p| p.id)
+    }
+
+    /// Waits until the screen shows `id`; fails the test after 60 s.
+    async fn until_showing(app: &App, id: i64) {
+        assert!(app.wait_on_screen(id, Duration::from_secs(60)).await, "photo {id} never showed");
+    }
+
+    async fn store_all(app: &App) -> Vec<i64> {
+        let mut batch = app.batch();
+        for bytes in PHOTOS {
+            batch.ingest(upload(bytes, None)).await.unwrap();
+        }
+        let stored = batch.finish(None).await;
+        // Only the last photo of a batch keeps its slide: the one that is shown.
+        assert!(stored[..2].iter().all(|s| s.slide.is_none()) && stored[2].slide.is_some());
+        stored.iter().map(|s| s.photo.id).collect()
+    }
+
+    #[tokio::test]
+    async fn a_batch_shows_its_last_photo_and_the_others_join_the_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path());
+        let ids = store_all(&app).await;
+        until_showing(&app, ids[2]).await;
+        assert_eq!(app.status().await.unwrap().photos, 3);
+        // Newest first: next goes to the earlier photos of the batch, then round again.
+        for &id in [ids[1], ids[0], ids[2]].iter() {
+            app.control(Command::Next).await;
+            until_showing(&app, id).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn the_same_photo_again_with_a_new_caption_shows_the_new_caption() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path());
+        let ids = store_all(&app).await;
+        let mut batch = app.batch();
+        batch.ingest(upload(PHOTOS[0], Some("Grandpa's birthday"))).await.unwrap();
+        let again = batch.finish(None).await;
+        assert!(again[0].duplicate && again[0].photo.id == ids[0]);
+        until_showing(&app, ids[0]).await;
+        let current = app.status().await.unwrap().current.unwrap();
+        assert_eq!(current.caption.as_deref(), Some("Grandpa's birthday"));
+        // It moved to the front: the next one is the newest of the others.
+        app.control(Command::Next).await;
+        until_showing(&app, ids[2]).await;
+    }
+
+    #[tokio::test]
+    async fn deleting_the_photo_on_screen_shows_another_and_then_the_welcome_slide() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path());
+        let ids = store_all(&app).await;
+        until_showing(&app, ids[2]).await;
+        assert!(app.delete(ids[2]).await.unwrap());
+        until_showing(&app, ids[1]).await;
+        assert!(!app.delete(ids[2]).await.unwrap(), "a second delete finds nothing");
+        assert!(!app.show(ids[2]).await, "a deleted photo cannot be shown");
+        for id in [ids[1], ids[0]] {
+            assert!(app.delete(id).await.unwrap());
+        }
+        let mut screen = app.slideshow.watch();
+        let welcome = screen.wait_for(|s| s.current.is_none());
+        tokio::time::timeout(Duration::from_secs(60), welcome).await.unwrap().unwrap();
+        assert_eq!(app.status().await.unwrap().photos, 0);
+    }
+
+    #[tokio::test]
+    async fn a_photo_deleted_behind_the_slideshows_back_leaves_the_rotation() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path());
+        let ids = store_all(&app).await;
+        until_showing(&app, ids[2]).await;
+        // Gone from the library without the slideshow being told (as if the delete and the
+        // slideshow's render crossed): asked to show it, the slideshow finds it gone.
+        assert!(app.library.delete(ids[0]).unwrap());
+        let mut screen = app.slideshow.watch();
+        let before = screen.borrow_and_update().shown;
+        assert!(app.show(ids[0]).await, "the slideshow still had it");
+        let moved_on = screen.wait_for(|s| s.shown > before);
+        tokio::time::timeout(Duration::from_secs(60), moved_on).await.unwrap().unwrap();
+        assert_ne!(showing(&app).await, Some(ids[0]));
+        assert!(!app.show(ids[0]).await, "it has left the rotation");
+    }
+
+    #[tokio::test]
+    async fn forgetting_a_message_deletes_its_photos_and_nothing_else() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path());
+        let mut batch = app.batch();
+        for (n, bytes) in PHOTOS.iter().enumerate() {
+            let mut req = upload(bytes, None);
+            req.message_id = Some(if n < 2 { 42 } else { 43 });
+            batch.ingest(req).await.unwrap();
+        }
+        let ids: Vec<i64> = batch.finish(None).await.iter().map(|s| s.photo.id).collect();
+        let mut forgotten = app.forget_messages(vec![42, 7]).await;
+        forgotten.sort();
+        assert_eq!(forgotten, ids[..2]);
+        let left: Vec<i64> = app.photos().await.unwrap().iter().map(|p| p.id).collect();
+        assert_eq!(left, [ids[2]]);
+    }
+}
