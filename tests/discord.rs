@@ -312,7 +312,12 @@ fn commands_by_wake_word_and_as_slash_commands() {
     fake.wait_call(5 * SECS, "admin delete", |c| {
         c.body["data"]["content"].as_str() == Some(&format!("Deleted photo {}.", ids[0]))
     });
-    assert!(say(&anna, "!frame delete").starts_with(&format!("Deleted photo {}", ids[1])));
+    // A photo belongs to its sender's id, not to a name: someone who takes the name "anna"
+    // cannot delete hers, and anna, renamed, still can.
+    let impostor = say(&user(99, "anna"), &format!("!frame delete {}", ids[1]));
+    assert!(impostor.contains("only they or an admin"), "{impostor}");
+    let renamed = user(11, "anna.renamed");
+    assert!(say(&renamed, "!frame delete").starts_with(&format!("Deleted photo {}", ids[1])));
     assert!(library(&frame).is_empty());
     assert_eq!(frame.status()["current"], Value::Null, "back to the welcome slide");
 }
