@@ -184,7 +184,8 @@ impl App {
 
     /// What is going on now.
     pub async fn status(&self) -> Result<Snapshot, LibraryError> {
-        let photos = self.library.call(|l| l.count()).await?;
+        // statvfs too may wait for a slow card: both on the blocking pool.
+        let (photos, disk) = self.library.call(|l| Ok((l.count()?, l.disk_usage()))).await?;
         let show = self.slideshow.state();
         Ok(Snapshot {
             photos,
@@ -194,7 +195,7 @@ impl App {
             size: self.renderer.size(),
             discord: self.discord.borrow().clone(),
             notices: self.library.notices().to_vec(),
-            disk: self.library.disk_usage(),
+            disk,
             uptime: self.started.elapsed(),
         })
     }
@@ -220,24 +221,16 @@ pub struct Batch<'a> {
 }
 
 impl Batch<'_> {
-    /// Checks, renders and stores one photo. Returns its entry once it is on disk.
-    pub async fn ingest(&mut self, req: IngestRequest) -> Result<&Ingested, IngestError> {
+    /// Checks, renders and stores one photo. Returns once it is on disk; [`Batch::finish`]
+    /// returns what was stored.
+    pub async fn ingest(&mut self, req: IngestRequest) -> Result<(), IngestError> {
         let mut done = self.app.ingest.ingest(req).await?;
         self.removed.append(&mut done.removed);
         if let Some(previous) = self.stored.last_mut() {
             previous.slide = None;
         }
         self.stored.push(done);
-        Ok(self.stored.last().expect("just pushed"))
-    }
-
-    /// How many were stored so far.
-    pub fn len(&self) -> usize {
-        self.stored.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.stored.is_empty()
+        Ok(())
     }
 
     /// Tells the slideshow: what retention removed goes, the earlier photos join the rotation,

@@ -171,7 +171,7 @@ impl Handler {
         req.channel_id = Some(msg.channel_id.get());
         req.message_id = Some(msg.id.get());
         req.fit = params.fit;
-        batch.ingest(req).await.map(drop).map_err(|e| match e {
+        batch.ingest(req).await.map_err(|e| match e {
             IngestError::Photo(e) => e.to_string(),
             e if e.is_disk_full() => {
                 tracing::error!("{e}");

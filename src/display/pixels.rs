@@ -21,8 +21,9 @@ impl PixelsPresenter {
         let size = window.inner_size();
         let (w, h) = (size.width.max(1), size.height.max(1));
         let surface = SurfaceTexture::new(w, h, window);
-        // pixels' GL path cannot get a surface on Linux (measured on the development machines), and the
-        // GLES 2 of a Pi 3 is below what wgpu supports: Vulkan only, unless WGPU_BACKEND says.
+        // pixels' GL path cannot get a surface on Linux (measured on the development
+        // machines), and the GLES 2 of a Pi 3 is below what wgpu supports: Vulkan only, unless
+        // WGPU_BACKEND says.
         let backends = pixels::wgpu::Backends::from_env().unwrap_or(pixels::wgpu::Backends::VULKAN);
         let pixels = PixelsBuilder::new(w, h, surface)
             .wgpu_backend(backends)

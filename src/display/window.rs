@@ -20,8 +20,7 @@ use winit::window::{Fullscreen, Window, WindowId};
 use super::fade::Fade;
 use super::pixels::PixelsPresenter;
 use super::soft::SoftPresenter;
-use super::{FrameSink, Shown};
-use super::{KeyAction, Present};
+use super::{FrameSink, KeyAction, Present, Shown};
 use crate::config::Backend;
 use crate::render::Slide;
 

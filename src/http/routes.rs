@@ -183,9 +183,7 @@ async fn upload(
     };
 
     let count = files.len();
-    // Each part is stored before the next is looked at, and only the last part's slide is
-    // kept (it is the one shown): a form of many small photos must not hold many screen-sized
-    // slides at once.
+    // Each part is stored before the next is looked at (see `Batch`).
     let mut batch = state.app.batch();
     let mut rejected: Vec<AppError> = Vec::new();
     for (n, (label, bytes)) in files.into_iter().enumerate() {
@@ -204,12 +202,9 @@ async fn upload(
         req.caption = params.caption.clone();
         req.sender = params.sender.clone();
         req.fit = fit;
-        match batch.ingest(req).await {
-            Ok(_) => {}
-            Err(e) => {
-                let e = AppError::from(e);
-                rejected.push(if count > 1 { e.context(&label) } else { e });
-            }
+        if let Err(e) = batch.ingest(req).await {
+            let e = AppError::from(e);
+            rejected.push(if count > 1 { e.context(&label) } else { e });
         }
     }
     let stored: Vec<Value> = batch.finish(None).await.iter().map(photo_json).collect();
