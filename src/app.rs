@@ -150,6 +150,11 @@ impl App {
         removed
     }
 
+    /// The newest Discord message each channel brought a photo from: `(channel, message)`.
+    pub async fn newest_messages(&self) -> Result<Vec<(u64, u64)>, LibraryError> {
+        self.library.call(|l| l.newest_messages()).await
+    }
+
     /// Every photo, newest first.
     pub async fn photos(&self) -> Result<Vec<Photo>, LibraryError> {
         self.library.call(|l| l.list()).await
@@ -280,8 +285,16 @@ pub(crate) mod tests {
             notices: vec![],
         });
         let timing = Timing { interval: Duration::from_secs(60), transition: Duration::ZERO };
-        let (slideshow, _) =
-            Slideshow::spawn(library.clone(), renderer.clone(), sink.clone(), timing, welcome);
+        // The tasks stop when the test's runtime ends.
+        let tasks = crate::lifecycle::Tasks::new(tokio_util::sync::CancellationToken::new());
+        let (slideshow, _) = Slideshow::spawn(
+            &tasks,
+            library.clone(),
+            renderer.clone(),
+            sink.clone(),
+            timing,
+            welcome,
+        );
         let (_, discord) = watch::channel(DiscordState::Disabled);
         App::new(library, renderer, slideshow, sink, discord)
     }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 use crate::config::{Backend, Size};
 use crate::render::{self, Fit, Matte, RenderOptions, Slide};
@@ -76,30 +76,14 @@ pub struct RenderArgs {
     #[arg(long, value_parser = parse_size)]
     pub size: (u32, u32),
     /// How the photo fills the slide.
-    #[arg(long, value_enum, default_value_t = FitArg::Contain)]
-    pub fit: FitArg,
+    #[arg(long, value_enum, default_value_t = Fit::Contain)]
+    pub fit: Fit,
     /// What fills the bars around a photo of another shape.
-    #[arg(long, value_enum, default_value_t = MatteArg::Blur)]
-    pub matte: MatteArg,
+    #[arg(long, value_enum, default_value_t = Matte::Blur)]
+    pub matte: Matte,
     /// Where to write the slide; the format follows the extension: .png, .jpg, .ppm.
     #[arg(long)]
     pub out: PathBuf,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum FitArg {
-    /// The whole photo, centred over the matte.
-    Contain,
-    /// Fill the screen, cropping what overflows.
-    Cover,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum MatteArg {
-    /// A blurred, darkened copy of the photo.
-    Blur,
-    /// Plain black.
-    Black,
 }
 
 fn parse_size(s: &str) -> Result<(u32, u32), String> {
@@ -135,14 +119,8 @@ pub fn run_render(args: &RenderArgs) -> anyhow::Result<()> {
     let bytes = std::fs::read(&args.input)
         .with_context(|| format!("cannot read {}", args.input.display()))?;
     let mut opts = RenderOptions::new(args.size.0, args.size.1);
-    opts.fit = match args.fit {
-        FitArg::Contain => Fit::Contain,
-        FitArg::Cover => Fit::Cover,
-    };
-    opts.matte = match args.matte {
-        MatteArg::Blur => Matte::Blur,
-        MatteArg::Black => Matte::Black,
-    };
+    opts.fit = args.fit;
+    opts.matte = args.matte;
     let slide = render::render_owned(bytes, &opts)
         .with_context(|| format!("cannot show {}", args.input.display()))?;
     write_slide(&slide, &args.out, out_format)
@@ -155,10 +133,10 @@ fn write_slide(slide: &Slide, path: &Path, format: OutFormat) -> anyhow::Result<
     use std::io::Write;
     let file = std::fs::File::create(path)?;
     let mut out = std::io::BufWriter::new(file);
-    let (w, h) = (slide.width, slide.height);
+    let (w, h) = (slide.width(), slide.height());
     match format {
         OutFormat::Png => {
-            image::write_buffer_with_format(&mut out, &slide.rgba, w, h, Rgba8, ImageFormat::Png)?
+            image::write_buffer_with_format(&mut out, slide.rgba(), w, h, Rgba8, ImageFormat::Png)?
         }
         OutFormat::Jpeg => {
             image::write_buffer_with_format(&mut out, &rgb(slide), w, h, Rgb8, ImageFormat::Jpeg)?
@@ -168,7 +146,7 @@ fn write_slide(slide: &Slide, path: &Path, format: OutFormat) -> anyhow::Result<
             // no second copy of the slide is made (the benchmark against libvips writes PPM).
             write!(out, "P6\n{w} {h}\n255\n")?;
             let mut row = Vec::with_capacity(w as usize * 3);
-            for rgba_row in slide.rgba.chunks_exact(w as usize * 4) {
+            for rgba_row in slide.rgba().chunks_exact(w as usize * 4) {
                 row.clear();
                 push_rgb(rgba_row, &mut row);
                 out.write_all(&row)?;
@@ -181,8 +159,8 @@ fn write_slide(slide: &Slide, path: &Path, format: OutFormat) -> anyhow::Result<
 
 /// The slide without its alpha channel, which is always opaque.
 fn rgb(slide: &Slide) -> Vec<u8> {
-    let mut rgb = Vec::with_capacity(slide.rgba.len() / 4 * 3);
-    push_rgb(&slide.rgba, &mut rgb);
+    let mut rgb = Vec::with_capacity(slide.rgba().len() / 4 * 3);
+    push_rgb(slide.rgba(), &mut rgb);
     rgb
 }
 

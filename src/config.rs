@@ -62,6 +62,11 @@ pub struct DiscordConfig {
     /// Guilds to register the `/frame` slash command in (instantly); empty registers it
     /// globally, which Discord may take up to an hour to show.
     pub guild_ids: Vec<u64>,
+    /// How far back the bot looks, when it connects, for photos sent while the frame was off:
+    /// from the newest photo it stored from a channel, but no further back than this.
+    /// `"0s"` turns catching up off.
+    #[serde(with = "duration")]
+    pub catch_up: Duration,
     pub style: DiscordStyle,
 }
 
@@ -77,6 +82,7 @@ impl Default for DiscordConfig {
             admins: Vec::new(),
             wake_word: "!frame".to_owned(),
             guild_ids: Vec::new(),
+            catch_up: Duration::from_secs(48 * 3600),
             style: DiscordStyle::default(),
         }
     }
@@ -140,8 +146,8 @@ pub struct DisplayConfig {
     /// How long each photo stays before the next one.
     #[serde(with = "duration")]
     pub interval: Duration,
-    pub fit: FitSetting,
-    pub matte: MatteSetting,
+    pub fit: Fit,
+    pub matte: Matte,
     /// The crossfade between slides; "0s" switches at once.
     #[serde(with = "duration")]
     pub transition: Duration,
@@ -155,8 +161,8 @@ impl Default for DisplayConfig {
             backend: Backend::Auto,
             size: Size { width: 1920, height: 1080 },
             interval: Duration::from_secs(60),
-            fit: FitSetting::Contain,
-            matte: MatteSetting::Blur,
+            fit: Fit::Contain,
+            matte: Matte::Blur,
             transition: Duration::from_millis(800),
             captions: true,
         }
@@ -252,40 +258,6 @@ impl fmt::Display for Backend {
             Backend::Softbuffer => "softbuffer",
             Backend::Headless => "headless",
         })
-    }
-}
-
-/// `fit` as the config file writes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FitSetting {
-    Contain,
-    Cover,
-}
-
-impl From<FitSetting> for Fit {
-    fn from(f: FitSetting) -> Fit {
-        match f {
-            FitSetting::Contain => Fit::Contain,
-            FitSetting::Cover => Fit::Cover,
-        }
-    }
-}
-
-/// `matte` as the config file writes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MatteSetting {
-    Blur,
-    Black,
-}
-
-impl From<MatteSetting> for Matte {
-    fn from(m: MatteSetting) -> Matte {
-        match m {
-            MatteSetting::Blur => Matte::Blur,
-            MatteSetting::Black => Matte::Black,
-        }
     }
 }
 

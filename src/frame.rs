@@ -1,9 +1,10 @@
 //! Starting and stopping the frame: the configuration in effect, logging, the library, the
 //! display on the main thread, and everything else on a tokio runtime.
 //!
-//! Shutdown is by ownership: SIGTERM (or Ctrl-C) ends the HTTP server gracefully; dropping its
-//! state drops the last slideshow handle, which ends the slideshow task; the runtime thread
-//! then tells the display loop to quit, and the process exits 0.
+//! Shutdown is explicit (see [`crate::lifecycle`]): SIGTERM, Ctrl-C or the window closing
+//! cancel the root token; the HTTP server drains its connections, every task ends at its next
+//! await, Discord closes its session, shutdown waits for all of them (at most [`GRACE`]); the
+//! runtime thread then tells the display loop to quit, and the process exits 0.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -24,9 +25,14 @@ use crate::fetch::FetchPolicy;
 use crate::http::server::Limits as ServerLimits;
 use crate::http::{self, AppState};
 use crate::library::{Library, Retention};
+use crate::lifecycle::Tasks;
 use crate::service;
 use crate::slides::{Renderer, SlideSettings, WelcomeInfo};
 use crate::slideshow::{Command, Slideshow, Timing};
+
+/// How long shutdown waits for the tasks once the HTTP server has drained; systemd's stop
+/// timeout (90 s by default, 20 s in the units) is well beyond.
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The configuration in effect: the file, the environment and the flags, merged.
 #[derive(Debug, Clone)]
@@ -185,7 +191,7 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
                             }
                             serve(settings, library, sink, size, keys, stopped).await
                         };
-                        let result = runtime().and_then(|rt| rt.block_on(core));
+                        let result = run_to_end(core);
                         quit.quit();
                         result
                     })
@@ -207,19 +213,26 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
     let size = settings.config.display.size;
     let (_size_tx, size_rx) = watch::channel((size.width, size.height));
     let sink: Arc<dyn FrameSink> = Arc::new(HeadlessSink::default());
-    let never = CancellationToken::new();
-    runtime()?.block_on(serve(settings, library, sink, size_rx, None, never))
+    let stop = CancellationToken::new();
+    run_to_end(serve(settings, library, sink, size_rx, None, stop))
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+/// Runs `core` on a new runtime, then gives blocking work still under way (a decode nobody
+/// wants any more) a second before the process exits. What is cut off then is cut off as by a
+/// power cut, which the library survives (the kill -9 tests).
+fn run_to_end(core: impl std::future::Future<Output = anyhow::Result<()>>) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("frame-worker")
         .build()
-        .context("cannot start the async runtime")
+        .context("cannot start the async runtime")?;
+    let result = runtime.block_on(core);
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }
 
-/// Everything but the display: the endpoint, the slideshow and Discord.
+/// Everything but the display: the endpoint, the slideshow and Discord, until `stop` is
+/// cancelled (by the window closing) or a signal cancels it.
 pub async fn serve(
     settings: Settings,
     library: Arc<Library>,
@@ -228,6 +241,7 @@ pub async fn serve(
     keys: Option<mpsc::UnboundedReceiver<KeyAction>>,
     stop: CancellationToken,
 ) -> anyhow::Result<()> {
+    let tasks = Tasks::new(stop);
     let config = &settings.config;
     let addr = SocketAddr::new(config.http.host, config.http.port);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
@@ -249,20 +263,20 @@ pub async fn serve(
     };
     let (welcome_tx, welcome) = watch::channel(welcome_info);
     // The welcome slide says what Discord is doing; it follows the connection's state.
-    let welcome_follows = {
+    tasks.spawn({
         let mut discord = discord.clone();
-        tokio::spawn(async move {
+        async move {
             while discord.changed().await.is_ok() {
                 let line = discord.borrow_and_update().welcome_line();
                 welcome_tx.send_modify(|w| w.discord_line = line);
             }
-        })
-    };
+        }
+    });
 
     let renderer = Renderer::new(
         SlideSettings {
-            fit: config.display.fit.into(),
-            matte: config.display.matte.into(),
+            fit: config.display.fit,
+            matte: config.display.matte,
             limits: config.limits.render_limits(),
             captions: config.display.captions,
         },
@@ -270,14 +284,14 @@ pub async fn serve(
     );
     let timing =
         Timing { interval: config.display.interval, transition: config.display.transition };
-    let (slideshow, slideshow_task) =
-        Slideshow::spawn(library.clone(), renderer.clone(), sink.clone(), timing, welcome);
+    let (slideshow, _) =
+        Slideshow::spawn(&tasks, library.clone(), renderer.clone(), sink.clone(), timing, welcome);
     let shown = slideshow.watch();
     let app = App::new(library, renderer, slideshow, sink.clone(), discord);
     // The keyboard is a transport too: the display says which key, this says what it does.
-    let keys = keys.map(|mut keys| {
+    if let Some(mut keys) = keys {
         let app = app.clone();
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             while let Some(action) = keys.recv().await {
                 let command = match action {
                     KeyAction::Forward => Command::Next,
@@ -286,85 +300,71 @@ pub async fn serve(
                 };
                 app.control(command).await;
             }
-        })
-    });
+        });
+    }
     // Discord runs beside the endpoint; trouble there (a bad token, the Message Content intent
     // off) shows in the status and on the welcome slide, and never stops the pictures.
-    let discord_stop = CancellationToken::new();
-    let (discord_http, bot) = match &settings.discord_token {
-        None => (None, None),
-        Some(token) => {
-            let api_url = config.discord.api_url.as_deref();
-            let relay_http = Arc::new(crate::discord::http(token.expose(), api_url));
-            let core = Core {
-                app: app.clone(),
-                access: Access::new(&config.discord),
-                wake_word: config.discord.wake_word.clone(),
-            };
-            let bot_settings = BotSettings {
-                token: token.clone(),
-                config: config.discord.clone(),
-                fetch: FetchPolicy::new(
-                    &config.limits.allowed_hosts,
-                    config.limits.max_download_mb,
-                ),
-            };
-            let stop = discord_stop.clone();
-            let task = tokio::spawn(crate::discord::run(bot_settings, core, discord_tx, stop));
-            (Some(relay_http), Some(task))
-        }
-    };
+    let discord_http = settings.discord_token.as_ref().map(|token| {
+        let api_url = config.discord.api_url.as_deref();
+        let core = Core {
+            app: app.clone(),
+            access: Access::new(&config.discord),
+            wake_word: config.discord.wake_word.clone(),
+        };
+        let bot_settings = BotSettings {
+            token: token.clone(),
+            config: config.discord.clone(),
+            fetch: FetchPolicy::new(&config.limits.allowed_hosts, config.limits.max_download_mb),
+        };
+        // Graceful: on stop it closes its gateway session before it ends.
+        tasks.spawn_graceful(crate::discord::run(bot_settings, core, discord_tx, tasks.token()));
+        Arc::new(crate::discord::http(token.expose(), api_url))
+    });
     let state = AppState {
         app,
         discord_http,
         token: config.http.token.as_ref().map(|t| Arc::from(t.expose())),
         max_upload_mb: config.http.max_upload_mb,
     };
-    let supervised = {
-        let sink = sink.clone();
-        let url = format!("http://{local}");
-        tokio::spawn(async move {
-            // The watchdog is fed from READY on: systemd's start timeout covers the time before.
-            service::ready_when_shown(shown, url).await;
-            service::watchdog(sink).await;
-        })
-    };
+    let url = format!("http://{local}");
+    let backend = sink.backend();
+    tasks.spawn(async move {
+        // The watchdog is fed from READY on: systemd's start timeout covers the time before.
+        service::ready_when_shown(shown, url).await;
+        service::watchdog(sink).await;
+    });
     // Installed before the line below, which tells scripts that the frame is up.
-    let harmless = harmless_signals();
+    harmless_signals(&tasks);
     // Tests and scripts read this line to find a port chosen with --port 0.
     println!("discord-frame: serving on http://{local}");
-    tracing::info!("HTTP endpoint on http://{local} (display: {})", sink.backend());
-    let server_stop = stop.child_token();
-    let stopper = {
-        let server_stop = server_stop.clone();
-        tokio::spawn(async move {
+    tracing::info!("HTTP endpoint on http://{local} (display: {backend})");
+    tasks.spawn({
+        let tasks = tasks.clone();
+        async move {
             shutdown_signal().await;
-            server_stop.cancel();
-        })
+            tasks.stop();
+        }
+    });
+    // The server drains its connections while the other tasks stop, side by side; the grace
+    // period runs from the moment the frame was told to stop.
+    let server = async {
+        let limits = ServerLimits::for_this_process();
+        let served = http::server::serve(listener, http::app(state), limits, tasks.token()).await;
+        // The server also returns when it fails: stop everything else either way.
+        tasks.stop();
+        served.context("the HTTP server failed")
     };
-    http::server::serve(listener, http::app(state), ServerLimits::for_this_process(), server_stop)
-        .await
-        .context("the HTTP server failed")?;
-    stopper.abort();
-    harmless.abort();
-    service::stopping();
-    supervised.abort();
-    discord_stop.cancel();
-    if let Some(bot) = bot {
-        let _ = bot.await;
+    let deadline = async {
+        tasks.stopping().await;
+        service::stopping();
+        tokio::time::Instant::now() + GRACE
+    };
+    let (served, deadline) = tokio::join!(server, deadline);
+    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+    if let Err(late) = tasks.shutdown(left).await {
+        tracing::warn!("{late} of shutting down; exiting anyway");
     }
-    welcome_follows.abort();
-    // The keyboard's forwarder holds a slideshow handle for as long as the window lives: stop
-    // it, so that the server's state held the last handle, and the slideshow task ends.
-    if let Some(keys) = keys {
-        keys.abort();
-        let _ = keys.await;
-    }
-    // The slideshow ends when its last handle is dropped; a library (serenity) task that
-    // outlives its shutdown must not hang the exit.
-    if tokio::time::timeout(std::time::Duration::from_secs(5), slideshow_task).await.is_err() {
-        tracing::warn!("the slideshow did not stop within 5 s; exiting anyway");
-    }
+    served?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -372,7 +372,7 @@ pub async fn serve(
 /// SIGHUP, SIGUSR1 and SIGUSR2 would end the process by default, with no graceful shutdown
 /// (a `kill -HUP` meant to reload, a terminal closing). The frame reads its config only at
 /// start, so they are logged and otherwise ignored; `systemctl restart` applies a new config.
-fn harmless_signals() -> tokio::task::JoinHandle<()> {
+fn harmless_signals(tasks: &Tasks) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut hup), Ok(mut usr1), Ok(mut usr2)) = (
         signal(SignalKind::hangup()),
@@ -380,9 +380,9 @@ fn harmless_signals() -> tokio::task::JoinHandle<()> {
         signal(SignalKind::user_defined2()),
     ) else {
         tracing::warn!("cannot handle SIGHUP, SIGUSR1 and SIGUSR2: they will stop the frame");
-        return tokio::spawn(async {});
+        return;
     };
-    tokio::spawn(async move {
+    tasks.spawn(async move {
         loop {
             let name = tokio::select! {
                 _ = hup.recv() => "SIGHUP",
@@ -392,7 +392,7 @@ fn harmless_signals() -> tokio::task::JoinHandle<()> {
             let why = "the config is read at start: restart the frame to apply a change";
             tracing::info!("{name}: ignored ({why})");
         }
-    })
+    });
 }
 
 /// Resolves on SIGTERM (systemd's stop) or SIGINT (Ctrl-C).

@@ -108,10 +108,7 @@ impl Ingest {
             format: info.format.name().to_owned(),
             width,
             height,
-            fit: req.fit.map(|f| match f {
-                Fit::Contain => "contain".to_owned(),
-                Fit::Cover => "cover".to_owned(),
-            }),
+            fit: req.fit,
         };
         let library = self.library.clone();
         let added = tokio::task::spawn_blocking(move || library.add(&bytes, new))
@@ -153,6 +150,87 @@ pub fn clip_caption(caption: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::library::Retention;
+    use crate::render::{Limits, Matte};
+    use crate::slides::SlideSettings;
+
+    fn ingest(dir: &std::path::Path, limits: Limits) -> Ingest {
+        let library = Arc::new(Library::open(dir, Retention::default()).unwrap());
+        let settings =
+            SlideSettings { fit: Fit::Contain, matte: Matte::Black, limits, captions: true };
+        let (_, size) = tokio::sync::watch::channel((320, 180));
+        Ingest::new(library, Renderer::new(settings, size))
+    }
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        std::fs::read(path).unwrap()
+    }
+
+    /// The files in the library's photo folder: the originals and anything left behind.
+    fn files(dir: &std::path::Path) -> usize {
+        walk(&dir.join("photos"))
+    }
+
+    fn walk(dir: &std::path::Path) -> usize {
+        let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+        entries.map(|e| e.unwrap().path()).map(|p| if p.is_dir() { walk(&p) } else { 1 }).sum()
+    }
+
+    #[tokio::test]
+    async fn a_photo_is_stored_upright_with_its_options_and_its_slide() {
+        let dir = tempfile::tempdir().unwrap();
+        let ingest = ingest(dir.path(), Limits::default());
+        // Stored 4:3 landscape, shown turned a quarter (EXIF orientation 6): portrait.
+        let mut req = IngestRequest::new(fixture("orient-6.jpg"), Source::Http);
+        req.caption = Some(format!("  {}", "a".repeat(MAX_CAPTION_CHARS + 5)));
+        req.fit = Some(Fit::Cover);
+        req.sender = Some("anna".into());
+        let done = ingest.ingest(req).await.unwrap();
+        let photo = &done.photo;
+        assert!(!done.duplicate);
+        let header = render::probe(&fixture("orient-6.jpg"), &Limits::default()).unwrap();
+        assert_eq!((photo.width, photo.height), (header.height, header.width));
+        assert_eq!(photo.format, "JPEG");
+        assert_eq!(photo.fit, Some(Fit::Cover));
+        assert_eq!(photo.caption.as_ref().unwrap().chars().count(), MAX_CAPTION_CHARS);
+        assert_eq!(done.slide.as_ref().unwrap().size(), (320, 180));
+        // What was stored is what the library gives back, bytes and all.
+        let (stored, bytes) = ingest.library().read(photo.id).unwrap().unwrap();
+        assert_eq!(stored.sender.as_deref(), Some("anna"));
+        assert_eq!(bytes, fixture("orient-6.jpg"));
+
+        // The same bytes again are the same photo, brought to the front.
+        let again = ingest.ingest(IngestRequest::new(fixture("orient-6.jpg"), Source::Http));
+        let again = again.await.unwrap();
+        assert!(again.duplicate);
+        assert_eq!(again.photo.id, photo.id);
+        assert_eq!(ingest.library().count().unwrap(), 1);
+        assert_eq!(files(dir.path()), 1);
+    }
+
+    /// A photo that fails any step is not stored at all, and the error is the sender's to
+    /// fix (a `RenderError`), never the frame's.
+    #[tokio::test]
+    async fn a_refused_photo_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        // ladybird.jpg is 640×400: 256,000 pixels.
+        let small = Limits { max_pixels: 100_000, ..Limits::default() };
+        let ingest = ingest(dir.path(), small);
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("not an image", b"Hello, this is a letter, not a photo".to_vec()),
+            ("a format the frame cannot decode", fixture("ladybird.heic")),
+            ("over the pixel limit", fixture("ladybird.jpg")),
+            ("empty", Vec::new()),
+        ];
+        for (what, bytes) in cases {
+            let err = ingest.ingest(IngestRequest::new(bytes, Source::Http)).await.unwrap_err();
+            assert!(matches!(err, IngestError::Photo(_)), "{what}: {err:?}");
+        }
+        assert_eq!(ingest.library().count().unwrap(), 0);
+        assert_eq!(files(dir.path()), 0, "no original, no partial file");
+    }
 
     #[test]
     fn captions_are_cut_at_the_limit_with_an_ellipsis() {

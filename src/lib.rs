@@ -25,6 +25,8 @@
 //!   commands by wake word and slash command, and relays messages for local programs.
 //! - [`fetch`]: downloads of linked and attached photos: allowed hosts, size cap, timeouts,
 //!   retries.
+//! - [`lifecycle`]: the root cancellation token and task tracker every task runs under;
+//!   shutdown cancels, drains and waits.
 //! - [`service`]: systemd's `Type=notify` and watchdog (READY once the first slide shows,
 //!   WATCHDOG while the display loop answers).
 //! - [`cli`]: the command line (clap), parsed in `main.rs`, which stays thin.
@@ -39,6 +41,7 @@ pub mod frame;
 pub mod http;
 pub mod ingest;
 pub mod library;
+pub mod lifecycle;
 pub mod render;
 pub mod service;
 pub mod slides;

@@ -29,6 +29,8 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use crate::render::Fit;
+
 /// Why the library could not do what was asked. These are the owner's problems (a full disk,
 /// a read-only card), not the sender's, so each names the file or the database it is about.
 #[derive(Debug, thiserror::Error)]
@@ -125,7 +127,7 @@ pub struct NewPhoto {
     pub width: u32,
     pub height: u32,
     /// A per-photo `contain`/`cover` that overrides `[display] fit`.
-    pub fit: Option<String>,
+    pub fit: Option<Fit>,
 }
 
 /// One stored photo, as the index knows it.
@@ -149,7 +151,7 @@ pub struct Photo {
     /// The original's size on disk.
     pub bytes: u64,
     pub format: String,
-    pub fit: Option<String>,
+    pub fit: Option<Fit>,
 }
 
 /// What `add` did.
@@ -617,6 +619,22 @@ impl Library {
         Ok(true)
     }
 
+    /// The newest Discord message each channel brought a photo from: `(channel, message)`.
+    /// Catching up after a restart starts there.
+    pub fn newest_messages(&self) -> Result<Vec<(u64, u64)>, LibraryError> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare(
+                "SELECT channel_id, MAX(message_id) FROM photos \
+                 WHERE channel_id IS NOT NULL AND message_id IS NOT NULL GROUP BY channel_id",
+            )
+            .map_err(|e| self.db_err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)))
+            .map_err(|e| self.db_err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.db_err(e))
+    }
+
     /// Removes the photos that came with a Discord message; returns their ids.
     pub fn delete_by_message(&self, message_id: u64) -> Result<Vec<i64>, LibraryError> {
         let ids: Vec<i64> = {
@@ -870,9 +888,25 @@ fn photo_from_row(r: &Row<'_>) -> rusqlite::Result<Photo> {
         height: r.get(9)?,
         bytes: r.get::<_, i64>(10)? as u64,
         format: r.get(11)?,
-        fit: r.get(12)?,
+        // A fit this version does not know (written by a newer one) leaves the photo with the
+        // frame's own: the photo still shows.
+        fit: r.get::<_, Option<Fit>>(12).unwrap_or(None),
         sender_id: r.get::<_, Option<i64>>(13)?.map(|v| v as u64),
     })
+}
+
+/// A fit is stored as its word (`contain`, `cover`), as the API and the config write it.
+impl rusqlite::types::ToSql for Fit {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for Fit {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Fit> {
+        let word = value.as_str()?;
+        word.parse().map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+    }
 }
 
 fn now_ms() -> i64 {
@@ -1152,7 +1186,7 @@ mod tests {
         assert_eq!(grandma.sender_id, None);
         assert_eq!(grandma.caption.as_deref(), Some("At the lake"));
         assert_eq!((grandma.channel_id, grandma.message_id), (Some(111), Some(222)));
-        assert_eq!(grandma.fit.as_deref(), Some("cover"));
+        assert_eq!(grandma.fit, Some(Fit::Cover));
         assert_eq!(lib.showing().unwrap(), Some(grandma.id));
         assert!(lib.read(grandma.id).unwrap().is_some());
 

@@ -2,6 +2,7 @@
 //! settings (and its caption), or the welcome slide. Rendering runs on the blocking pool, one
 //! decode at a time (a Pi Zero 2 W has 512 MB), shared by ingest and the slideshow.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::Semaphore;
@@ -27,15 +28,33 @@ pub struct Renderer {
     size: ScreenSize,
     /// One permit: decodes queue rather than run side by side and double the peak memory.
     permits: Arc<Semaphore>,
+    /// Decodes started so far (the tests count what a superseded request cost).
+    decodes: Arc<AtomicU64>,
 }
 
 impl Renderer {
     pub fn new(settings: SlideSettings, size: ScreenSize) -> Renderer {
-        Renderer { settings, size, permits: Arc::new(Semaphore::new(1)) }
+        Renderer {
+            settings,
+            size,
+            permits: Arc::new(Semaphore::new(1)),
+            decodes: Arc::new(AtomicU64::new(0)),
+        }
     }
 
     pub fn settings(&self) -> &SlideSettings {
         &self.settings
+    }
+
+    /// How many decodes have started since the frame started.
+    pub fn decodes(&self) -> u64 {
+        self.decodes.load(Ordering::Relaxed)
+    }
+
+    /// Takes the decode gate, as a decode would (the tests hold it to queue renders).
+    #[cfg(test)]
+    pub(crate) async fn hold_gate(&self) -> tokio::sync::OwnedSemaphorePermit {
+        self.permits.clone().acquire_owned().await.expect("the gate is never closed")
     }
 
     /// The screen's size now.
@@ -51,6 +70,9 @@ impl Renderer {
     /// Renders a photo for the screen. `fit` overrides the frame's setting for this photo.
     /// `bytes` is shared with the caller (ingest stores them afterwards); when the caller
     /// let go of them, they are freed as soon as they are decoded.
+    ///
+    /// Dropping the future while it waits for the gate costs nothing; once the decode has
+    /// started it runs to the end, and keeps the gate until then.
     pub async fn photo(
         &self,
         bytes: Arc<Vec<u8>>,
@@ -63,8 +85,11 @@ impl Renderer {
         opts.matte = self.settings.matte;
         opts.limits = self.settings.limits;
         let captions = self.settings.captions;
-        let _permit = self.permits.acquire().await;
+        let permit =
+            self.permits.clone().acquire_owned().await.expect("the decode gate is never closed");
+        self.decodes.fetch_add(1, Ordering::Relaxed);
         let job = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut slide = match Arc::try_unwrap(bytes) {
                 Ok(owned) => render::render_owned(owned, &opts)?,
                 Err(shared) => render::render(&shared, &opts)?,
@@ -95,16 +120,17 @@ pub struct WelcomeInfo {
 /// The slide shown while the library is empty: how to send the first photo.
 pub fn welcome(width: u32, height: u32, info: &WelcomeInfo) -> Slide {
     use text::Weight::{Regular, SemiBold};
-    let mut rgba = Vec::with_capacity(width as usize * height as usize * 4);
+    let mut slide = Slide::filled(width, height, [0, 0, 0, 255]);
     // A quiet vertical gradient, dark enough not to light up a room at night.
-    for y in 0..height {
-        let t = y as f32 / height.max(1) as f32;
-        let px = [(18.0 + 14.0 * t) as u8, (22.0 + 10.0 * t) as u8, (34.0 + 12.0 * t) as u8, 255];
-        for _ in 0..width {
-            rgba.extend_from_slice(&px);
+    let row_bytes = width as usize * 4;
+    if row_bytes > 0 {
+        for (y, row) in slide.rgba_mut().chunks_exact_mut(row_bytes).enumerate() {
+            let t = y as f32 / height.max(1) as f32;
+            let px =
+                [(18.0 + 14.0 * t) as u8, (22.0 + 10.0 * t) as u8, (34.0 + 12.0 * t) as u8, 255];
+            row.chunks_exact_mut(4).for_each(|p| p.copy_from_slice(&px));
         }
     }
-    let mut slide = Slide { width, height, rgba };
     let unit = (height as f32 / 18.0).min(width as f32 / 28.0).max(6.0);
     let margin = unit * 1.5;
     let max_w = width as f32 - 2.0 * margin;
@@ -135,7 +161,12 @@ pub fn encode_png(slide: &Slide) -> Result<Vec<u8>, image::ImageError> {
     let mut out = Vec::new();
     let encoder =
         PngEncoder::new_with_quality(&mut out, CompressionType::Fast, FilterType::Adaptive);
-    encoder.write_image(&slide.rgba, slide.width, slide.height, image::ExtendedColorType::Rgba8)?;
+    encoder.write_image(
+        slide.rgba(),
+        slide.width(),
+        slide.height(),
+        image::ExtendedColorType::Rgba8,
+    )?;
     Ok(out)
 }
 
@@ -151,15 +182,16 @@ mod tests {
             notices: vec![],
         };
         let s = welcome(640, 360, &info);
-        assert_eq!(s.rgba.len(), 640 * 360 * 4);
-        let bright = s.rgba.chunks_exact(4).filter(|p| p[0] > 200).count();
+        assert_eq!(s.rgba().len(), 640 * 360 * 4);
+        let bright = s.rgba().chunks_exact(4).filter(|p| p[0] > 200).count();
         // Text covers some pixels, but the slide stays mostly dark.
         assert!(bright > 500 && bright < 640 * 360 / 10, "{bright} bright pixels");
         // Small screens still get a slide (the text shrinks or is cut with an ellipsis).
         let tiny = welcome(40, 30, &info);
-        assert_eq!(tiny.rgba.len(), 40 * 30 * 4);
+        assert_eq!(tiny.rgba().len(), 40 * 30 * 4);
         // The owner's notices are drawn in amber, which nothing else on the slide is.
-        let amber = |s: &Slide| s.rgba.chunks_exact(4).filter(|p| p[0] > 200 && p[2] < 120).count();
+        let amber =
+            |s: &Slide| s.rgba().chunks_exact(4).filter(|p| p[0] > 200 && p[2] < 120).count();
         assert_eq!(amber(&s), 0);
         let warned = WelcomeInfo { notices: vec!["the photo index was damaged".into()], ..info };
         assert!(amber(&welcome(640, 360, &warned)) > 50);

@@ -5,8 +5,10 @@
 //! - Otherwise the library rotates, newest to oldest and round again, every `interval`.
 //! - next / prev / pause / resume / show-by-id come from every source as [`Command`]s.
 //! - The slide after the current one is rendered ahead, so `next` and the timer are instant.
-//! - Render jobs carry a request number; a result nobody waits for any more (the user pressed
-//!   next twice, the screen was resized) is dropped.
+//! - Render jobs carry a request number; a job nobody waits for any more (the user pressed
+//!   next twice, the screen was resized) is cancelled: if it has not taken the decode gate
+//!   yet, it never does, so five presses of `next` cost one decode, not five in a row that an
+//!   upload would queue behind. A result that arrives anyway is dropped.
 //! - An empty library shows the welcome slide, redrawn when what it says changes.
 //! - The task never waits for the library: it lists it once at start (on the blocking pool)
 //!   and then follows [`Command::Added`], [`Command::Stored`] and [`Command::Removed`]; only
@@ -19,10 +21,12 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
+use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::display::FrameSink;
 use crate::library::{Library, Photo};
-use crate::render::{Fit, RenderError, Slide};
+use crate::lifecycle::Tasks;
+use crate::render::{RenderError, Slide};
 use crate::slides::{self, Renderer, WelcomeInfo};
 
 /// What the slideshow is asked to do.
@@ -62,8 +66,8 @@ pub struct State {
     pub shown: u64,
 }
 
-/// The handle every source holds. Cloning is cheap; the task stops when the last handle is
-/// dropped.
+/// The handle every source holds. Cloning is cheap; the task stops when the frame stops (or
+/// when the last handle is dropped).
 #[derive(Debug, Clone)]
 pub struct Slideshow {
     commands: mpsc::Sender<Command>,
@@ -80,8 +84,10 @@ pub struct Timing {
 }
 
 impl Slideshow {
-    /// Starts the slideshow task; it shows the newest photo (or the welcome slide) at once.
+    /// Starts the slideshow task under `tasks`; it shows the photo shown before a restart (or
+    /// the newest, or the welcome slide) at once.
     pub fn spawn(
+        tasks: &Tasks,
         library: Arc<Library>,
         renderer: Renderer,
         sink: Arc<dyn FrameSink>,
@@ -98,6 +104,7 @@ impl Slideshow {
             sink,
             timing,
             welcome,
+            tasks: tasks.clone(),
             state: state_tx,
             results_tx,
             order: Vec::new(),
@@ -112,8 +119,8 @@ impl Slideshow {
             broken: HashSet::new(),
             hold: None,
         };
-        let handle = tokio::spawn(task.run(rx, results));
-        tokio::spawn(remember_showing(library_for_state, state.clone()));
+        let handle = tasks.spawn_graceful(task.run(rx, results));
+        tasks.spawn_graceful(remember_showing(library_for_state, state.clone(), tasks.token()));
         (Slideshow { commands, state }, handle)
     }
 
@@ -140,6 +147,14 @@ impl Slideshow {
     }
 }
 
+/// A render job under way. Dropping it (the job is superseded, or done with) cancels the job:
+/// one still waiting for the decode gate never takes it.
+struct Job {
+    request: u64,
+    id: i64,
+    _cancel: DropGuard,
+}
+
 /// A finished render job.
 struct Rendered {
     request: u64,
@@ -163,6 +178,8 @@ struct Task {
     timing: Timing,
     /// What the welcome slide says; it is redrawn when this changes (Discord connects).
     welcome: watch::Receiver<WelcomeInfo>,
+    /// Where render jobs run; its token stops the slideshow.
+    tasks: Tasks,
     state: watch::Sender<State>,
     results_tx: mpsc::Sender<Rendered>,
     /// The library's ids, newest first: the rotation order.
@@ -176,9 +193,9 @@ struct Task {
     deadline: Option<Instant>,
     next_request: u64,
     /// The render job whose result goes on screen as soon as it arrives, with its fade.
-    wanted: Option<(u64, i64, Duration)>,
+    wanted: Option<(Job, Duration)>,
     /// The render job preparing the next slide ahead of time.
-    preparing: Option<(u64, i64)>,
+    preparing: Option<Job>,
     /// The next slide, rendered ahead.
     prepared: Option<(i64, Arc<Slide>)>,
     /// Photos that failed to render (changed limits, a damaged card): skipped in rotation.
@@ -196,6 +213,7 @@ impl Task {
     ) {
         let mut size = self.renderer.size_changes();
         let mut welcome = self.welcome.clone();
+        let stop = self.tasks.token();
         let saved = match self.library.call(|l| Ok((l.list()?, l.showing()?))).await {
             Ok((photos, saved)) => {
                 self.order = photos.iter().map(|p| p.id).collect();
@@ -215,6 +233,7 @@ impl Task {
         loop {
             let deadline = self.deadline;
             tokio::select! {
+                () = stop.cancelled() => break,
                 command = commands.recv() => match command {
                     Some(command) => self.handle(command),
                     None => break,
@@ -230,8 +249,9 @@ impl Task {
                     // being sized) is rendered again, not dropped for the welcome slide.
                     self.prepared = None;
                     self.preparing = None;
-                    match (self.wanted, self.current) {
-                        (Some((_, id, transition)), _) => self.go_to(id, transition),
+                    let wanted = self.wanted.take().map(|(job, transition)| (job.id, transition));
+                    match (wanted, self.current) {
+                        (Some((id, transition)), _) => self.go_to(id, transition),
                         (None, Some(id)) => self.go_to(id, Duration::ZERO),
                         (None, None) => self.show_welcome(),
                     }
@@ -277,7 +297,7 @@ impl Task {
                 self.insert(*photo);
                 self.hold = hold.map(|d| (id, d));
                 self.broken.remove(&id);
-                match slide.filter(|s| (s.width, s.height) == self.renderer.size()) {
+                match slide.filter(|s| (s.width(), s.height()) == self.renderer.size()) {
                     Some(slide) => {
                         self.wanted = None;
                         self.display(id, slide, self.timing.transition);
@@ -329,9 +349,11 @@ impl Task {
         self.photos.remove(&id);
     }
 
-    /// The current photo's place in the order (0 if none).
+    /// The place in the order of the photo the screen is on, or on its way to (a render under
+    /// way): pressing `next` three times quickly moves three photos on. 0 if none.
     fn position(&self) -> usize {
-        self.current.and_then(|c| self.order.iter().position(|&id| id == c)).unwrap_or(0)
+        let heading = self.wanted.as_ref().map(|(job, _)| job.id).or(self.current);
+        heading.and_then(|c| self.order.iter().position(|&id| id == c)).unwrap_or(0)
     }
 
     /// The photo `step` places from the current one, skipping broken ones.
@@ -354,14 +376,19 @@ impl Task {
     /// Puts photo `id` on screen: at once if it was prepared, else when its render finishes.
     fn go_to(&mut self, id: i64, transition: Duration) {
         if let Some((pid, slide)) = self.prepared.take() {
-            if pid == id && (slide.width, slide.height) == self.renderer.size() {
+            if pid == id && (slide.width(), slide.height()) == self.renderer.size() {
                 self.wanted = None;
                 self.display(id, slide, transition);
                 return;
             }
         }
-        let request = self.start_render(id);
-        self.wanted = Some((request, id, transition));
+        // The slide being prepared ahead is the one wanted now: wait for it, not for a second
+        // render of the same photo.
+        let job = match self.preparing.take_if(|job| job.id == id) {
+            Some(job) => job,
+            None => self.start_render(id),
+        };
+        self.wanted = Some((job, transition));
     }
 
     fn display(&mut self, id: i64, slide: Arc<Slide>, transition: Duration) {
@@ -399,31 +426,36 @@ impl Task {
         let Some(next) = self.neighbour(1) else { return };
         if Some(next) == self.current
             || self.prepared.as_ref().is_some_and(|(id, _)| *id == next)
-            || self.preparing.is_some_and(|(_, id)| id == next)
+            || self.preparing.as_ref().is_some_and(|job| job.id == next)
         {
             return;
         }
-        let request = self.start_render(next);
-        self.preparing = Some((request, next));
+        self.preparing = Some(self.start_render(next));
     }
 
-    /// Renders photo `id` on a worker; the result comes back through `results`.
-    fn start_render(&mut self, id: i64) -> u64 {
+    /// Renders photo `id` on a worker; the result comes back through `results`, unless the
+    /// job is dropped first.
+    fn start_render(&mut self, id: i64) -> Job {
         self.next_request += 1;
         let request = self.next_request;
         let (library, renderer, results) =
             (self.library.clone(), self.renderer.clone(), self.results_tx.clone());
-        tokio::spawn(async move {
-            let result = render_stored(&library, &renderer, id).await;
-            let _ = results.send(Rendered { request, id, result }).await;
+        let cancel = CancellationToken::new();
+        let cancelled = cancel.clone();
+        self.tasks.spawn(async move {
+            let render = render_stored(&library, &renderer, id);
+            if let Some(result) = cancelled.run_until_cancelled(render).await {
+                let _ = results.send(Rendered { request, id, result }).await;
+            }
         });
-        request
+        Job { request, id, _cancel: cancel.drop_guard() }
     }
 
     fn rendered(&mut self, done: Rendered) {
-        if let Some((request, id, transition)) = self.wanted {
-            if request == done.request {
-                self.wanted = None;
+        if let Some((job, transition)) = self.wanted.take_if(|(job, _)| job.request == done.request)
+        {
+            let id = job.id;
+            {
                 match done.result {
                     Ok(slide) => self.display(id, slide, transition),
                     Err(Unshown::Gone) => {
@@ -444,8 +476,7 @@ impl Task {
                 return;
             }
         }
-        if self.preparing.is_some_and(|(request, _)| request == done.request) {
-            self.preparing = None;
+        if self.preparing.take_if(|job| job.request == done.request).is_some() {
             match done.result {
                 Ok(slide) => self.prepared = Some((done.id, slide)),
                 Err(Unshown::Gone) => self.forget(done.id),
@@ -480,34 +511,35 @@ async fn render_stored(
         Ok(None) => return Err(Unshown::Gone),
         Err(e) => return Err(Unshown::Failed(e.to_string())),
     };
-    let fit = photo.fit.as_deref().and_then(parse_fit);
     renderer
-        .photo(Arc::new(bytes), fit, photo.caption)
+        .photo(Arc::new(bytes), photo.fit, photo.caption)
         .await
         .map_err(|e: RenderError| Unshown::Failed(e.to_string()))
 }
 
-/// A per-photo fit as stored in the library.
-pub fn parse_fit(s: &str) -> Option<Fit> {
-    match s {
-        "contain" => Some(Fit::Contain),
-        "cover" => Some(Fit::Cover),
-        _ => None,
-    }
-}
-
 /// Writes the photo on screen to the library each time it changes (one write at a time, the
-/// latest value winning), off the slideshow's task. Ends with the slideshow.
-async fn remember_showing(library: Arc<Library>, mut state: watch::Receiver<State>) {
+/// latest value winning), off the slideshow's task. When the frame stops, it writes the last
+/// change it has not written yet, so that a restart comes back to what was on screen.
+async fn remember_showing(
+    library: Arc<Library>,
+    mut state: watch::Receiver<State>,
+    stop: CancellationToken,
+) {
     let mut last = None;
-    while state.changed().await.is_ok() {
+    loop {
+        let stopping = tokio::select! {
+            changed = state.changed() => changed.is_err(),
+            () = stop.cancelled() => true,
+        };
         let showing = state.borrow_and_update().current.as_ref().map(|p| p.id);
-        if showing == last {
-            continue;
+        if showing != last {
+            last = showing;
+            if let Err(e) = library.call(move |l| l.set_showing(showing)).await {
+                tracing::warn!("cannot remember which photo is showing: {e}");
+            }
         }
-        last = showing;
-        if let Err(e) = library.call(move |l| l.set_showing(showing)).await {
-            tracing::warn!("cannot remember which photo is showing: {e}");
+        if stopping {
+            return;
         }
     }
 }
@@ -520,10 +552,11 @@ async fn sleep_until(deadline: Option<Instant>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::display::headless::HeadlessSink;
     use crate::library::{NewPhoto, Retention};
+    use crate::render::{Fit, Limits, Matte};
     use crate::slides::SlideSettings;
 
     const PHOTOS: [&[u8]; 3] = [
@@ -532,58 +565,117 @@ mod tests {
         include_bytes!("../tests/fixtures/ladybird.png"),
     ];
 
-    /// Waits for the next published state whose photo is `id` (or the welcome slide).
-    async fn until_showing(state: &mut watch::Receiver<State>, id: Option<i64>) {
-        let wait = state.wait_for(|s| s.current.as_ref().map(|p| p.id) == id);
-        tokio::time::timeout(Duration::from_secs(600), wait).await.unwrap().unwrap();
+    /// A slideshow running over a real library, on a headless screen, with what a test
+    /// looks at.
+    pub(crate) struct Started {
+        pub show: Slideshow,
+        pub state: watch::Receiver<State>,
+        pub task: tokio::task::JoinHandle<()>,
+        pub sink: Arc<HeadlessSink>,
+        pub renderer: Renderer,
+        pub tasks: Tasks,
+        pub size: watch::Sender<(u32, u32)>,
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn rotates_on_the_interval_and_holds_while_paused() {
-        let dir = tempfile::tempdir().unwrap();
-        let library = Arc::new(Library::open(dir.path(), Retention::default()).unwrap());
-        let mut ids = Vec::new();
-        for (i, bytes) in PHOTOS.iter().enumerate() {
-            let new = NewPhoto { format: "JPEG".into(), width: 1, height: 1, ..Default::default() };
-            ids.push(library.add(bytes, new).unwrap().photo.id);
-            assert_eq!(ids[i], i as i64 + 1);
-        }
-        let (_size_tx, size) = watch::channel((160, 90));
+    /// Starts a slideshow on a `width`×`height` screen that turns every minute, without fades.
+    pub(crate) fn start(library: Arc<Library>, (width, height): (u32, u32)) -> Started {
+        let (size_tx, size) = watch::channel((width, height));
         let settings = SlideSettings {
             fit: Fit::Contain,
-            matte: crate::render::Matte::Black,
-            limits: crate::render::Limits::default(),
-            captions: false,
+            matte: Matte::Black,
+            limits: Limits::default(),
+            captions: true,
         };
+        let renderer = Renderer::new(settings, size);
         let sink = Arc::new(HeadlessSink::default());
         let info = WelcomeInfo {
             http_url: "http://x".into(),
             discord_line: "off".into(),
             notices: vec![],
         };
-        let (_welcome_tx, welcome) = watch::channel(info);
+        // The sender may go: the slideshow then keeps the last welcome text.
+        let (_, welcome) = watch::channel(info);
         let timing = Timing { interval: Duration::from_secs(60), transition: Duration::ZERO };
+        let tasks = Tasks::new(CancellationToken::new());
         let (show, task) =
-            Slideshow::spawn(library.clone(), Renderer::new(settings, size), sink, timing, welcome);
-        let mut state = show.watch();
+            Slideshow::spawn(&tasks, library, renderer.clone(), sink.clone(), timing, welcome);
+        let state = show.watch();
+        Started { show, state, task, sink, renderer, tasks, size: size_tx }
+    }
+
+    /// A library in `dir` holding `n` photos (ids 1..=n, the last the newest).
+    fn library_with(dir: &std::path::Path, n: usize) -> Arc<Library> {
+        let library = Arc::new(Library::open(dir, Retention::default()).unwrap());
+        for i in 0..n {
+            // The same fixtures again are duplicates: make each one distinct by a trailing byte
+            // (decoders ignore what follows a JPEG's end marker and a PNG's IEND).
+            let mut bytes = PHOTOS[i % PHOTOS.len()].to_vec();
+            bytes.extend(std::iter::repeat_n(0, i / PHOTOS.len()));
+            let new = NewPhoto { format: "JPEG".into(), width: 1, height: 1, ..Default::default() };
+            let id = library.add(&bytes, new).unwrap().photo.id;
+            assert_eq!(id, i as i64 + 1);
+        }
+        library
+    }
+
+    /// Waits for the next published state whose photo is `id` (or the welcome slide).
+    async fn until_showing(state: &mut watch::Receiver<State>, id: Option<i64>) {
+        let wait = state.wait_for(|s| s.current.as_ref().map(|p| p.id) == id);
+        tokio::time::timeout(Duration::from_secs(3600), wait).await.unwrap().unwrap();
+    }
+
+    /// Waits until `n` decodes have started. (Renders read the library on the blocking pool;
+    /// tokio's paused clock does not move while such work runs.)
+    async fn until_decodes(renderer: &Renderer, n: u64) {
+        let wait = async {
+            while renderer.decodes() < n {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), wait).await.unwrap();
+    }
+
+    /// Waits until the slideshow has put something on screen again (the same photo counts).
+    async fn until_shown_again(state: &mut watch::Receiver<State>) {
+        let before = state.borrow().shown;
+        let wait = state.wait_for(|s| s.shown > before);
+        tokio::time::timeout(Duration::from_secs(60), wait).await.unwrap().unwrap();
+    }
+
+    fn showing(state: &watch::Receiver<State>) -> Option<i64> {
+        state.borrow().current.as_ref().map(|p| p.id)
+    }
+
+    /// Lets every task run until none can go on (time is paused, so no timer fires).
+    async fn settle() {
+        for _ in 0..50 {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rotates_on_the_interval_and_holds_while_paused() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = library_with(dir.path(), 3);
+        let Started { show, mut state, task, .. } = start(library.clone(), (160, 90));
         // Newest first, then older ones on each tick, then round again.
-        until_showing(&mut state, Some(ids[2])).await;
-        until_showing(&mut state, Some(ids[1])).await;
-        until_showing(&mut state, Some(ids[0])).await;
-        until_showing(&mut state, Some(ids[2])).await;
+        until_showing(&mut state, Some(3)).await;
+        until_showing(&mut state, Some(2)).await;
+        until_showing(&mut state, Some(1)).await;
+        until_showing(&mut state, Some(3)).await;
 
         show.send(Command::Pause).await;
         state.wait_for(|s| s.paused).await.unwrap();
         let shown = state.borrow().shown;
         tokio::time::sleep(Duration::from_secs(3600)).await;
         assert_eq!(state.borrow().shown, shown, "nothing changes while paused");
-        assert_eq!(show.state().current.map(|p| p.id), Some(ids[2]));
+        assert_eq!(show.state().current.map(|p| p.id), Some(3));
 
         // Removing every photo brings the welcome slide back; dropping the handle ends the task.
-        for &id in &ids {
+        for id in 1..=3 {
             library.delete(id).unwrap();
         }
-        show.send(Command::Removed(ids.clone())).await;
+        show.send(Command::Removed(vec![1, 2, 3])).await;
         until_showing(&mut state, None).await;
         drop((show, state));
         task.await.unwrap();
@@ -595,33 +687,129 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_resize_while_the_first_photo_renders_still_shows_that_photo() {
         let dir = tempfile::tempdir().unwrap();
-        let library = Arc::new(Library::open(dir.path(), Retention::default()).unwrap());
-        let new = NewPhoto { format: "JPEG".into(), width: 1, height: 1, ..Default::default() };
-        let id = library.add(PHOTOS[0], new).unwrap().photo.id;
-        let (size_tx, size) = watch::channel((1920, 1080));
-        let settings = SlideSettings {
-            fit: Fit::Contain,
-            matte: crate::render::Matte::Black,
-            limits: crate::render::Limits::default(),
-            captions: false,
-        };
-        let sink = Arc::new(HeadlessSink::default());
-        let info = WelcomeInfo {
-            http_url: "http://x".into(),
-            discord_line: "off".into(),
-            notices: vec![],
-        };
-        let (_welcome_tx, welcome) = watch::channel(info);
-        let timing = Timing { interval: Duration::from_secs(60), transition: Duration::ZERO };
-        let renderer = Renderer::new(settings, size);
-        let (show, _task) = Slideshow::spawn(library, renderer, sink.clone(), timing, welcome);
+        let Started { show: _show, mut state, sink, size, .. } =
+            start(library_with(dir.path(), 1), (1920, 1080));
         // The window reports its real size while the first render is under way.
-        size_tx.send((320, 200)).unwrap();
-        let mut state = show.watch();
-        until_showing(&mut state, Some(id)).await;
-        let first = state.borrow().shown;
-        assert_eq!(first, 1, "the welcome slide came first");
+        size.send((320, 200)).unwrap();
+        until_showing(&mut state, Some(1)).await;
+        assert_eq!(state.borrow().shown, 1, "the welcome slide came first");
         let slide = sink.current().unwrap();
-        assert_eq!((slide.width, slide.height), (320, 200));
+        assert_eq!((slide.width(), slide.height()), (320, 200));
+    }
+
+    /// The slide after the current one is rendered ahead: `next` shows it at once, even while
+    /// the decode gate is busy (an upload being rendered).
+    #[tokio::test(start_paused = true)]
+    async fn next_shows_the_slide_rendered_ahead_without_waiting_for_the_gate() {
+        let dir = tempfile::tempdir().unwrap();
+        let Started { show, mut state, renderer, .. } =
+            start(library_with(dir.path(), 3), (160, 90));
+        until_showing(&mut state, Some(3)).await;
+        // The photo shown and the one after it; taking the gate waits for the second to end.
+        until_decodes(&renderer, 2).await;
+        let gate = renderer.hold_gate().await;
+        show.send(Command::Next).await;
+        until_showing(&mut state, Some(2)).await;
+        assert_eq!(renderer.decodes(), 2, "shown from the slide rendered ahead");
+        drop(gate);
+        // Then the one after that is rendered ahead in turn.
+        until_decodes(&renderer, 3).await;
+    }
+
+    /// Five quick presses of `next` while the gate is busy cost one decode, not five in a row:
+    /// the renders nobody waits for any more are dropped before they take the gate.
+    #[tokio::test(start_paused = true)]
+    async fn superseded_renders_never_take_the_decode_gate() {
+        let dir = tempfile::tempdir().unwrap();
+        let Started { show, mut state, renderer, .. } =
+            start(library_with(dir.path(), 7), (160, 90));
+        until_showing(&mut state, Some(7)).await;
+        show.send(Command::Pause).await;
+        until_decodes(&renderer, 2).await;
+        let gate = renderer.hold_gate().await;
+        let before = renderer.decodes();
+        // 6 was rendered ahead and shows at once; 5, 4, 3 and 2 each supersede the last.
+        for _ in 0..5 {
+            show.send(Command::Next).await;
+        }
+        settle().await;
+        assert_eq!(showing(&state), Some(6));
+        assert_eq!(renderer.decodes(), before, "nothing decodes while the gate is held");
+        drop(gate);
+        until_showing(&mut state, Some(2)).await;
+        // Photo 2, and perhaps already photo 1 rendered ahead of it: never 5, 4 and 3 (a
+        // queue of every request would have decoded those first).
+        let spent = renderer.decodes() - before;
+        assert!((1..=2).contains(&spent), "{spent} decodes");
+    }
+
+    /// A sender's `--duration` holds the new photo for its own time, once; the rotation then
+    /// goes back to the interval.
+    #[tokio::test(start_paused = true)]
+    async fn a_held_photo_stays_for_its_own_time_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = library_with(dir.path(), 3);
+        let Started { show, mut state, .. } = start(library.clone(), (160, 90));
+        until_showing(&mut state, Some(3)).await;
+        let photo = library.get(1).unwrap().unwrap();
+        let hold = Some(Duration::from_secs(600));
+        show.send(Command::Added { photo: Box::new(photo), slide: None, hold }).await;
+        until_showing(&mut state, Some(1)).await;
+        let since = Instant::now();
+        until_showing(&mut state, Some(3)).await;
+        assert_eq!(since.elapsed().as_secs(), 600, "held for its --duration");
+        let since = Instant::now();
+        until_showing(&mut state, Some(2)).await;
+        assert_eq!(since.elapsed().as_secs(), 60, "then the interval");
+        until_showing(&mut state, Some(1)).await;
+        let since = Instant::now();
+        until_showing(&mut state, Some(3)).await;
+        assert_eq!(since.elapsed().as_secs(), 60, "the hold was for its first showing only");
+    }
+
+    /// Removing the photo on screen shows the one that took its place; removing the one
+    /// rendered ahead drops that slide; a photo deleted behind the slideshow's back (its
+    /// render finds it gone) is skipped.
+    #[tokio::test(start_paused = true)]
+    async fn removed_photos_leave_the_rotation_and_the_screen() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = library_with(dir.path(), 5);
+        let Started { show, mut state, .. } = start(library.clone(), (160, 90));
+        until_showing(&mut state, Some(5)).await;
+        show.send(Command::Pause).await;
+        // 4 is rendered ahead; removing it means `next` goes to 3.
+        library.delete(4).unwrap();
+        show.send(Command::Removed(vec![4])).await;
+        show.send(Command::Next).await;
+        until_showing(&mut state, Some(3)).await;
+        // Removing the photo on screen shows the next older one in its place.
+        library.delete(3).unwrap();
+        show.send(Command::Removed(vec![3])).await;
+        until_showing(&mut state, Some(2)).await;
+        // Photo 5 is deleted without a word to the slideshow: asked for, it is found gone,
+        // forgotten, and the screen goes to the photo in its place.
+        library.delete(5).unwrap();
+        assert!(show.show(5).await, "the slideshow still knew it");
+        until_shown_again(&mut state).await;
+        assert_eq!(showing(&state), Some(2));
+        assert!(!show.show(5).await, "forgotten once found gone");
+        show.send(Command::Next).await;
+        until_showing(&mut state, Some(1)).await;
+        show.send(Command::Next).await;
+        until_showing(&mut state, Some(2)).await;
+    }
+
+    /// The frame's stop ends the slideshow even while sources still hold handles.
+    #[tokio::test(start_paused = true)]
+    async fn the_frame_stopping_ends_the_slideshow() {
+        let dir = tempfile::tempdir().unwrap();
+        let Started { show, mut state, task, tasks, .. } =
+            start(library_with(dir.path(), 2), (160, 90));
+        until_showing(&mut state, Some(2)).await;
+        tasks.shutdown(Duration::from_secs(5)).await.unwrap();
+        task.await.unwrap();
+        // A source that sends afterwards is not blocked or failed.
+        show.send(Command::Next).await;
+        assert!(!show.show(1).await);
     }
 }

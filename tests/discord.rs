@@ -231,9 +231,18 @@ fn ignored_users_bots_and_channels_get_nothing_at_all() {
     }
     assert_eq!(library(&frame).len(), 1);
     // A slash command in an ignored channel is not answered either (another frame may).
-    fake.dispatch("INTERACTION_CREATE", fake.slash(CHAT, &user(11, "anna"), "status", None));
-    std::thread::sleep(SECS);
-    assert!(!fake.calls().iter().any(|c| c.path.contains("/interactions/")));
+    let ignored = fake.slash(CHAT, &user(11, "anna"), "status", None);
+    fake.dispatch("INTERACTION_CREATE", ignored.clone());
+    // One sent after it where the frame listens: once that is answered, the first had its
+    // chance.
+    let heard = fake.slash(PHOTOS, &user(11, "anna"), "status", None);
+    fake.dispatch("INTERACTION_CREATE", heard.clone());
+    let answered = |i: &Value| {
+        let id = i["id"].as_str().unwrap().to_owned();
+        move |c: &support::discord::Call| c.path.contains(&format!("/interactions/{id}/"))
+    };
+    fake.wait_call(5 * SECS, "the answer in the listened channel", answered(&heard));
+    assert!(!fake.calls().iter().any(answered(&ignored)), "answered in an ignored channel");
 }
 
 #[test]
@@ -531,4 +540,103 @@ fn two_frames_on_one_bot_each_show_only_their_own_channel() {
     assert_eq!((k.len(), h.len()), (1, 1));
     assert_eq!(k[0]["channel_id"].as_u64(), Some(PHOTOS));
     assert_eq!(h[0]["channel_id"].as_u64(), Some(CHAT));
+}
+
+/// Photos sent while the frame was off are taken when it starts again: oldest first, each
+/// with the reactions a live one gets; what it had answered before (its 💯 or ❌ is on the
+/// message), commands from then, and ignored channels are left alone.
+#[test]
+fn photos_sent_while_the_frame_was_off_are_caught_up_oldest_first() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let extra = "ignore_channels = [\"chat\"]";
+    let anna = user(11, "anna");
+    let ben = user(12, "ben");
+    let photo = |name: &str, bytes: Vec<u8>| {
+        let len = bytes.len();
+        (fake.serve_file(name, bytes), len)
+    };
+    // One photo while the frame is on: taken live, answered with 💯.
+    let first = frame(&fake, &data, extra);
+    let (url, len) = photo("before.jpg", fixture("ladybird.jpg"));
+    let before = fake.message(PHOTOS, &anna, "before", &[("before.jpg", &url, len)]);
+    fake.dispatch("MESSAGE_CREATE", before.clone());
+    assert_eq!(wait_finished(&fake, id_of(&before)).last().unwrap(), "+💯");
+    assert!(first.terminate().success());
+
+    // While it is off: three photos, a command, a photo in an ignored channel.
+    let mut missed = Vec::new();
+    for (i, (name, fixture_name)) in
+        [("a.png", "ladybird.png"), ("b.webp", "ladybird.webp"), ("c.jpg", "orient-3.jpg")]
+            .into_iter()
+            .enumerate()
+    {
+        let (url, len) = photo(name, fixture(fixture_name));
+        let who = if i == 1 { &ben } else { &anna };
+        let m = fake.message(PHOTOS, who, &format!("missed {i}"), &[(name, &url, len)]);
+        fake.post_unheard(&m);
+        missed.push(m);
+    }
+    let command = fake.message(PHOTOS, &anna, "!frame pause", &[]);
+    fake.post_unheard(&command);
+    let (url, len) = photo("chat.jpg", fixture("orient-6.jpg"));
+    let elsewhere = fake.message(CHAT, &anna, "", &[("chat.jpg", &url, len)]);
+    fake.post_unheard(&elsewhere);
+
+    let frame = frame(&fake, &data, extra);
+    for m in &missed {
+        assert_eq!(wait_finished(&fake, id_of(m)), ["+👍", "+⏱️", "-⏱️", "+💯"]);
+    }
+    let photos = library(&frame);
+    assert_eq!(photos.len(), 4);
+    // Newest first in the library: the missed ones in the order they were sent, after the
+    // one from before; the last one sent is on screen.
+    let captions: Vec<&str> = photos.iter().map(|p| p["caption"].as_str().unwrap()).collect();
+    assert_eq!(captions, ["missed 2", "missed 1", "missed 0", "before"]);
+    assert_eq!(photos[1]["sender"], "ben");
+    frame.wait_current(photos[0]["id"].as_i64().unwrap(), 5 * SECS);
+    // The one answered before is not taken again; the command and the ignored channel are
+    // not answered at all.
+    assert_eq!(fake.reactions(id_of(&before)), ["+👍", "+⏱️", "-⏱️", "+💯"]);
+    assert!(fake.reactions(id_of(&command)).is_empty());
+    assert!(fake.reactions(id_of(&elsewhere)).is_empty());
+    assert_eq!(frame.status()["paused"], false);
+    // The ignored channel's history was not even read.
+    let read: Vec<String> = fake
+        .calls()
+        .into_iter()
+        .filter(|c| c.method == "GET" && c.path.ends_with("/messages"))
+        .map(|c| c.path)
+        .collect();
+    assert!(read.iter().all(|p| p == &format!("/api/v10/channels/{PHOTOS}/messages")), "{read:?}");
+    assert!(!read.is_empty());
+}
+
+/// A forward carries the photo in `message_snapshots`: it is taken like an attachment, with
+/// the forwarded text as its caption and the forwarder as its sender.
+#[test]
+fn a_forwarded_photo_shows_with_its_text_from_the_forwarder() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "");
+    let jpeg = fixture("ladybird.jpg");
+    let url = fake.serve_file("birthday.jpg", jpeg.clone());
+    // The original was posted where the frame does not listen (another server, say).
+    let original = fake.message(
+        CHAT,
+        &user(11, "anna"),
+        "Grandpa's birthday",
+        &[("birthday.jpg", &url, jpeg.len())],
+    );
+    let forward = fake.forward(PHOTOS, &user(12, "ben"), &original);
+    fake.dispatch("MESSAGE_CREATE", forward.clone());
+    assert_eq!(wait_finished(&fake, id_of(&forward)).last().unwrap(), "+💯");
+    let photos = library(&frame);
+    assert_eq!(photos.len(), 1);
+    assert_eq!(photos[0]["sender"], "ben");
+    assert_eq!(photos[0]["caption"], "Grandpa's birthday");
+    assert_eq!(photos[0]["message_id"].as_u64(), Some(id_of(&forward)));
+    let stored = frame.get(&format!("/api/photos/{}", photos[0]["id"])).bytes().unwrap();
+    assert_eq!(stored.as_ref(), jpeg.as_slice());
 }

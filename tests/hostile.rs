@@ -138,10 +138,10 @@ fn a_jpeg_cut_in_half_shows_what_decoded() {
     let slide = render::render(half, &RenderOptions::new(640, 400)).unwrap();
     let full = render::render(&bytes, &RenderOptions::new(640, 400)).unwrap();
     let row = 640 * 4;
-    assert_eq!(slide.rgba[..row * 20].len(), full.rgba[..row * 20].len());
-    let top_diff: u64 = slide.rgba[..row * 20]
+    assert_eq!(slide.rgba()[..row * 20].len(), full.rgba()[..row * 20].len());
+    let top_diff: u64 = slide.rgba()[..row * 20]
         .iter()
-        .zip(&full.rgba[..row * 20])
+        .zip(&full.rgba()[..row * 20])
         .map(|(a, b)| u64::from(a.abs_diff(*b)))
         .sum();
     assert!(top_diff < (row as u64 * 20) / 4, "the top rows match the full photo");
@@ -166,7 +166,7 @@ fn corrupt_bytes_inside_a_jpeg_never_panic() {
             bytes[i] ^= 0x5A;
         }
         match render::render(&bytes, &RenderOptions::new(320, 200)) {
-            Ok(slide) => assert_eq!((slide.width, slide.height), (320, 200)),
+            Ok(slide) => assert_eq!((slide.width(), slide.height()), (320, 200)),
             Err(e) => assert_eq!(e.kind(), ErrorKind::Damaged, "step {step}: {e}"),
         }
     }

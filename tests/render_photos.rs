@@ -10,7 +10,8 @@ use image::{imageops, DynamicImage, RgbaImage};
 use support::*;
 
 fn slide_image(slide: Slide) -> RgbaImage {
-    RgbaImage::from_raw(slide.width, slide.height, slide.rgba).unwrap()
+    let (w, h) = slide.size();
+    RgbaImage::from_raw(w, h, slide.into_rgba()).unwrap()
 }
 
 fn render_fixture(name: &str, w: u32, h: u32, fit: Fit, matte: Matte) -> RgbaImage {
@@ -18,7 +19,7 @@ fn render_fixture(name: &str, w: u32, h: u32, fit: Fit, matte: Matte) -> RgbaIma
     opts.fit = fit;
     opts.matte = matte;
     let slide = render::render(&fixture(name), &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert_eq!((slide.width, slide.height), (w, h), "{name}");
+    assert_eq!((slide.width(), slide.height()), (w, h), "{name}");
     slide_image(slide)
 }
 
@@ -156,8 +157,8 @@ fn odd_slide_sizes_always_give_a_slide_of_exactly_that_size() {
                     let opts = RenderOptions { fit, matte, ..RenderOptions::new(w, h) };
                     let slide = render::render(&bytes, &opts)
                         .unwrap_or_else(|e| panic!("{name} at {w}×{h} {fit:?} {matte:?}: {e}"));
-                    assert_eq!((slide.width, slide.height), (w, h));
-                    assert_eq!(slide.rgba.len(), (w * h * 4) as usize);
+                    assert_eq!((slide.width(), slide.height()), (w, h));
+                    assert_eq!(slide.rgba().len(), (w * h * 4) as usize);
                 }
             }
         }

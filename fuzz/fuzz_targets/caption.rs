@@ -13,6 +13,6 @@ fuzz_target!(|bytes: &[u8]| {
     let Some(caption) = clip_caption(text) else { return };
     let line = text::fit_width(&caption, 20.0, Weight::Regular, 300.0);
     assert!(text::measure(&line, 20.0, Weight::Regular) <= 300.0);
-    let mut slide = Slide { width: 320, height: 120, rgba: vec![0; 320 * 120 * 4] };
+    let mut slide = Slide::filled(320, 120, [0, 0, 0, 255]);
     text::caption(&mut slide, &caption);
 });

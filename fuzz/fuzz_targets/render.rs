@@ -9,6 +9,6 @@ fuzz_target!(|bytes: &[u8]| {
     let mut opts = RenderOptions::new(64, 48);
     opts.limits = Limits { max_pixels: 4_000_000, max_decode_bytes: 32 * 1024 * 1024 };
     if let Ok(slide) = render::render(bytes, &opts) {
-        assert_eq!(slide.rgba.len(), 64 * 48 * 4);
+        assert_eq!(slide.rgba().len(), 64 * 48 * 4);
     }
 });

@@ -119,17 +119,16 @@ impl Access {
         if person.bot {
             return false;
         }
-        let channel_ok = if self.listen_channels.is_empty() {
-            true
-        } else {
-            self.listen_channels.iter().any(|r| r.matches(place))
-        };
         let user_ok =
             self.listen_users.is_empty() || self.listen_users.iter().any(|r| r.matches(person));
-        channel_ok
-            && user_ok
-            && !self.ignore_channels.iter().any(|r| r.matches(place))
-            && !self.ignore_users.iter().any(|r| r.matches(person))
+        self.listens_in(place) && user_ok && !self.ignore_users.iter().any(|r| r.matches(person))
+    }
+
+    /// Whether the bot reads anything at all in `place` (catch-up reads only those channels).
+    pub fn listens_in(&self, place: &Place) -> bool {
+        let channel_ok = self.listen_channels.is_empty()
+            || self.listen_channels.iter().any(|r| r.matches(place));
+        channel_ok && !self.ignore_channels.iter().any(|r| r.matches(place))
     }
 
     /// Whether `person` may delete anybody's photo.

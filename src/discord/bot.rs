@@ -1,8 +1,9 @@
 //! The serenity event handler: photos and commands from messages, `/frame` from slash
 //! commands, deleted messages, and the connection's state for `/api/status`.
 
-use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use serenity::all::{
     ChannelId, Command as SlashCommand, CommandDataOptionValue, CommandInteraction,
@@ -15,6 +16,7 @@ use serenity::gateway::ConnectionStage;
 use tokio::sync::watch;
 
 use super::access::{Person, Place};
+use super::catch_up::{self, Seen};
 use super::commands::{self, FrameCommand, Reply, COMMANDS};
 use super::feedback::{Feedback, Style};
 use super::params::PhotoParams;
@@ -36,6 +38,12 @@ pub struct Handler {
     /// The bot's own id and name, from READY: its own messages are never read, and the name
     /// is what `/api/status` shows again after a reconnect.
     me: OnceLock<(UserId, String)>,
+    /// `[discord] catch_up`: how far back a fresh connection looks for missed photos.
+    catch_up: Duration,
+    /// A catch-up is under way (a second READY during one does not start another).
+    catching_up: AtomicBool,
+    /// Messages already taken, live or caught up: each is taken once.
+    seen: Mutex<Seen>,
 }
 
 impl std::fmt::Debug for Handler {
@@ -62,7 +70,126 @@ impl Handler {
             guild_ids: settings.config.guild_ids.clone(),
             state,
             me: OnceLock::new(),
+            catch_up: settings.config.catch_up,
+            catching_up: AtomicBool::new(false),
+            seen: Mutex::new(Seen::default()),
         }
+    }
+
+    /// Takes a message (live, or caught up on): a command, or photos. `false` when it was
+    /// neither, or not for this frame, or already taken.
+    async fn take(&self, ctx: &Context, msg: &Message) -> bool {
+        let person = Person {
+            id: msg.author.id.get(),
+            username: msg.author.name.clone(),
+            bot: msg.author.bot || self.me.get().is_some_and(|(id, _)| *id == msg.author.id),
+        };
+        let place = Self::place(ctx, msg.channel_id, msg.guild_id);
+        if !self.core.access.listens(&person, &place) {
+            tracing::debug!(
+                "Discord: not listening to {} in {}",
+                person.username,
+                place.channel_id
+            );
+            return false;
+        }
+        if !self.seen.lock().unwrap_or_else(|e| e.into_inner()).first(msg.id.get()) {
+            return false;
+        }
+        let feedback = Feedback {
+            http: ctx.http.clone(),
+            channel: msg.channel_id,
+            message: msg.id,
+            style: self.style.clone(),
+        };
+        if let Some(text) = self.command_text(msg.content.trim()) {
+            self.on_command(&feedback, text, &person).await;
+            return true;
+        }
+        let wanted = photos::wanted(msg);
+        if wanted.is_empty() {
+            return false;
+        }
+        tracing::info!("Discord: {} photo(s) from {}", wanted.len(), person.username);
+        self.on_photos(msg, &feedback, wanted).await;
+        true
+    }
+
+    /// Reads back what was sent while the frame was off (see [`catch_up`]).
+    async fn catch_up(&self, ctx: &Context, guilds: Vec<GuildId>) {
+        if self.catch_up.is_zero() || self.catching_up.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        // The servers arrive after READY, one GUILD_CREATE each: wait for them, a little.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        while guilds.iter().any(|&g| ctx.cache.guild(g).is_none())
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let stored = self.core.app.newest_messages().await.unwrap_or_else(|e| {
+            tracing::warn!("Discord: cannot read which messages were stored: {e}");
+            Vec::new()
+        });
+        let mut channels: Vec<(ChannelId, Option<GuildId>)> = Vec::new();
+        for &guild_id in &guilds {
+            let Some(guild) = ctx.cache.guild(guild_id).map(|g| g.clone()) else { continue };
+            for (&id, channel) in &guild.channels {
+                use serenity::all::ChannelType;
+                let place = Place {
+                    channel_id: id.get(),
+                    names: Some((guild.name.clone(), channel.name.clone())),
+                    is_dm: false,
+                };
+                if matches!(channel.kind, ChannelType::Text | ChannelType::News)
+                    && self.core.access.listens_in(&place)
+                {
+                    channels.push((id, Some(guild_id)));
+                }
+            }
+        }
+        // Channels photos came from that are in no server are direct messages.
+        for &(channel, _) in &stored {
+            let in_a_server = guilds.iter().any(|&g| {
+                ctx.cache
+                    .guild(g)
+                    .is_some_and(|g| g.channels.contains_key(&ChannelId::new(channel)))
+            });
+            let dm = Place { channel_id: channel, names: None, is_dm: true };
+            if !in_a_server && self.core.access.listens_in(&dm) {
+                channels.push((ChannelId::new(channel), None));
+            }
+        }
+        let now = SystemTime::now();
+        let mut taken = 0;
+        for (channel, guild) in channels {
+            let newest = stored.iter().find(|(c, _)| *c == channel.get()).map(|&(_, m)| m);
+            let after = catch_up::start_after(newest, self.catch_up, now);
+            let messages = match catch_up::history(&ctx.http, channel, after).await {
+                Ok(messages) => messages,
+                Err(e) => {
+                    tracing::warn!("Discord: cannot read the history of channel {channel}: {e}");
+                    continue;
+                }
+            };
+            for mut msg in messages {
+                // Commands were meant for then; answered messages were taken before.
+                if self.command_text(msg.content.trim()).is_some()
+                    || catch_up::answered(&msg, &self.style.done, &self.style.error)
+                {
+                    continue;
+                }
+                // Messages read through the REST API carry no server id.
+                msg.guild_id = msg.guild_id.or(guild);
+                if self.take(ctx, &msg).await {
+                    taken += 1;
+                }
+            }
+        }
+        if taken > 0 {
+            tracing::info!("Discord: caught up on {taken} message(s) sent while the frame was off");
+        }
+        self.catching_up.store(false, Ordering::Release);
     }
 
     fn place(ctx: &Context, channel_id: ChannelId, guild_id: Option<GuildId>) -> Place {
@@ -99,7 +226,8 @@ impl Handler {
 
     async fn on_photos(&self, msg: &Message, feedback: &Feedback, wanted: Vec<Wanted>) {
         feedback.ack().await;
-        let params = match PhotoParams::parse(&msg.content, &photos::link_words(&msg.content)) {
+        let text = photos::text(msg);
+        let params = match PhotoParams::parse(text, &photos::link_words(text)) {
             Ok(p) => p,
             Err(why) => {
                 feedback.react(&self.style.error).await;
@@ -276,34 +404,7 @@ impl Handler {
 #[async_trait]
 impl EventHandler for Handler {
     async fn message(&self, ctx: Context, msg: Message) {
-        let person = Person {
-            id: msg.author.id.get(),
-            username: msg.author.name.clone(),
-            bot: msg.author.bot || self.me.get().is_some_and(|(id, _)| *id == msg.author.id),
-        };
-        let place = Self::place(&ctx, msg.channel_id, msg.guild_id);
-        if !self.core.access.listens(&person, &place) {
-            tracing::debug!(
-                "Discord: not listening to {} in {}",
-                person.username,
-                place.channel_id
-            );
-            return;
-        }
-        let feedback = Feedback {
-            http: ctx.http.clone(),
-            channel: msg.channel_id,
-            message: msg.id,
-            style: self.style.clone(),
-        };
-        if let Some(text) = self.command_text(msg.content.trim()) {
-            return self.on_command(&feedback, text, &person).await;
-        }
-        let wanted = photos::wanted(&msg);
-        if !wanted.is_empty() {
-            tracing::info!("Discord: {} photo(s) from {}", wanted.len(), person.username);
-            self.on_photos(&msg, &feedback, wanted).await;
-        }
+        self.take(&ctx, &msg).await;
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
@@ -337,6 +438,8 @@ impl EventHandler for Handler {
         tracing::info!("Discord: connected as {}", ready.user.name);
         let _ = self.state.send(DiscordState::Connected { user: ready.user.name.clone() });
         self.register(&ctx).await;
+        // A resumed connection is sent what it missed; a new one is not: read it back.
+        self.catch_up(&ctx, ready.guilds.iter().map(|g| g.id).collect()).await;
     }
 
     async fn resume(&self, _ctx: Context, _event: ResumedEvent) {

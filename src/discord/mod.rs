@@ -4,6 +4,7 @@
 //!
 //! - [`access`]: whom and where the bot listens to (`listen_channels`, `ignore_users`, ...).
 //! - [`bot`]: the serenity event handler: messages, slash commands, deletes, connection state.
+//! - [`catch_up`]: on a fresh connection, the photos sent while the frame was off.
 //! - [`photos`]: finding a message's photos (attachments, image embeds, bare links).
 //! - [`params`]: `--fit`, `--caption`, `--duration` in a photo's message.
 //! - [`commands`]: `next`, `prev`, `pause`, `resume`, `status`, `peek`, `delete`, `help`.
@@ -16,6 +17,7 @@
 
 pub mod access;
 pub mod bot;
+pub mod catch_up;
 pub mod commands;
 pub mod feedback;
 pub mod params;

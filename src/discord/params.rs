@@ -45,16 +45,12 @@ impl PhotoParams {
             params.explicit = true;
             match name.as_str() {
                 "fit" => {
-                    params.fit = Some(match value.to_lowercase().as_str() {
-                        "contain" => Fit::Contain,
-                        "cover" => Fit::Cover,
-                        _ => {
-                            return Err(format!(
-                                "`--fit {value}`: the fit is `contain` (the whole photo) or \
-                                 `cover` (fill the screen)"
-                            ))
-                        }
-                    })
+                    params.fit = Some(value.parse::<Fit>().map_err(|_| {
+                        format!(
+                            "`--fit {value}`: the fit is `contain` (the whole photo) or `cover` \
+                             (fill the screen)"
+                        )
+                    })?)
                 }
                 "caption" => params.caption = Some(value),
                 "duration" => {
@@ -82,7 +78,7 @@ impl PhotoParams {
     pub fn echo(&self) -> String {
         let mut parts = Vec::new();
         if let Some(fit) = self.fit {
-            parts.push(format!("--fit {}", if fit == Fit::Cover { "cover" } else { "contain" }));
+            parts.push(format!("--fit {fit}"));
         }
         if let Some(caption) = &self.caption {
             parts.push(format!("--caption \"{caption}\""));

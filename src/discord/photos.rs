@@ -3,8 +3,11 @@
 //!
 //! A link's embed, when Discord has made one, is fetched through Discord's media proxy (on
 //! the allowed hosts) rather than from the linked server.
+//!
+//! A forwarded message carries what it forwards in `message_snapshots`: its photos are taken
+//! like the message's own, and its text is the caption (the forwarder is the sender).
 
-use serenity::all::Message;
+use serenity::all::{Attachment, Embed, Message};
 
 /// One photo to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,10 +19,27 @@ pub struct Wanted {
     pub size: Option<u64>,
 }
 
-/// The photos in `msg`, in order: attachments, then embeds, then links without an embed.
+/// The text a message's photos come with: its own, or what it forwards.
+pub fn text(msg: &Message) -> &str {
+    match msg.message_snapshots.first() {
+        Some(forwarded) if msg.content.trim().is_empty() => &forwarded.content,
+        _ => &msg.content,
+    }
+}
+
+/// The photos in `msg` (and in what it forwards), in order: attachments, then embeds, then
+/// links without an embed.
 pub fn wanted(msg: &Message) -> Vec<Wanted> {
-    let mut out: Vec<Wanted> = msg
-        .attachments
+    let mut out = in_parts(&msg.content, &msg.attachments, &msg.embeds);
+    for forwarded in &msg.message_snapshots {
+        out.extend(in_parts(&forwarded.content, &forwarded.attachments, &forwarded.embeds));
+    }
+    out.dedup_by(|a, b| a.url == b.url);
+    out
+}
+
+fn in_parts(content: &str, attachments: &[Attachment], embeds: &[Embed]) -> Vec<Wanted> {
+    let mut out: Vec<Wanted> = attachments
         .iter()
         .map(|a| Wanted {
             label: a.filename.clone(),
@@ -27,9 +47,9 @@ pub fn wanted(msg: &Message) -> Vec<Wanted> {
             size: Some(a.size.into()),
         })
         .collect();
-    let links = links(&msg.content);
+    let links = links(content);
     let mut embedded_links: Vec<String> = Vec::new();
-    for embed in &msg.embeds {
+    for embed in embeds {
         let image = embed.image.as_ref().map(|i| (i.proxy_url.clone(), i.url.clone()));
         // A link to an image gets an embed of kind "image" whose thumbnail is the image.
         let thumb = (embed.kind.as_deref() == Some("image"))
@@ -48,7 +68,6 @@ pub fn wanted(msg: &Message) -> Vec<Wanted> {
             out.push(Wanted { label: link.clone(), url: link, size: None });
         }
     }
-    out.dedup_by(|a, b| a.url == b.url);
     out
 }
 

@@ -37,21 +37,21 @@ impl Fade {
 
 /// `slide` at exactly `width`×`height`: itself when it fits, else centred over black.
 pub fn conform(slide: &Slide, width: u32, height: u32) -> Cow<'_, Slide> {
-    if (slide.width, slide.height) == (width, height) {
+    if (slide.width(), slide.height()) == (width, height) {
         return Cow::Borrowed(slide);
     }
-    let mut rgba = vec![0u8; width as usize * height as usize * 4];
-    rgba.chunks_exact_mut(4).for_each(|p| p[3] = 255);
-    let copy_w = slide.width.min(width) as usize;
-    let copy_h = slide.height.min(height) as usize;
-    let (sx, sy) = ((slide.width as usize - copy_w) / 2, (slide.height as usize - copy_h) / 2);
+    let mut out = Slide::filled(width, height, [0, 0, 0, 255]);
+    let rgba = out.rgba_mut();
+    let copy_w = slide.width().min(width) as usize;
+    let copy_h = slide.height().min(height) as usize;
+    let (sx, sy) = ((slide.width() as usize - copy_w) / 2, (slide.height() as usize - copy_h) / 2);
     let (dx, dy) = ((width as usize - copy_w) / 2, (height as usize - copy_h) / 2);
     for row in 0..copy_h {
-        let src = ((sy + row) * slide.width as usize + sx) * 4;
+        let src = ((sy + row) * slide.width() as usize + sx) * 4;
         let dst = ((dy + row) * width as usize + dx) * 4;
-        rgba[dst..dst + copy_w * 4].copy_from_slice(&slide.rgba[src..src + copy_w * 4]);
+        rgba[dst..dst + copy_w * 4].copy_from_slice(&slide.rgba()[src..src + copy_w * 4]);
     }
-    Cow::Owned(Slide { width, height, rgba })
+    Cow::Owned(out)
 }
 
 /// Writes `from` blended towards `to` by `weight` (0..=256) into an RGBA buffer. Both slides
@@ -88,23 +88,23 @@ mod tests {
     use super::*;
 
     fn flat(w: u32, h: u32, v: u8) -> Slide {
-        Slide { width: w, height: h, rgba: [v, v, v, 255].repeat((w * h) as usize) }
+        Slide::filled(w, h, [v, v, v, 255])
     }
 
     #[test]
     fn a_fade_goes_from_the_old_slide_to_the_new() {
         let (a, b) = (flat(4, 2, 0), flat(4, 2, 200));
         let mut out = vec![0u8; 32];
-        blend_rgba(&a.rgba, &b.rgba, 0, &mut out);
+        blend_rgba(a.rgba(), b.rgba(), 0, &mut out);
         assert_eq!(out[0], 0);
-        blend_rgba(&a.rgba, &b.rgba, 128, &mut out);
+        blend_rgba(a.rgba(), b.rgba(), 128, &mut out);
         assert_eq!(out[0], 100);
-        blend_rgba(&a.rgba, &b.rgba, 256, &mut out);
-        assert_eq!(out, b.rgba);
+        blend_rgba(a.rgba(), b.rgba(), 256, &mut out);
+        assert_eq!(out, b.rgba());
         let mut words = vec![0u32; 8];
-        blend_xrgb(&a.rgba, &b.rgba, 256, &mut words);
+        blend_xrgb(a.rgba(), b.rgba(), 256, &mut words);
         assert_eq!(words[0], 0x00c8c8c8);
-        copy_xrgb(&a.rgba, &mut words);
+        copy_xrgb(a.rgba(), &mut words);
         assert_eq!(words[0], 0);
 
         let start = Instant::now();
@@ -119,11 +119,11 @@ mod tests {
     fn a_slide_of_another_size_is_centred_over_black() {
         let s = flat(2, 2, 90);
         let c = conform(&s, 4, 2);
-        assert_eq!((c.width, c.height), (4, 2));
-        assert_eq!(&c.rgba[0..4], &[0, 0, 0, 255]);
-        assert_eq!(&c.rgba[4..8], &[90, 90, 90, 255]);
+        assert_eq!((c.width(), c.height()), (4, 2));
+        assert_eq!(&c.rgba()[0..4], &[0, 0, 0, 255]);
+        assert_eq!(&c.rgba()[4..8], &[90, 90, 90, 255]);
         let big = flat(6, 6, 7);
         let c = conform(&big, 2, 2);
-        assert_eq!(c.rgba, flat(2, 2, 7).rgba);
+        assert_eq!(c.rgba(), flat(2, 2, 7).rgba());
     }
 }

@@ -66,9 +66,9 @@ impl Present for PixelsPresenter {
         match from {
             Some(from) if weight < 256 => {
                 let from = fade::conform(from, w, h);
-                fade::blend_rgba(&from.rgba, &to.rgba, weight, frame);
+                fade::blend_rgba(from.rgba(), to.rgba(), weight, frame);
             }
-            _ => frame.copy_from_slice(&to.rgba),
+            _ => frame.copy_from_slice(to.rgba()),
         }
         self.pixels.render().context("pixels: presenting the frame")?;
         Ok(())

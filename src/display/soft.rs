@@ -58,9 +58,9 @@ impl Present for SoftPresenter {
         match from {
             Some(from) if weight < 256 => {
                 let from = fade::conform(from, w, h);
-                fade::blend_xrgb(&from.rgba, &to.rgba, weight, &mut buffer);
+                fade::blend_xrgb(from.rgba(), to.rgba(), weight, &mut buffer);
             }
-            _ => fade::copy_xrgb(&to.rgba, &mut buffer),
+            _ => fade::copy_xrgb(to.rgba(), &mut buffer),
         }
         buffer.present().map_err(|e| anyhow::anyhow!("softbuffer present: {e}"))?;
         Ok(())

@@ -349,8 +349,8 @@ impl App {
             let (n, total, worst) = std::mem::take(&mut self.fade_frames);
             tracing::debug!(
                 "fade: {n} frames at {}x{}, mean {:.2} ms, worst {:.2} ms per frame",
-                current.width,
-                current.height,
+                current.width(),
+                current.height(),
                 total.as_secs_f64() * 1000.0 / f64::from(n.max(1)),
                 worst.as_secs_f64() * 1000.0
             );

@@ -169,18 +169,13 @@ async fn upload(
              multipart form (curl -F file=@photo.jpg)",
         ));
     }
-    let fit = match params.fit.as_deref().map(str::trim) {
-        None | Some("") => None,
-        Some("contain") => Some(Fit::Contain),
-        Some("cover") => Some(Fit::Cover),
-        Some(other) => {
-            return Err(AppError::new(
-                StatusCode::BAD_REQUEST,
-                "bad_parameter",
-                format!("fit `{other}` is not a fit: write contain or cover"),
-            ))
-        }
-    };
+    let fit =
+        match params.fit.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(word) => Some(word.parse::<Fit>().map_err(|e| {
+                AppError::new(StatusCode::BAD_REQUEST, "bad_parameter", e.to_string())
+            })?),
+        };
 
     let count = files.len();
     // Each part is stored before the next is looked at (see `Batch`).

@@ -44,7 +44,8 @@ impl Limits {
             header_timeout: Duration::from_secs(10),
             body_timeout: Duration::from_secs(30),
             max_connections: max_connections(nofile),
-            shutdown_grace: Duration::from_secs(5),
+            // With the second the server waits beyond it, inside the frame's five.
+            shutdown_grace: Duration::from_secs(3),
         }
     }
 }

@@ -99,7 +99,8 @@ pub(crate) fn compose(photo: RgbaImage, layout: &Layout, matte: Matte) -> Slide 
     let (sw, sh) = layout.slide;
     let opaque = photo.pixels().all(|p| p[3] == 255);
     if layout.fills_slide() && opaque {
-        return Slide { width: sw, height: sh, rgba: photo.into_raw() };
+        debug_assert_eq!(photo.dimensions(), (sw, sh));
+        return Slide::from_image(photo);
     }
     let mut slide = blank(layout.slide);
     let (x0, y0, w, _) = layout.dest;
@@ -126,13 +127,12 @@ pub(crate) fn compose(photo: RgbaImage, layout: &Layout, matte: Matte) -> Slide 
     if opaque {
         finish(slide, layout, matte)
     } else {
-        Slide { width: sw, height: sh, rgba: slide.into_vec() }
+        into_slide(slide)
     }
 }
 
 /// Paints the matte in the bars around an opaque photo already in its place on `slide`.
 pub(crate) fn finish(mut slide: Image<'static>, layout: &Layout, matte: Matte) -> Slide {
-    let (sw, sh) = layout.slide;
     let bars = bars(layout);
     if !bars.is_empty() {
         let (x, y, w, h) = layout.dest;
@@ -144,7 +144,13 @@ pub(crate) fn finish(mut slide: Image<'static>, layout: &Layout, matte: Matte) -
             paint_matte(&mut slide, tiny.as_ref(), layout.slide, rect);
         }
     }
-    Slide { width: sw, height: sh, rgba: slide.into_vec() }
+    into_slide(slide)
+}
+
+/// The slide in a U8x4 image made by [`blank`].
+fn into_slide(image: Image<'static>) -> Slide {
+    let (width, height) = (image.width(), image.height());
+    Slide::new(width, height, image.into_vec()).expect("a U8x4 image is width × height × 4 bytes")
 }
 
 /// The parts of the slide outside the photo: bands above and below it, and beside it.

@@ -14,6 +14,7 @@ mod orient;
 mod png;
 mod resize;
 mod sniff;
+mod style;
 pub mod text;
 
 use std::borrow::Cow;
@@ -21,26 +22,7 @@ use std::borrow::Cow;
 pub use compose::Layout;
 pub use error::{ErrorKind, RenderError};
 pub use sniff::{sniff, Format};
-
-/// How a photo fills the slide.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Fit {
-    /// The whole photo, as large as fits, centred over the matte.
-    #[default]
-    Contain,
-    /// The slide filled edge to edge; what overflows is cropped, centred.
-    Cover,
-}
-
-/// What fills the bars around a photo that does not match the screen's shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Matte {
-    /// A blurred, darkened copy of the photo, stretched over the whole slide.
-    #[default]
-    Blur,
-    /// Plain black.
-    Black,
-}
+pub use style::{Fit, Matte, UnknownStyle};
 
 /// Bounds on what a photo may cost, checked from the header before any decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,12 +117,74 @@ impl PhotoInfo {
 }
 
 /// A finished slide: `width`×`height` opaque RGBA8 pixels, row-major, ready to present.
+///
+/// The fields are private so that `rgba.len() == width * height * 4` always holds: the
+/// presenters and the crossfade index pixels by it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Slide {
+    width: u32,
+    height: u32,
+    rgba: Vec<u8>,
+}
+
+/// Pixels that do not make a `width`×`height` slide.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{len} bytes are not a {width}×{height} RGBA slide ({expected} bytes)")]
+pub struct SlideSizeError {
     pub width: u32,
     pub height: u32,
-    /// `width * height * 4` bytes; alpha is always 255.
-    pub rgba: Vec<u8>,
+    pub len: usize,
+    pub expected: u64,
+}
+
+impl Slide {
+    /// A slide from its pixels; `rgba` must hold exactly `width * height * 4` bytes.
+    pub fn new(width: u32, height: u32, rgba: Vec<u8>) -> Result<Slide, SlideSizeError> {
+        let expected = u64::from(width) * u64::from(height) * 4;
+        if rgba.len() as u64 != expected {
+            return Err(SlideSizeError { width, height, len: rgba.len(), expected });
+        }
+        Ok(Slide { width, height, rgba })
+    }
+
+    /// A slide of one colour (alpha is set to 255).
+    pub fn filled(width: u32, height: u32, [r, g, b, _]: [u8; 4]) -> Slide {
+        let rgba = [r, g, b, 255].repeat(width as usize * height as usize);
+        Slide { width, height, rgba }
+    }
+
+    /// From an image whose buffer the `image` crate has already checked.
+    pub(crate) fn from_image(image: image::RgbaImage) -> Slide {
+        let (width, height) = image.dimensions();
+        Slide { width, height, rgba: image.into_raw() }
+    }
+
+    pub fn width(&self) -> u32 {
+        self.width
+    }
+
+    pub fn height(&self) -> u32 {
+        self.height
+    }
+
+    /// `(width, height)`.
+    pub fn size(&self) -> (u32, u32) {
+        (self.width, self.height)
+    }
+
+    /// The pixels, `width * height * 4` bytes.
+    pub fn rgba(&self) -> &[u8] {
+        &self.rgba
+    }
+
+    /// The pixels, to draw on (captions); a slice, so the size cannot change.
+    pub fn rgba_mut(&mut self) -> &mut [u8] {
+        &mut self.rgba
+    }
+
+    pub fn into_rgba(self) -> Vec<u8> {
+        self.rgba
+    }
 }
 
 impl std::fmt::Debug for Slide {

@@ -86,6 +86,8 @@ struct Shared {
     channel_errors: Mutex<HashMap<u64, (u16, i64, String)>>,
     /// Close code sent instead of READY (4004 bad token, 4014 intents).
     close_on_identify: Mutex<Option<u16>>,
+    /// Every message posted, by channel, as `GET /channels/{id}/messages` returns them.
+    history: Mutex<HashMap<u64, Vec<Value>>>,
     api_url: String,
     gateway_url: String,
 }
@@ -113,7 +115,7 @@ impl FakeDiscord {
         let api_url = format!("http://{}", rest.local_addr().unwrap());
         let gateway_url = format!("ws://{}", gateway.local_addr().unwrap());
         let shared = Arc::new(Shared {
-            ids: AtomicU64::new(1_000_000),
+            ids: AtomicU64::new(snowflake(std::time::SystemTime::now())),
             api_url: api_url.clone(),
             gateway_url: gateway_url.clone(),
             ..Shared::default()
@@ -185,8 +187,18 @@ impl FakeDiscord {
         );
     }
 
-    /// Sends a dispatch to every open session.
+    /// Posts a message nobody connected hears (the frame is off): it is only in the
+    /// channel's history, for the frame to catch up on.
+    pub fn post_unheard(&self, message: &Value) {
+        let channel: u64 = message["channel_id"].as_str().unwrap().parse().unwrap();
+        self.shared.history.lock().unwrap().entry(channel).or_default().push(message.clone());
+    }
+
+    /// Sends a dispatch to every open session. A MESSAGE_CREATE joins its channel's history.
     pub fn dispatch(&self, event: &str, data: Value) {
+        if event == "MESSAGE_CREATE" {
+            self.post_unheard(&data);
+        }
         let seq = self.shared.seq.fetch_add(1, Ordering::SeqCst) + 1;
         let frame = json!({ "op": 0, "t": event, "s": seq, "d": data }).to_string();
         for s in self.shared.sessions.lock().unwrap().iter() {
@@ -228,6 +240,34 @@ impl FakeDiscord {
                 "deaf": false, "mute": false, "flags": 0,
             });
         }
+        checked::<serenity::all::Message>(&m);
+        m
+    }
+
+    /// `forwarder` forwarding `original` into `channel`, as Discord sends it: no text of its
+    /// own, a `message_reference` of type 1 (forward), the original's content, attachments and
+    /// embeds in `message_snapshots`, and the HAS_SNAPSHOT flag (1 << 14).
+    pub fn forward(&self, channel: u64, forwarder: &User, original: &Value) -> Value {
+        let mut m = self.message(channel, forwarder, "", &[]);
+        m["flags"] = json!(1 << 14);
+        m["message_reference"] = json!({
+            "type": 1,
+            "message_id": original["id"],
+            "channel_id": original["channel_id"],
+            "guild_id": GUILD_ID.to_string(),
+        });
+        m["message_snapshots"] = json!([{ "message": {
+            "type": 0,
+            "content": original["content"],
+            "embeds": original["embeds"],
+            "attachments": original["attachments"],
+            "timestamp": original["timestamp"],
+            "edited_timestamp": null,
+            "flags": 0,
+            "mentions": [],
+            "mention_roles": [],
+            "components": [],
+        }}]);
         checked::<serenity::all::Message>(&m);
         m
     }
@@ -304,6 +344,14 @@ impl FakeDiscord {
     pub fn shutdown(self) {
         self.rt.shutdown_background();
     }
+}
+
+/// A Discord id for something made at `at`: milliseconds since 2015 in the high bits, so that
+/// ids sort by time and a frame can turn "the last 48 hours" into an id, as with Discord's.
+fn snowflake(at: std::time::SystemTime) -> u64 {
+    const DISCORD_EPOCH_MS: u64 = 1_420_070_400_000;
+    let ms = at.duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as u64;
+    (ms - DISCORD_EPOCH_MS) << 22
 }
 
 fn user_json(u: &User) -> Value {
@@ -520,7 +568,7 @@ fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/api/v10/gateway", get(gateway_url))
         .route("/api/v10/gateway/bot", get(gateway_url))
-        .route("/api/v10/channels/{channel}/messages", post(create_message))
+        .route("/api/v10/channels/{channel}/messages", post(create_message).get(list_messages))
         .route("/api/v10/users/@me/channels", post(create_dm))
         .route("/cdn/{name}", get(cdn))
         .route("/api/v10/applications/{app}/commands", put(record_list))
@@ -633,6 +681,63 @@ async fn create_message(
     let m = message_json(id, channel, &bot_user(), content, Vec::new());
     checked::<serenity::all::Message>(&m);
     Json(m).into_response()
+}
+
+/// `GET /channels/{id}/messages?after=&limit=`, as Discord answers it: at most `limit` (≤ 100)
+/// messages after `after`, newest first, without `guild_id` or `member` (REST messages carry
+/// neither), each with the reactions the bot has left on it (`me: true`).
+async fn list_messages(
+    State(shared): State<Arc<Shared>>,
+    Path(channel): Path<u64>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+    req: Request,
+) -> Json<Value> {
+    record(&shared, req).await;
+    let after: u64 = query.get("after").and_then(|a| a.parse().ok()).unwrap_or(0);
+    let limit: usize = query.get("limit").and_then(|l| l.parse().ok()).unwrap_or(50).min(100);
+    let calls = shared.calls.lock().unwrap().clone();
+    let mut found: Vec<Value> = shared
+        .history
+        .lock()
+        .unwrap()
+        .get(&channel)
+        .into_iter()
+        .flatten()
+        .filter(|m| m["id"].as_str().unwrap().parse::<u64>().unwrap() > after)
+        .cloned()
+        .collect();
+    // The oldest `limit` after `after`, then newest first.
+    found.sort_by_key(|m| m["id"].as_str().unwrap().parse::<u64>().unwrap());
+    found.truncate(limit);
+    found.reverse();
+    for m in &mut found {
+        let obj = m.as_object_mut().unwrap();
+        obj.remove("guild_id");
+        obj.remove("member");
+        let needle = format!("/messages/{}/reactions/", obj["id"].as_str().unwrap());
+        let mut mine: Vec<String> = Vec::new();
+        for c in &calls {
+            let Some(rest) = c.path.split(&needle).nth(1) else { continue };
+            let emoji = rest.trim_end_matches("/@me").to_owned();
+            match c.method.as_str() {
+                "PUT" if !mine.contains(&emoji) => mine.push(emoji),
+                "DELETE" => mine.retain(|e| *e != emoji),
+                _ => {}
+            }
+        }
+        let reactions: Vec<Value> = mine
+            .iter()
+            .map(|e| {
+                json!({
+                    "count": 1, "count_details": { "burst": 0, "normal": 1 }, "me": true,
+                    "me_burst": false, "burst_colors": [], "emoji": { "id": null, "name": e },
+                })
+            })
+            .collect();
+        obj.insert("reactions".into(), json!(reactions));
+        checked::<serenity::all::Message>(m);
+    }
+    Json(json!(found))
 }
 
 async fn create_dm(State(shared): State<Arc<Shared>>, req: Request) -> Json<Value> {

@@ -162,6 +162,29 @@ impl Frame {
         }
     }
 
+    /// Waits up to `within` until the index on disk says photo `id` is on screen (what a
+    /// restart comes back to), reading it as another process would.
+    pub fn wait_showing_saved(&self, id: i64, within: Duration) {
+        use rusqlite::{Connection, OpenFlags, OptionalExtension};
+        let index = self.data_dir.join("library.sqlite3");
+        let conn = Connection::open_with_flags(&index, OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+        let start = Instant::now();
+        loop {
+            let saved: Option<i64> = conn
+                .query_row("SELECT value FROM state WHERE key = 'showing'", [], |r| r.get(0))
+                .optional()
+                .unwrap();
+            if saved == Some(id) {
+                return;
+            }
+            assert!(
+                start.elapsed() < within,
+                "showing {saved:?} on disk, not {id}, after {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// The screen, waiting (up to 5 s) for the first slide of a frame just started.
     pub fn screenshot(&self) -> image::RgbaImage {
         let start = Instant::now();
