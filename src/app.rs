@@ -150,6 +150,21 @@ impl App {
         removed
     }
 
+    /// The sender of a Discord message edited its text: its photos take the new caption, on
+    /// screen too. Returns the photos changed (none when the message brought none).
+    pub async fn recaption_message(
+        &self,
+        message_id: u64,
+        caption: Option<String>,
+    ) -> Result<Vec<Photo>, LibraryError> {
+        let caption = caption.as_deref().and_then(crate::ingest::clip_caption);
+        let photos = self.library.call(move |l| l.recaption_message(message_id, caption)).await?;
+        if !photos.is_empty() {
+            self.slideshow.send(Command::Changed(photos.clone())).await;
+        }
+        Ok(photos)
+    }
+
     /// The newest Discord message each channel brought a photo from: `(channel, message)`.
     pub async fn newest_messages(&self) -> Result<Vec<(u64, u64)>, LibraryError> {
         self.library.call(|l| l.newest_messages()).await
@@ -253,6 +268,9 @@ impl Batch<'_> {
             }
             let (photo, slide) = (Box::new(last.photo.clone()), last.slide.clone());
             slideshow.send(Command::Added { photo, slide, hold }).await;
+            // The answer goes out once the slideshow knows: a `status` right after it shows
+            // the new caption, not the one before.
+            slideshow.sync().await;
         }
         self.stored
     }

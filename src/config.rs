@@ -67,7 +67,20 @@ pub struct DiscordConfig {
     /// `"0s"` turns catching up off.
     #[serde(with = "duration")]
     pub catch_up: Duration,
+    /// Files sent as spoilers: `"skip"` (never on the frame) or `"show"`.
+    pub spoilers: Spoilers,
     pub style: DiscordStyle,
+}
+
+/// `[discord] spoilers`: what the frame does with a file marked as a spoiler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Spoilers {
+    /// Not stored, not shown: a spoiler was meant to be clicked, not put on the wall.
+    #[default]
+    Skip,
+    /// Shown like any photo.
+    Show,
 }
 
 impl Default for DiscordConfig {
@@ -83,6 +96,7 @@ impl Default for DiscordConfig {
             wake_word: "!frame".to_owned(),
             guild_ids: Vec::new(),
             catch_up: Duration::from_secs(48 * 3600),
+            spoilers: Spoilers::Skip,
             style: DiscordStyle::default(),
         }
     }
@@ -204,7 +218,16 @@ impl Default for LimitsConfig {
             max_megapixels: 250,
             max_decode_mb: 256,
             max_download_mb: 50,
-            allowed_hosts: vec!["cdn.discordapp.com".to_owned(), "media.discordapp.net".to_owned()],
+            // Discord's CDN, its media proxy, and the proxy's hosts for linked images (the
+            // embed Discord makes of an i.imgur.com link is served from images-ext-*).
+            allowed_hosts: [
+                "cdn.discordapp.com",
+                "media.discordapp.net",
+                "images-ext-1.discordapp.net",
+                "images-ext-2.discordapp.net",
+            ]
+            .map(str::to_owned)
+            .to_vec(),
         }
     }
 }

@@ -619,6 +619,37 @@ impl Library {
         Ok(true)
     }
 
+    /// Sets the caption of the photos a Discord message brought (the sender edited it);
+    /// returns them as they are now. `None` clears the caption.
+    pub fn recaption_message(
+        &self,
+        message_id: u64,
+        caption: Option<String>,
+    ) -> Result<Vec<Photo>, LibraryError> {
+        let mut conn = self.conn();
+        let result = (|| {
+            let tx = conn.transaction()?;
+            tx.execute(
+                "UPDATE photos SET caption = ?1 WHERE message_id = ?2",
+                params![caption, message_id as i64],
+            )?;
+            let ids: Vec<i64> = {
+                let mut stmt = tx.prepare("SELECT id FROM photos WHERE message_id = ?1")?;
+                let rows = stmt.query_map([message_id as i64], |r| r.get(0))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            let mut photos = Vec::new();
+            for id in ids {
+                photos.extend(get_in(&tx, id)?);
+            }
+            tx.commit()?;
+            Ok(photos)
+        })();
+        let result = result.map_err(|e| self.db_err(e));
+        self.note_write(&result);
+        result
+    }
+
     /// The newest Discord message each channel brought a photo from: `(channel, message)`.
     /// Catching up after a restart starts there.
     pub fn newest_messages(&self) -> Result<Vec<(u64, u64)>, LibraryError> {

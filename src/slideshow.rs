@@ -54,6 +54,12 @@ pub enum Command {
     Stored(Vec<Photo>),
     /// Photos were removed from the library.
     Removed(Vec<i64>),
+    /// Answers once every command sent before it has been handled: what `status` says from
+    /// then on includes them.
+    Sync(oneshot::Sender<()>),
+    /// Photos' entries changed (a new caption): the one on screen is drawn again, and none
+    /// is shown from a slide rendered before the change.
+    Changed(Vec<Photo>),
 }
 
 /// What is on the screen, for `/api/status` and the Discord `status` command.
@@ -134,6 +140,13 @@ impl Slideshow {
         let (tx, rx) = oneshot::channel();
         self.send(Command::Show(id, tx)).await;
         rx.await.unwrap_or(false)
+    }
+
+    /// Waits until the slideshow has handled every command sent before.
+    pub async fn sync(&self) {
+        let (tx, rx) = oneshot::channel();
+        self.send(Command::Sync(tx)).await;
+        let _ = rx.await;
     }
 
     /// The state now.
@@ -311,6 +324,26 @@ impl Task {
                 }
                 self.arm_timer();
                 self.prepare_next();
+            }
+            Command::Sync(done) => {
+                let _ = done.send(());
+            }
+            Command::Changed(photos) => {
+                let ids: Vec<i64> = photos.iter().map(|p| p.id).collect();
+                for photo in photos {
+                    if let Some(known) = self.photos.get_mut(&photo.id) {
+                        *known = photo;
+                    }
+                }
+                if self.prepared.as_ref().is_some_and(|(id, _)| ids.contains(id)) {
+                    self.prepared = None;
+                }
+                self.preparing = self.preparing.take().filter(|job| !ids.contains(&job.id));
+                let heading = self.wanted.as_ref().map(|(job, _)| job.id).or(self.current);
+                match heading.filter(|id| ids.contains(id)) {
+                    Some(id) => self.go_to(id, self.timing.transition),
+                    None => self.prepare_next(),
+                }
             }
             Command::Removed(ids) => {
                 let old_pos = self.position();

@@ -97,6 +97,10 @@ fn a_photo_posted_in_a_channel_goes_on_screen_with_the_reactions_in_order() {
     let replies = fake.replies_to(id_of(&msg));
     assert_eq!(replies.len(), 1, "{replies:?}");
     assert_eq!(replies[0].body["content"], "`--fit cover --caption \"At the lake\"`");
+    // A reply pings nobody, not even the sender it answers.
+    let mentions = &replies[0].body["allowed_mentions"];
+    assert_eq!(mentions["replied_user"], false, "{mentions}");
+    assert_eq!(mentions["parse"], json!([]), "{mentions}");
 }
 
 #[test]
@@ -381,6 +385,13 @@ fn the_relay_sends_through_the_bot_and_maps_discords_errors() {
             && c.body["content"] == "Hello from the Pi"
     });
     assert!(sent.files.is_empty());
+    // Nobody is pinged unless the program asks.
+    assert_eq!(sent.body["allowed_mentions"]["parse"], json!([]), "{}", sent.body);
+    let resp =
+        post(json!({ "channel_id": PHOTOS.to_string(), "content": "<@11> look", "ping": true }));
+    assert_eq!(resp.status(), 201);
+    let sent = fake.wait_call(SECS, "relayed ping", |c| c.body["content"] == "<@11> look");
+    assert_eq!(sent.body["allowed_mentions"]["parse"], json!(["users"]), "{}", sent.body);
     // A DM by user id: the DM channel is opened first.
     assert_eq!(post(json!({ "user_id": 11, "content": "psst" })).status(), 201);
     fake.wait_call(SECS, "DM", |c| c.path == "/api/v10/users/@me/channels");
@@ -639,4 +650,100 @@ fn a_forwarded_photo_shows_with_its_text_from_the_forwarder() {
     assert_eq!(photos[0]["message_id"].as_u64(), Some(id_of(&forward)));
     let stored = frame.get(&format!("/api/photos/{}", photos[0]["id"])).bytes().unwrap();
     assert_eq!(stored.as_ref(), jpeg.as_slice());
+}
+
+/// Voice messages, videos and spoilers are decided on by what Discord says of them, before
+/// any download: nothing at all in a server; a video sent to the bot directly gets a word.
+#[test]
+fn voice_messages_videos_and_spoilers_stay_off_the_frame_without_a_download() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "");
+    let anna = user(11, "anna");
+    let jpeg = fixture("ladybird.jpg");
+    let url = |name: &str| fake.serve_file(name, jpeg.clone());
+    let voice = fake.voice_message(PHOTOS, &anna, &url("voice-message.ogg"));
+    let video = fake.attachment("IMG_0042.MOV", &url("IMG_0042.MOV"), 80_000, "video/quicktime");
+    let video = fake.message_with(PHOTOS, &anna, "look!", vec![video]);
+    let spoiler = fake.attachment("SPOILER_cake.jpg", &url("SPOILER_cake.jpg"), 1, "image/jpeg");
+    let spoiler = fake.message_with(PHOTOS, &anna, "", vec![spoiler]);
+    let dm_video = fake.attachment("clip.mp4", &url("clip.mp4"), 80_000, "video/mp4");
+    let dm_video = fake.message_with(DM_CHANNEL, &anna, "", vec![dm_video]);
+    for m in [&voice, &video, &spoiler, &dm_video] {
+        fake.dispatch("MESSAGE_CREATE", m.clone());
+    }
+    // A photo after them: once it is done, the others had their turn.
+    let ok = fake.message(PHOTOS, &anna, "", &[("ok.jpg", &url("ok.jpg"), jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", ok.clone());
+    assert_eq!(wait_finished(&fake, id_of(&ok)).last().unwrap(), "+💯");
+    let note = fake.wait_call(5 * SECS, "a note on the DM video", |c| {
+        c.body["message_reference"]["message_id"].as_str() == Some(&id_of(&dm_video).to_string())
+    });
+    assert!(note.body["content"].as_str().unwrap().contains("photos only"), "{}", note.body);
+    for m in [&voice, &video, &spoiler, &dm_video] {
+        assert!(fake.reactions(id_of(m)).is_empty(), "{m}");
+    }
+    for m in [&voice, &video, &spoiler] {
+        assert!(fake.replies_to(id_of(m)).is_empty(), "{m}");
+    }
+    assert_eq!(fake.cdn_hits(), ["ok.jpg"], "only the photo was downloaded");
+    assert_eq!(library(&frame).len(), 1);
+}
+
+/// A pasted link to an image host the frame does not fetch from: the message waits for the
+/// embed Discord adds with a MESSAGE_UPDATE, and the photo comes through the media proxy.
+#[test]
+fn a_pasted_link_shows_once_discord_adds_its_embed() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "");
+    let jpeg = fixture("ladybird.jpg");
+    let proxy = fake.serve_file("external-lake.jpg", jpeg.clone());
+    let link = "https://i.imgur.com/lake.jpg";
+    let msg = fake.message(PHOTOS, &user(11, "anna"), &format!("The lake {link}"), &[]);
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    std::thread::sleep(Duration::from_millis(300)); // Discord takes a moment to embed.
+    fake.dispatch("MESSAGE_UPDATE", fake.embed_update(&msg, link, &proxy));
+    assert_eq!(wait_finished(&fake, id_of(&msg)), ["+👍", "+⏱️", "-⏱️", "+💯"]);
+    let photos = library(&frame);
+    assert_eq!(photos[0]["caption"], "The lake");
+    let stored = frame.get(&format!("/api/photos/{}", photos[0]["id"])).bytes().unwrap();
+    assert_eq!(stored.as_ref(), jpeg.as_slice());
+    // The embed-only update was not taken for an edit: the caption stays.
+    assert_eq!(frame.status()["current"]["caption"], "The lake");
+}
+
+/// Editing the message's text changes the caption, on screen too.
+#[test]
+fn an_edit_changes_the_caption_on_screen() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut opts_config = fake.config("");
+    opts_config.push_str("\n[display]\ncaptions = true\ntransition = \"0s\"\n");
+    let frame =
+        Frame::start(FrameOptions { config: &opts_config, ..FrameOptions::headless(&data) });
+    frame.wait_discord("connected", 20 * SECS);
+    let jpeg = fixture("ladybird.jpg");
+    let url = fake.serve_file("lake.jpg", jpeg.clone());
+    let msg =
+        fake.message(PHOTOS, &user(11, "anna"), "At the lak", &[("lake.jpg", &url, jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    assert_eq!(wait_finished(&fake, id_of(&msg)).last().unwrap(), "+💯");
+    let id = library(&frame)[0]["id"].as_i64().unwrap();
+    frame.wait_current(id, 5 * SECS);
+    let before = frame.screenshot();
+    fake.dispatch("MESSAGE_UPDATE", fake.edit(&msg, "At the lake, 1998"));
+    wait_for(
+        5 * SECS,
+        || format!("caption not changed: {}", frame.status()["current"]),
+        || (frame.status()["current"]["caption"] == "At the lake, 1998").then_some(()),
+    );
+    assert_eq!(library(&frame)[0]["caption"], "At the lake, 1998");
+    wait_for(
+        5 * SECS,
+        || "the screen still shows the old caption".into(),
+        || (frame.screenshot() != before).then_some(()),
+    );
+    assert_eq!(frame.current_id(), Some(id));
 }

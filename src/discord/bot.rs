@@ -8,8 +8,9 @@ use std::time::{Duration, SystemTime};
 use serenity::all::{
     ChannelId, Command as SlashCommand, CommandDataOptionValue, CommandInteraction,
     CommandOptionType, Context, CreateAttachment, CreateCommand, CreateCommandOption,
-    CreateInteractionResponse, CreateInteractionResponseMessage, EventHandler, GuildId,
-    Interaction, Message, MessageId, Ready, ResumedEvent, ShardStageUpdateEvent, UserId,
+    CreateInteractionResponse, CreateInteractionResponseMessage, Embed, EventHandler, GuildId,
+    Interaction, Message, MessageId, MessageUpdateEvent, Ready, ResumedEvent,
+    ShardStageUpdateEvent, UserId,
 };
 use serenity::async_trait;
 use serenity::gateway::ConnectionStage;
@@ -44,6 +45,54 @@ pub struct Handler {
     catching_up: AtomicBool,
     /// Messages already taken, live or caught up: each is taken once.
     seen: Mutex<Seen>,
+    /// `[discord] spoilers`.
+    spoilers: photos::Spoilers,
+    /// Messages waiting for the embed Discord adds to their links a moment later.
+    embeds: Mutex<EmbedWaits>,
+}
+
+/// How long a message whose links only an embed can fetch waits for that embed.
+const EMBED_WAIT: Duration = Duration::from_secs(5);
+
+/// Embeds that Discord adds to a message after it was sent (MESSAGE_UPDATE), handed to the
+/// message waiting for them, or kept a moment for one that is not waiting yet (serenity
+/// handles each event on its own task: the update can be seen first).
+#[derive(Debug, Default)]
+struct EmbedWaits {
+    waiting: std::collections::HashMap<MessageId, tokio::sync::oneshot::Sender<Vec<Embed>>>,
+    early: std::collections::VecDeque<(MessageId, Vec<Embed>)>,
+}
+
+impl EmbedWaits {
+    const EARLY: usize = 64;
+
+    fn arrived(&mut self, id: MessageId, embeds: Vec<Embed>) {
+        match self.waiting.remove(&id) {
+            Some(waiter) => {
+                let _ = waiter.send(embeds);
+            }
+            None => {
+                self.early.push_back((id, embeds));
+                if self.early.len() > Self::EARLY {
+                    self.early.pop_front();
+                }
+            }
+        }
+    }
+
+    fn wait(&mut self, id: MessageId) -> tokio::sync::oneshot::Receiver<Vec<Embed>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        match self.early.iter().position(|(m, _)| *m == id) {
+            Some(i) => {
+                let (_, embeds) = self.early.remove(i).unwrap_or_default();
+                let _ = tx.send(embeds);
+            }
+            None => {
+                self.waiting.insert(id, tx);
+            }
+        }
+        rx
+    }
 }
 
 impl std::fmt::Debug for Handler {
@@ -73,12 +122,14 @@ impl Handler {
             catch_up: settings.config.catch_up,
             catching_up: AtomicBool::new(false),
             seen: Mutex::new(Seen::default()),
+            spoilers: settings.config.spoilers,
+            embeds: Mutex::new(EmbedWaits::default()),
         }
     }
 
     /// Takes a message (live, or caught up on): a command, or photos. `false` when it was
     /// neither, or not for this frame, or already taken.
-    async fn take(&self, ctx: &Context, msg: &Message) -> bool {
+    async fn take(&self, ctx: &Context, msg: &Message, live: bool) -> bool {
         let person = Person {
             id: msg.author.id.get(),
             username: msg.author.name.clone(),
@@ -106,12 +157,38 @@ impl Handler {
             self.on_command(&feedback, text, &person).await;
             return true;
         }
-        let wanted = photos::wanted(msg);
-        if wanted.is_empty() {
+        let mut found = photos::find(msg, self.spoilers);
+        let with_embeds;
+        let mut msg = msg;
+        // A link to a host the frame does not fetch from (i.imgur.com) can only come through
+        // Discord's media proxy, in the embed Discord adds a moment after the message.
+        let policy = self.fetcher.policy();
+        if live && photos::awaits_embed(msg, |url| policy.allows(url)) {
+            let arrived = self.embeds.lock().unwrap_or_else(|e| e.into_inner()).wait(msg.id);
+            let embeds = tokio::time::timeout(EMBED_WAIT, arrived).await;
+            self.embeds.lock().unwrap_or_else(|e| e.into_inner()).waiting.remove(&msg.id);
+            if let Ok(Ok(embeds)) = embeds {
+                let mut updated = msg.clone();
+                updated.embeds = embeds;
+                with_embeds = updated;
+                msg = &with_embeds;
+                found = photos::find(msg, self.spoilers);
+            }
+        }
+        if found.wanted.is_empty() {
+            // A video or a spoiler sent to the bot alone gets a word; in a server the message
+            // was for people, and a live one only (catch-up would say it at every start).
+            let note = found.skipped.iter().find_map(|s| s.note());
+            if let (Some(note), true, true) = (note, place.is_dm, live) {
+                feedback.reply(note, None).await;
+            }
+            if !found.skipped.is_empty() {
+                tracing::debug!("Discord: skipped {:?} from {}", found.skipped, person.username);
+            }
             return false;
         }
-        tracing::info!("Discord: {} photo(s) from {}", wanted.len(), person.username);
-        self.on_photos(msg, &feedback, wanted).await;
+        tracing::info!("Discord: {} photo(s) from {}", found.wanted.len(), person.username);
+        self.on_photos(msg, &feedback, found.wanted).await;
         true
     }
 
@@ -181,7 +258,7 @@ impl Handler {
                 }
                 // Messages read through the REST API carry no server id.
                 msg.guild_id = msg.guild_id.or(guild);
-                if self.take(ctx, &msg).await {
+                if self.take(ctx, &msg, false).await {
                     taken += 1;
                 }
             }
@@ -392,6 +469,31 @@ impl Handler {
         }
     }
 
+    /// The sender edited a message that brought photos: they take its new caption.
+    async fn on_edit(&self, ctx: &Context, event: &MessageUpdateEvent, content: &str) {
+        let Some(author) = &event.author else { return };
+        let person = Person { id: author.id.get(), username: author.name.clone(), bot: author.bot };
+        let place = Self::place(ctx, event.channel_id, event.guild_id);
+        if !self.core.access.listens(&person, &place) || self.command_text(content).is_some() {
+            return;
+        }
+        let params = match PhotoParams::parse(content, &photos::link_words(content)) {
+            Ok(params) => params,
+            Err(why) => {
+                tracing::info!("Discord: edit of message {} not applied: {why}", event.id);
+                return;
+            }
+        };
+        match self.core.app.recaption_message(event.id.get(), params.caption).await {
+            Ok(photos) if !photos.is_empty() => {
+                let ids: Vec<i64> = photos.iter().map(|p| p.id).collect();
+                tracing::info!("Discord: message {} edited: new caption for {ids:?}", event.id);
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!("Discord: cannot change a caption after an edit: {e}"),
+        }
+    }
+
     async fn forget(&self, message_ids: &[MessageId]) {
         let ids: Vec<u64> = message_ids.iter().map(|m| m.get()).collect();
         let removed = self.core.app.forget_messages(ids).await;
@@ -404,7 +506,24 @@ impl Handler {
 #[async_trait]
 impl EventHandler for Handler {
     async fn message(&self, ctx: Context, msg: Message) {
-        self.take(&ctx, &msg).await;
+        self.take(&ctx, &msg, true).await;
+    }
+
+    async fn message_update(
+        &self,
+        ctx: Context,
+        _old: Option<Message>,
+        _new: Option<Message>,
+        event: MessageUpdateEvent,
+    ) {
+        // Discord adds a link's embed with an update that is not an edit.
+        if let Some(embeds) = event.embeds.clone().filter(|e| !e.is_empty()) {
+            self.embeds.lock().unwrap_or_else(|e| e.into_inner()).arrived(event.id, embeds);
+        }
+        // An edit of the text (only an edit sets `edited_timestamp`): a new caption.
+        if let (Some(content), Some(_)) = (&event.content, event.edited_timestamp) {
+            self.on_edit(&ctx, &event, content).await;
+        }
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {

@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use serenity::all::{
-    ChannelId, CreateAttachment, CreateMessage, MessageId, MessageReference, ReactionType,
+    ChannelId, CreateAllowedMentions, CreateAttachment, CreateMessage, MessageId, MessageReference,
+    ReactionType,
 };
 use serenity::http::Http;
 
@@ -39,6 +40,12 @@ impl Style {
             echo_params: style.reply_with_params,
         }
     }
+}
+
+/// Mentions that ping nobody: not the sender replied to, not a user or role named in the
+/// text, not @everyone. Discord pings the replied-to author unless told not to.
+pub fn no_pings() -> CreateAllowedMentions {
+    CreateAllowedMentions::new().replied_user(false)
 }
 
 /// Feedback on one message.
@@ -87,7 +94,8 @@ impl Feedback {
     pub async fn reply(&self, text: &str, png: Option<Vec<u8>>) {
         let mut message = CreateMessage::new()
             .content(text)
-            .reference_message(MessageReference::from((self.channel, self.message)));
+            .reference_message(MessageReference::from((self.channel, self.message)))
+            .allowed_mentions(no_pings());
         if let Some(png) = png {
             message = message.add_file(CreateAttachment::bytes(png, "frame.png"));
         }

@@ -1,6 +1,8 @@
 //! What a sender can say with a photo: `--fit cover`, `--caption "…"`, `--duration 60s`; the
 //! rest of the message text (links taken out) is the caption. Phones type curly quotes, so
-//! “…” and ‘…’ quote as well as "…" and '…'.
+//! “…” and ‘…’ quote as well as "…" and '…'; and they turn `--` into a dash, so `—fit` and
+//! `–fit` are options too. A `--word` that is not an option stays in the caption as written
+//! ("Scores: --- vs ---" is a caption, not a mistake).
 
 use std::time::Duration;
 
@@ -28,7 +30,7 @@ impl PhotoParams {
         let mut words: Vec<String> = Vec::new();
         let mut tokens = tokenize(text).into_iter();
         while let Some((token, quoted)) = tokens.next() {
-            let Some(flag) = token.strip_prefix("--").filter(|_| !quoted) else {
+            let Some(flag) = option(&token).filter(|_| !quoted) else {
                 if !links.contains(&token) {
                     words.push(token);
                 }
@@ -92,6 +94,16 @@ impl PhotoParams {
 
 fn usage() -> &'static str {
     "the options are `--fit contain|cover`, `--caption \"…\"` and `--duration 60s`"
+}
+
+/// The options a photo message knows.
+const OPTIONS: [&str; 3] = ["fit", "caption", "duration"];
+
+/// `token` without its dashes, when it is one of [`OPTIONS`] (`--fit`, `—fit`, `–fit=cover`).
+fn option(token: &str) -> Option<&str> {
+    let flag = ["--", "\u{2014}", "\u{2013}"].iter().find_map(|d| token.strip_prefix(d))?;
+    let name = flag.split_once('=').map_or(flag, |(n, _)| n);
+    OPTIONS.contains(&name).then_some(flag)
 }
 
 /// Splits on whitespace, keeping quoted stretches together; each token says whether it was
@@ -175,7 +187,19 @@ mod tests {
             "`--duration soon` is not a duration: write 30s, 2m or 1h"
         );
         assert_eq!(e("--duration 1s"), "`--duration 1s`: a photo can stay up from 5s to 24h");
-        assert!(e("--steps 20").starts_with("I don't know `--steps`"));
         assert!(e("--caption").starts_with("`--caption` needs a value"));
+    }
+
+    /// iOS and macOS turn `--` into an em dash (some keyboards an en dash) as it is typed.
+    #[test]
+    fn dashes_from_phones_are_options_and_other_words_stay_text() {
+        let p =
+            PhotoParams::parse("At the lake \u{2014}fit cover \u{2013}duration=1m", &[]).unwrap();
+        assert_eq!(p.fit, Some(Fit::Cover));
+        assert_eq!(p.duration, Some(Duration::from_secs(60)));
+        assert_eq!(p.caption.as_deref(), Some("At the lake"));
+        let p = PhotoParams::parse("Score --- 3 --steps 20 \u{2014} great", &[]).unwrap();
+        assert_eq!(p.caption.as_deref(), Some("Score --- 3 --steps 20 \u{2014} great"));
+        assert!(!p.explicit);
     }
 }

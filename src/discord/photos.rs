@@ -6,8 +6,49 @@
 //!
 //! A forwarded message carries what it forwards in `message_snapshots`: its photos are taken
 //! like the message's own, and its text is the caption (the forwarder is the sender).
+//!
+//! What is not a photo is decided here, before anything is downloaded ([`Skipped`]): voice
+//! messages and audio are left alone without a word, videos and spoilers are skipped (the bot
+//! says so in a DM, and nothing in a server, where the message was meant for people).
 
-use serenity::all::{Attachment, Embed, Message};
+use serenity::all::{Attachment, Embed, Message, MessageFlags};
+
+/// `[discord] spoilers`, as the bot applies it.
+pub use crate::config::Spoilers;
+
+/// An attachment that is not taken, and why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skipped {
+    /// A voice message or an audio file: never for the screen, never answered.
+    Audio,
+    /// A video: the frame cannot play them yet.
+    Video,
+    /// A file marked as a spoiler (`SPOILER_` in its name), with `spoilers = "skip"`.
+    Spoiler,
+}
+
+impl Skipped {
+    /// What a sender is told in a DM; `None` when nothing is said.
+    pub fn note(self) -> Option<&'static str> {
+        match self {
+            Skipped::Audio => None,
+            Skipped::Video => {
+                Some("This frame shows photos only, so the video was not stored: send a photo.")
+            }
+            Skipped::Spoiler => Some(
+                "Spoilers are not put on the frame: send the photo without marking it as a \
+                 spoiler if it may be shown.",
+            ),
+        }
+    }
+}
+
+/// What a message brings: the photos to fetch, and the attachments left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    pub wanted: Vec<Wanted>,
+    pub skipped: Vec<Skipped>,
+}
 
 /// One photo to fetch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,17 +71,63 @@ pub fn text(msg: &Message) -> &str {
 /// The photos in `msg` (and in what it forwards), in order: attachments, then embeds, then
 /// links without an embed.
 pub fn wanted(msg: &Message) -> Vec<Wanted> {
-    let mut out = in_parts(&msg.content, &msg.attachments, &msg.embeds);
-    for forwarded in &msg.message_snapshots {
-        out.extend(in_parts(&forwarded.content, &forwarded.attachments, &forwarded.embeds));
-    }
-    out.dedup_by(|a, b| a.url == b.url);
-    out
+    find(msg, Spoilers::Show).wanted
 }
 
-fn in_parts(content: &str, attachments: &[Attachment], embeds: &[Embed]) -> Vec<Wanted> {
+/// The photos in `msg` (and in what it forwards), and what was left out.
+pub fn find(msg: &Message, spoilers: Spoilers) -> Found {
+    let mut found = Found::default();
+    if msg.flags.is_some_and(|f| f.contains(MessageFlags::IS_VOICE_MESSAGE)) {
+        found.skipped.push(Skipped::Audio);
+        return found;
+    }
+    let mut parts = vec![(msg.content.as_str(), &msg.attachments[..], &msg.embeds[..])];
+    for forwarded in &msg.message_snapshots {
+        parts.push((&forwarded.content, &forwarded.attachments, &forwarded.embeds));
+    }
+    for (content, attachments, embeds) in parts {
+        let (taken, skipped) = in_parts(content, attachments, embeds, spoilers);
+        found.wanted.extend(taken);
+        found.skipped.extend(skipped);
+    }
+    found.wanted.dedup_by(|a, b| a.url == b.url);
+    found
+}
+
+/// Whether `msg` should wait for Discord to add its links' embeds: it links to images on
+/// hosts the frame may not fetch from (`allowed`), and has no embed yet.
+pub fn awaits_embed(msg: &Message, allowed: impl Fn(&reqwest::Url) -> bool) -> bool {
+    msg.embeds.is_empty()
+        && links(&msg.content).iter().any(|l| reqwest::Url::parse(l).map_or(true, |u| !allowed(&u)))
+}
+
+/// Whether an attachment is taken, by what Discord says of it: never downloaded otherwise.
+/// A file with no type, or one that claims to be an image or anything else, is fetched and
+/// sniffed (Discord's type is a guess from the name).
+fn classify(a: &Attachment, spoilers: Spoilers) -> Result<(), Skipped> {
+    let kind = a.content_type.as_deref().unwrap_or("").to_ascii_lowercase();
+    if kind.starts_with("audio/") || a.duration_secs.is_some() {
+        return Err(Skipped::Audio);
+    }
+    if kind.starts_with("video/") {
+        return Err(Skipped::Video);
+    }
+    if spoilers == Spoilers::Skip && a.filename.starts_with("SPOILER_") {
+        return Err(Skipped::Spoiler);
+    }
+    Ok(())
+}
+
+fn in_parts(
+    content: &str,
+    attachments: &[Attachment],
+    embeds: &[Embed],
+    spoilers: Spoilers,
+) -> (Vec<Wanted>, Vec<Skipped>) {
+    let mut skipped = Vec::new();
     let mut out: Vec<Wanted> = attachments
         .iter()
+        .filter(|a| classify(a, spoilers).map_err(|why| skipped.push(why)).is_ok())
         .map(|a| Wanted {
             label: a.filename.clone(),
             url: a.url.clone(),
@@ -68,7 +155,7 @@ fn in_parts(content: &str, attachments: &[Attachment], embeds: &[Embed]) -> Vec<
             out.push(Wanted { label: link.clone(), url: link, size: None });
         }
     }
-    out
+    (out, skipped)
 }
 
 /// Links to images in a message's text: `http(s)://…` ending in an image extension (before
@@ -100,6 +187,37 @@ pub fn link_words(text: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn attachment(filename: &str, content_type: &str) -> Attachment {
+        serde_json::from_value(serde_json::json!({
+            "id": "1", "filename": filename, "size": 10, "url": "https://cdn/x",
+            "proxy_url": "https://cdn/x", "content_type": content_type,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn what_is_not_a_photo_is_known_before_the_download() {
+        let photo = attachment("IMG_1.JPG", "image/jpeg");
+        assert_eq!(classify(&photo, Spoilers::Skip), Ok(()));
+        // Discord guesses types from names: a photo named .bin is still fetched and sniffed.
+        assert_eq!(
+            classify(&attachment("photo.bin", "application/octet-stream"), Spoilers::Skip),
+            Ok(())
+        );
+        assert_eq!(
+            classify(&attachment("a.mov", "video/quicktime"), Spoilers::Show),
+            Err(Skipped::Video)
+        );
+        assert_eq!(
+            classify(&attachment("a.m4a", "audio/mp4"), Spoilers::Show),
+            Err(Skipped::Audio)
+        );
+        let spoiler = attachment("SPOILER_cake.jpg", "image/jpeg");
+        assert_eq!(classify(&spoiler, Spoilers::Skip), Err(Skipped::Spoiler));
+        assert_eq!(classify(&spoiler, Spoilers::Show), Ok(()));
+        assert!(Skipped::Audio.note().is_none(), "voice messages are never answered");
+    }
 
     #[test]
     fn finds_image_links_only() {

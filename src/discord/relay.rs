@@ -14,6 +14,10 @@ pub struct RelayRequest {
     pub channel_id: Option<Snowflake>,
     pub user_id: Option<Snowflake>,
     pub content: String,
+    /// Let `<@id>` mentions in `content` ping the people they name (off by default: a
+    /// program's message pings nobody).
+    #[serde(default)]
+    pub ping: bool,
 }
 
 /// A Discord id, as a JSON string (as Discord writes them) or number.
@@ -100,6 +104,11 @@ pub async fn send(http: &Http, req: RelayRequest) -> Result<(u64, u64), RelayErr
             ))
         }
     };
-    let message = channel.send_message(http, CreateMessage::new().content(req.content)).await?;
+    let mentions = match req.ping {
+        true => serenity::all::CreateAllowedMentions::new().all_users(true),
+        false => super::feedback::no_pings(),
+    };
+    let message = CreateMessage::new().content(req.content).allowed_mentions(mentions);
+    let message = channel.send_message(http, message).await?;
     Ok((message.channel_id.get(), message.id.get()))
 }

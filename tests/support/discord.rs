@@ -86,6 +86,8 @@ struct Shared {
     channel_errors: Mutex<HashMap<u64, (u16, i64, String)>>,
     /// Close code sent instead of READY (4004 bad token, 4014 intents).
     close_on_identify: Mutex<Option<u16>>,
+    /// The CDN paths fetched, in order.
+    cdn_hits: Mutex<Vec<String>>,
     /// Every message posted, by channel, as `GET /channels/{id}/messages` returns them.
     history: Mutex<HashMap<u64, Vec<Value>>>,
     api_url: String,
@@ -241,6 +243,74 @@ impl FakeDiscord {
             });
         }
         checked::<serenity::all::Message>(&m);
+        m
+    }
+
+    /// The files fetched from the CDN so far, by name.
+    pub fn cdn_hits(&self) -> Vec<String> {
+        self.shared.cdn_hits.lock().unwrap().clone()
+    }
+
+    /// An attachment as Discord describes one: its `content_type` is Discord's guess from the
+    /// file's name (`video/quicktime` for a .mov, `image/jpeg` for a .jpg).
+    pub fn attachment(&self, filename: &str, url: &str, size: usize, content_type: &str) -> Value {
+        json!({
+            "id": self.next_id().to_string(), "filename": filename, "size": size,
+            "url": url, "proxy_url": url, "content_type": content_type,
+        })
+    }
+
+    /// A message with these attachments (see [`FakeDiscord::attachment`]).
+    pub fn message_with(
+        &self,
+        channel: u64,
+        author: &User,
+        content: &str,
+        attachments: Vec<Value>,
+    ) -> Value {
+        let mut m = self.message(channel, author, content, &[]);
+        m["attachments"] = json!(attachments);
+        checked::<serenity::all::Message>(&m);
+        m
+    }
+
+    /// A voice message, as the phone apps send one: the IS_VOICE_MESSAGE flag (1 << 13) and
+    /// one `audio/ogg` attachment with its duration and waveform.
+    pub fn voice_message(&self, channel: u64, author: &User, url: &str) -> Value {
+        let mut voice = self.attachment("voice-message.ogg", url, 20_000, "audio/ogg");
+        voice["duration_secs"] = json!(3.5);
+        voice["waveform"] = json!("AAAAAAAAAAAA");
+        let mut m = self.message_with(channel, author, "", vec![voice]);
+        m["flags"] = json!(1 << 13);
+        checked::<serenity::all::Message>(&m);
+        m
+    }
+
+    /// The MESSAGE_UPDATE with which Discord adds a link's embed a moment after the message:
+    /// only ids and the embeds, and no `edited_timestamp` (it is not an edit). The embed of an
+    /// image link is of type "image", the image in its thumbnail, served through the media
+    /// proxy (`proxy_url`; images-ext-1.discordapp.net on Discord, this fake's CDN here).
+    pub fn embed_update(&self, message: &Value, link: &str, proxy_url: &str) -> Value {
+        let u = json!({
+            "id": message["id"], "channel_id": message["channel_id"],
+            "guild_id": message["guild_id"],
+            "embeds": [{
+                "type": "image", "url": link,
+                "thumbnail": { "url": link, "proxy_url": proxy_url, "width": 640, "height": 400 },
+                "content_scan_version": 0,
+            }],
+        });
+        checked::<serenity::all::MessageUpdateEvent>(&u);
+        u
+    }
+
+    /// The MESSAGE_UPDATE of an edit: the whole message with its new text and
+    /// `edited_timestamp` set.
+    pub fn edit(&self, message: &Value, content: &str) -> Value {
+        let mut m = message.clone();
+        m["content"] = json!(content);
+        m["edited_timestamp"] = json!("2026-11-22T10:05:00.000000+00:00");
+        checked::<serenity::all::MessageUpdateEvent>(&m);
         m
     }
 
@@ -760,6 +830,7 @@ async fn cdn(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Res
             return StatusCode::SERVICE_UNAVAILABLE.into_response();
         }
     }
+    shared.cdn_hits.lock().unwrap().push(name.clone());
     match shared.cdn.lock().unwrap().get(&name) {
         Some(bytes) => ([(header::CONTENT_TYPE, "image/jpeg")], bytes.clone()).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
