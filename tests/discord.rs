@@ -747,3 +747,37 @@ fn an_edit_changes_the_caption_on_screen() {
     );
     assert_eq!(frame.current_id(), Some(id));
 }
+
+/// A thread follows its parent channel's rule: the bot joins a new thread of a listened
+/// channel and takes its photos; a thread of another channel is left alone.
+#[test]
+fn a_thread_photo_follows_its_parent_channels_rule() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "listen_channels = [\"photos\"]");
+    let holiday = fake.thread(PHOTOS, "Holiday");
+    let off_topic = fake.thread(CHAT, "Off topic");
+    fake.dispatch("THREAD_CREATE", holiday.clone());
+    fake.dispatch("THREAD_CREATE", off_topic.clone());
+    let thread_id = |t: &Value| t["id"].as_str().unwrap().parse::<u64>().unwrap();
+    fake.wait_call(5 * SECS, "joining the Holiday thread", |c| {
+        c.method == "PUT"
+            && c.path == format!("/api/v10/channels/{}/thread-members/@me", thread_id(&holiday))
+    });
+    let jpeg = fixture("ladybird.jpg");
+    let url = fake.serve_file("beach.jpg", jpeg.clone());
+    let anna = user(11, "anna");
+    let ignored =
+        fake.message(thread_id(&off_topic), &anna, "", &[("beach.jpg", &url, jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", ignored.clone());
+    let taken =
+        fake.message(thread_id(&holiday), &anna, "Beach", &[("beach.jpg", &url, jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", taken.clone());
+    assert_eq!(wait_finished(&fake, id_of(&taken)).last().unwrap(), "+💯");
+    assert!(fake.reactions(id_of(&ignored)).is_empty());
+    let joined_off_topic = format!("/channels/{}/thread-members", thread_id(&off_topic));
+    assert!(!fake.calls().iter().any(|c| c.path.contains(&joined_off_topic)));
+    let photos = library(&frame);
+    assert_eq!(photos.len(), 1);
+    assert_eq!(photos[0]["channel_id"].as_u64(), Some(thread_id(&holiday)));
+}

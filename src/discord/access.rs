@@ -7,6 +7,10 @@
 //! everywhere, DMs included; a non-empty `listen_channels` takes DMs only if it lists `DM`,
 //! so that two frames sharing one bot do not both take every DM. Ignore lists win over listen
 //! lists; bots (this one included) are never listened to.
+//!
+//! A thread (or a forum post, which is a thread of a forum channel) follows the rules of its
+//! parent channel as well as its own: listening to #photos takes the photos posted in its
+//! threads, and ignoring #chat ignores its threads too.
 
 /// Where a message (or a slash command) was sent.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +20,8 @@ pub struct Place {
     /// cache knows them; `None` for a DM.
     pub names: Option<(String, String)>,
     pub is_dm: bool,
+    /// For a thread or a forum post: the channel it belongs to, with its name when known.
+    pub parent: Option<(u64, Option<String>)>,
 }
 
 /// Who sent it.
@@ -56,11 +62,14 @@ impl ChannelRule {
     }
 
     fn matches(&self, place: &Place) -> bool {
+        let parent = place.parent.as_ref();
         match self {
-            ChannelRule::Id(id) => *id == place.channel_id,
+            ChannelRule::Id(id) => *id == place.channel_id || parent.is_some_and(|(p, _)| p == id),
             ChannelRule::Dm => place.is_dm,
             ChannelRule::Named { server, channel } => place.names.as_ref().is_some_and(|(s, c)| {
-                c.to_lowercase() == *channel
+                let named = |name: &str| name.to_lowercase() == *channel;
+                let parent_named = parent.and_then(|(_, n)| n.as_deref()).is_some_and(named);
+                (named(c) || parent_named)
                     && server.as_ref().is_none_or(|want| s.to_lowercase() == *want)
             }),
         }
@@ -153,11 +162,16 @@ mod tests {
     }
 
     fn guild(channel_id: u64, server: &str, channel: &str) -> Place {
-        Place { channel_id, names: Some((server.into(), channel.into())), is_dm: false }
+        Place {
+            channel_id,
+            names: Some((server.into(), channel.into())),
+            is_dm: false,
+            parent: None,
+        }
     }
 
     fn dm() -> Place {
-        Place { channel_id: 99, names: None, is_dm: true }
+        Place { channel_id: 99, names: None, is_dm: true, parent: None }
     }
 
     #[test]
@@ -179,6 +193,34 @@ mod tests {
         let a = access(|c| c.listen_channels = vec!["photos".into(), "DM".into()]);
         assert!(a.listens(&anna(), &guild(7, "Work", "photos")));
         assert!(a.listens(&anna(), &dm()));
+    }
+
+    /// A thread in #photos (id 5) called "Holiday", and one in #chat (id 8).
+    fn thread(channel_id: u64, name: &str, parent: (u64, &str)) -> Place {
+        Place {
+            parent: Some((parent.0, Some(parent.1.into()))),
+            ..guild(channel_id, "Family", name)
+        }
+    }
+
+    #[test]
+    fn threads_follow_their_parent_channel() {
+        let holiday = thread(50, "Holiday", (5, "photos"));
+        let chatter = thread(80, "Off topic", (8, "chat"));
+        for listen in ["5", "photos", "Family:photos"] {
+            let a = access(|c| c.listen_channels = vec![listen.into()]);
+            assert!(a.listens(&anna(), &holiday), "listening to {listen}");
+            assert!(!a.listens(&anna(), &chatter), "listening to {listen}");
+        }
+        // A thread can be listened to by itself too.
+        let a = access(|c| c.listen_channels = vec!["Holiday".into()]);
+        assert!(a.listens(&anna(), &holiday));
+        // Ignoring a channel ignores its threads.
+        for ignore in ["8", "chat"] {
+            let a = access(|c| c.ignore_channels = vec![ignore.into()]);
+            assert!(!a.listens(&anna(), &chatter), "ignoring {ignore}");
+            assert!(a.listens(&anna(), &holiday), "ignoring {ignore}");
+        }
     }
 
     #[test]

@@ -135,7 +135,7 @@ impl Handler {
             username: msg.author.name.clone(),
             bot: msg.author.bot || self.me.get().is_some_and(|(id, _)| *id == msg.author.id),
         };
-        let place = Self::place(ctx, msg.channel_id, msg.guild_id);
+        let place = Self::place(ctx, msg.channel_id, msg.guild_id).await;
         if !self.core.access.listens(&person, &place) {
             tracing::debug!(
                 "Discord: not listening to {} in {}",
@@ -217,11 +217,27 @@ impl Handler {
                     channel_id: id.get(),
                     names: Some((guild.name.clone(), channel.name.clone())),
                     is_dm: false,
+                    parent: None,
                 };
                 if matches!(channel.kind, ChannelType::Text | ChannelType::News)
                     && self.core.access.listens_in(&place)
                 {
                     channels.push((id, Some(guild_id)));
+                }
+            }
+            // Active threads and forum posts, by their parent's rules.
+            for thread in &guild.threads {
+                let parent = thread
+                    .parent_id
+                    .map(|p| (p.get(), guild.channels.get(&p).map(|c| c.name.clone())));
+                let place = Place {
+                    channel_id: thread.id.get(),
+                    names: Some((guild.name.clone(), thread.name.clone())),
+                    is_dm: false,
+                    parent,
+                };
+                if self.core.access.listens_in(&place) {
+                    channels.push((thread.id, Some(guild_id)));
                 }
             }
         }
@@ -232,7 +248,7 @@ impl Handler {
                     .guild(g)
                     .is_some_and(|g| g.channels.contains_key(&ChannelId::new(channel)))
             });
-            let dm = Place { channel_id: channel, names: None, is_dm: true };
+            let dm = Place { channel_id: channel, names: None, is_dm: true, parent: None };
             if !in_a_server && self.core.access.listens_in(&dm) {
                 channels.push((ChannelId::new(channel), None));
             }
@@ -269,13 +285,44 @@ impl Handler {
         self.catching_up.store(false, Ordering::Release);
     }
 
-    fn place(ctx: &Context, channel_id: ChannelId, guild_id: Option<GuildId>) -> Place {
-        let names = guild_id.and_then(|g| {
-            let guild = ctx.cache.guild(g)?;
-            let channel = guild.channels.get(&channel_id)?;
-            Some((guild.name.clone(), channel.name.clone()))
+    /// Where a message was sent: the channel's and the server's names from the cache, and for
+    /// a thread (or a forum post) its parent channel. A thread the cache does not know (an
+    /// archived one, say) is looked up once through the API.
+    async fn place(ctx: &Context, channel_id: ChannelId, guild_id: Option<GuildId>) -> Place {
+        use serenity::all::ChannelType::{NewsThread, PrivateThread, PublicThread};
+        let Some(guild_id) = guild_id else {
+            return Place { channel_id: channel_id.get(), names: None, is_dm: true, parent: None };
+        };
+        let cached = ctx.cache.guild(guild_id).map(|guild| {
+            let channel = guild
+                .channels
+                .get(&channel_id)
+                .or_else(|| guild.threads.iter().find(|t| t.id == channel_id))
+                .map(|c| (c.name.clone(), c.kind, c.parent_id));
+            let parent_name = |id: ChannelId| guild.channels.get(&id).map(|c| c.name.clone());
+            let parent = channel.as_ref().and_then(|c| c.2).map(|p| (p, parent_name(p)));
+            (guild.name.clone(), channel, parent)
         });
-        Place { channel_id: channel_id.get(), names, is_dm: guild_id.is_none() }
+        let (server, mut channel, mut parent) = match cached {
+            Some((server, channel, parent)) => (Some(server), channel, parent),
+            None => (None, None, None),
+        };
+        if channel.is_none() {
+            if let Ok(serenity::all::Channel::Guild(c)) = channel_id.to_channel(ctx).await {
+                parent = c.parent_id.map(|p| (p, None));
+                channel = Some((c.name, c.kind, c.parent_id));
+            }
+        }
+        // A channel's parent is its category; only a thread's is the channel it belongs to.
+        let is_thread = channel
+            .as_ref()
+            .is_some_and(|c| matches!(c.1, PublicThread | PrivateThread | NewsThread));
+        Place {
+            channel_id: channel_id.get(),
+            names: server.zip(channel.map(|c| c.0)),
+            is_dm: false,
+            parent: parent.filter(|_| is_thread).map(|(p, name)| (p.get(), name)),
+        }
     }
 
     /// The text after the wake word, when `content` starts with it.
@@ -397,7 +444,7 @@ impl Handler {
         }
         let person =
             Person { id: cmd.user.id.get(), username: cmd.user.name.clone(), bot: cmd.user.bot };
-        let place = Self::place(ctx, cmd.channel_id, cmd.guild_id);
+        let place = Self::place(ctx, cmd.channel_id, cmd.guild_id).await;
         if !self.core.access.listens(&person, &place) {
             // Another frame sharing this bot may answer it.
             return;
@@ -473,7 +520,7 @@ impl Handler {
     async fn on_edit(&self, ctx: &Context, event: &MessageUpdateEvent, content: &str) {
         let Some(author) = &event.author else { return };
         let person = Person { id: author.id.get(), username: author.name.clone(), bot: author.bot };
-        let place = Self::place(ctx, event.channel_id, event.guild_id);
+        let place = Self::place(ctx, event.channel_id, event.guild_id).await;
         if !self.core.access.listens(&person, &place) || self.command_text(content).is_some() {
             return;
         }
@@ -523,6 +570,21 @@ impl EventHandler for Handler {
         // An edit of the text (only an edit sets `edited_timestamp`): a new caption.
         if let (Some(content), Some(_)) = (&event.content, event.edited_timestamp) {
             self.on_edit(&ctx, &event, content).await;
+        }
+    }
+
+    /// A new thread (or forum post) where the frame listens: the bot joins it, so that it is
+    /// sent the thread's messages whatever the server's settings.
+    async fn thread_create(&self, ctx: Context, thread: serenity::all::GuildChannel) {
+        if thread.member.is_some() {
+            return;
+        }
+        let place = Self::place(&ctx, thread.id, Some(thread.guild_id)).await;
+        if self.core.access.listens_in(&place) {
+            match thread.id.join_thread(&ctx.http).await {
+                Ok(()) => tracing::info!("Discord: joined the thread \"{}\"", thread.name),
+                Err(e) => tracing::warn!("Discord: cannot join the thread {}: {e}", thread.name),
+            }
         }
     }
 

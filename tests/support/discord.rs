@@ -246,6 +246,24 @@ impl FakeDiscord {
         m
     }
 
+    /// A THREAD_CREATE for a new public thread started in `parent`, as Discord sends it to a
+    /// bot that is not in the thread yet (no `member`).
+    pub fn thread(&self, parent: u64, name: &str) -> Value {
+        let t = json!({
+            "id": self.next_id().to_string(), "type": 11, "guild_id": GUILD_ID.to_string(),
+            "parent_id": parent.to_string(), "owner_id": "11", "name": name,
+            "last_message_id": null, "rate_limit_per_user": 0, "message_count": 0,
+            "member_count": 1, "total_message_sent": 0, "flags": 0,
+            "thread_metadata": {
+                "archived": false, "auto_archive_duration": 4320, "locked": false,
+                "archive_timestamp": "2026-11-22T10:00:00.000000+00:00", "create_timestamp": "2026-11-22T10:00:00.000000+00:00",
+            },
+            "newly_created": true,
+        });
+        checked::<serenity::all::GuildChannel>(&t);
+        t
+    }
+
     /// The files fetched from the CDN so far, by name.
     pub fn cdn_hits(&self) -> Vec<String> {
         self.shared.cdn_hits.lock().unwrap().clone()
@@ -723,7 +741,10 @@ fn percent_decode(s: &str) -> String {
 
 async fn record_empty(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let call = record(&shared, req).await;
-    if call.path.contains("/reactions/") || call.path.contains("/interactions/") {
+    if call.path.contains("/reactions/")
+        || call.path.contains("/interactions/")
+        || call.path.ends_with("/thread-members/@me")
+    {
         StatusCode::NO_CONTENT.into_response()
     } else {
         let body = json!({ "message": "404: Not Found", "code": 0 });
