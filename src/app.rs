@@ -222,8 +222,22 @@ impl App {
 
     /// What is on the screen, as a PNG.
     pub async fn screenshot_png(&self) -> Result<Vec<u8>, ScreenshotError> {
+        self.screenshot(crate::slides::encode_png).await
+    }
+
+    /// The screen as a JPEG at most `max_width` pixels wide (Discord's `peek`).
+    pub async fn screenshot_jpeg(&self, max_width: u32) -> Result<Vec<u8>, ScreenshotError> {
+        self.screenshot(move |slide| crate::slides::encode_jpeg(slide, max_width)).await
+    }
+
+    async fn screenshot(
+        &self,
+        encode: impl FnOnce(&crate::render::Slide) -> Result<Vec<u8>, image::ImageError>
+            + Send
+            + 'static,
+    ) -> Result<Vec<u8>, ScreenshotError> {
         let slide = self.sink.current().ok_or(ScreenshotError::NotReady)?;
-        tokio::task::spawn_blocking(move || crate::slides::encode_png(&slide))
+        tokio::task::spawn_blocking(move || encode(&slide))
             .await
             .map_err(|e| ScreenshotError::Encode(e.to_string()))?
             .map_err(|e| ScreenshotError::Encode(e.to_string()))

@@ -153,6 +153,26 @@ pub fn welcome(width: u32, height: u32, info: &WelcomeInfo) -> Slide {
     slide
 }
 
+/// A slide as a JPEG at most `max_width` pixels wide, for Discord's `peek`: a 4K screen's
+/// PNG can be over a bot's upload limit, and a phone shows a JPEG of 1920 pixels as well.
+pub fn encode_jpeg(slide: &Slide, max_width: u32) -> Result<Vec<u8>, image::ImageError> {
+    use image::{imageops, ImageFormat, RgbImage};
+    let (w, h) = slide.size();
+    let rgb: Vec<u8> = slide.rgba().chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
+    let mut image = RgbImage::from_raw(w, h, rgb).ok_or_else(|| {
+        image::ImageError::Parameter(image::error::ParameterError::from_kind(
+            image::error::ParameterErrorKind::DimensionMismatch,
+        ))
+    })?;
+    if w > max_width {
+        let height = (u64::from(h) * u64::from(max_width) / u64::from(w)).max(1) as u32;
+        image = imageops::resize(&image, max_width, height, imageops::FilterType::Triangle);
+    }
+    let mut out = std::io::Cursor::new(Vec::new());
+    image.write_to(&mut out, ImageFormat::Jpeg)?;
+    Ok(out.into_inner())
+}
+
 /// A slide as PNG, for `/api/screenshot.png` and Discord's `peek`: fast compression, since a
 /// screenshot is looked at once.
 pub fn encode_png(slide: &Slide) -> Result<Vec<u8>, image::ImageError> {

@@ -668,9 +668,9 @@ pub(crate) mod tests {
         tokio::time::timeout(Duration::from_secs(60), wait).await.unwrap();
     }
 
-    /// Waits until the slideshow has put something on screen again (the same photo counts).
-    async fn until_shown_again(state: &mut watch::Receiver<State>) {
-        let before = state.borrow().shown;
+    /// Waits until the slideshow has put something on screen after `before` slides (the same
+    /// photo again counts).
+    async fn until_shown_after(state: &mut watch::Receiver<State>, before: u64) {
         let wait = state.wait_for(|s| s.shown > before);
         tokio::time::timeout(Duration::from_secs(60), wait).await.unwrap().unwrap();
     }
@@ -679,11 +679,10 @@ pub(crate) mod tests {
         state.borrow().current.as_ref().map(|p| p.id)
     }
 
-    /// Lets every task run until none can go on (time is paused, so no timer fires).
+    /// Lets every task run until all wait (the paused clock moves only then, and never while
+    /// blocking work runs), well before any interval ends.
     async fn settle() {
-        for _ in 0..50 {
-            tokio::task::yield_now().await;
-        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 
     #[tokio::test(start_paused = true)]
@@ -741,6 +740,7 @@ pub(crate) mod tests {
         // The photo shown and the one after it; taking the gate waits for the second to end.
         until_decodes(&renderer, 2).await;
         let gate = renderer.hold_gate().await;
+        settle().await;
         show.send(Command::Next).await;
         until_showing(&mut state, Some(2)).await;
         assert_eq!(renderer.decodes(), 2, "shown from the slide rendered ahead");
@@ -760,6 +760,8 @@ pub(crate) mod tests {
         show.send(Command::Pause).await;
         until_decodes(&renderer, 2).await;
         let gate = renderer.hold_gate().await;
+        // The slide rendered ahead reaches the slideshow.
+        settle().await;
         let before = renderer.decodes();
         // 6 was rendered ahead and shows at once; 5, 4, 3 and 2 each supersede the last.
         for _ in 0..5 {
@@ -822,8 +824,9 @@ pub(crate) mod tests {
         // Photo 5 is deleted without a word to the slideshow: asked for, it is found gone,
         // forgotten, and the screen goes to the photo in its place.
         library.delete(5).unwrap();
+        let before = state.borrow().shown;
         assert!(show.show(5).await, "the slideshow still knew it");
-        until_shown_again(&mut state).await;
+        until_shown_after(&mut state, before).await;
         assert_eq!(showing(&state), Some(2));
         assert!(!show.show(5).await, "forgotten once found gone");
         show.send(Command::Next).await;

@@ -292,28 +292,51 @@ fn commands_by_wake_word_and_as_slash_commands() {
     assert!(say(&anna, "!frame dance").contains("I don't know `dance`"));
     assert!(say(&anna, "!frame help").contains("`!frame delete [id]`"));
 
-    // peek: a PNG of the screen, equal to /api/screenshot.png.
+    // peek: a JPEG of the screen, as /api/screenshot.png shows it.
     let m = fake.message(PHOTOS, &anna, "!frame peek", &[]);
     fake.dispatch("MESSAGE_CREATE", m.clone());
     let reply = fake.wait_call(10 * SECS, "peek reply", |c| {
         c.body["message_reference"]["message_id"].as_str() == Some(&id_of(&m).to_string())
     });
     assert_eq!(reply.files.len(), 1, "{reply:?}");
-    let png = image::load_from_memory(&reply.files[0].1).unwrap().to_rgba8();
-    assert_eq!(png, frame.screenshot());
+    assert_eq!(reply.files[0].0, "frame.jpg");
+    let jpeg = image::load_from_memory_with_format(&reply.files[0].1, image::ImageFormat::Jpeg);
+    let jpeg = jpeg.unwrap().to_rgba8();
+    let screen = frame.screenshot();
+    assert_eq!(jpeg.dimensions(), screen.dimensions());
+    let diff: u64 =
+        jpeg.pixels().zip(screen.pixels()).map(|(a, b)| u64::from(a[1].abs_diff(b[1]))).sum();
+    let mean = diff as f64 / f64::from(screen.width() * screen.height());
+    assert!(mean < 6.0, "the JPEG differs from the screen by {mean:.1} levels on average");
 
-    // Slash commands: answered through the interaction callback.
-    fake.dispatch("INTERACTION_CREATE", fake.slash(PHOTOS, &anna, "next", None));
+    // Slash commands: "thinking" at once (deferred, within Discord's 3 s), then the answer
+    // edited in; what changes the screen is public, help/status/delete and mistakes private.
+    let next = fake.slash(PHOTOS, &anna, "next", None);
+    fake.dispatch("INTERACTION_CREATE", next.clone());
     frame.wait_current(ids[0], 5 * SECS);
-    let answer =
-        fake.wait_call(5 * SECS, "interaction answer", |c| c.path.contains("/interactions/"));
-    assert_eq!(answer.body["type"], 4);
-    assert_eq!(answer.body["data"]["content"], "Next photo.");
-    fake.dispatch("INTERACTION_CREATE", fake.slash(DM_CHANNEL, &anna, "peek", None));
-    let peek = fake.wait_call(5 * SECS, "slash peek", |c| {
-        c.path.contains("/interactions/") && !c.files.is_empty()
+    let deferred = fake.wait_call(5 * SECS, "deferred answer", |c| {
+        c.path.starts_with(&format!("/api/v10/interactions/{}/", next["id"].as_str().unwrap()))
     });
-    assert!(image::load_from_memory(&peek.files[0].1).is_ok());
+    assert_eq!(deferred.body["type"], 5);
+    assert_eq!(deferred.body["data"]["flags"].as_u64().unwrap_or(0) & 64, 0, "public");
+    let token = next["token"].as_str().unwrap();
+    let edited = fake.wait_call(5 * SECS, "the answer", |c| {
+        c.method == "PATCH" && c.path == format!("/api/v10/webhooks/901/{token}/messages/@original")
+    });
+    assert_eq!(edited.body["content"], "Next photo.");
+    assert!(edited.at.duration_since(deferred.at) < support::discord::INTERACTION_DEADLINE);
+    let status = fake.slash(PHOTOS, &anna, "status", None);
+    fake.dispatch("INTERACTION_CREATE", status.clone());
+    let deferred = fake.wait_call(5 * SECS, "deferred status", |c| {
+        c.path.starts_with(&format!("/api/v10/interactions/{}/", status["id"].as_str().unwrap()))
+    });
+    assert_eq!(deferred.body["data"]["flags"], 64, "status is only for who asked");
+    fake.dispatch("INTERACTION_CREATE", fake.slash(DM_CHANNEL, &anna, "peek", None));
+    let peek = fake.wait_call(10 * SECS, "slash peek", |c| {
+        c.method == "PATCH" && c.path.starts_with("/api/v10/webhooks/") && !c.files.is_empty()
+    });
+    assert_eq!(peek.files[0].0, "frame.jpg");
+    assert!(image::load_from_memory_with_format(&peek.files[0].1, image::ImageFormat::Jpeg).is_ok());
 
     // delete: not somebody else's photo, unless an admin; by id, or your last one.
     let reply = say(&ben, &format!("!frame delete {}", ids[0]));
@@ -323,7 +346,7 @@ fn commands_by_wake_word_and_as_slash_commands() {
         fake.slash(PHOTOS, &user(14, "zoe"), "delete", Some(ids[0])),
     );
     fake.wait_call(5 * SECS, "admin delete", |c| {
-        c.body["data"]["content"].as_str() == Some(&format!("Deleted photo {}.", ids[0]))
+        c.body["content"].as_str() == Some(&format!("Deleted photo {}.", ids[0]))
     });
     // A photo belongs to its sender's id, not to a name: someone who takes the name "anna"
     // cannot delete hers, and anna, renamed, still can.

@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 use serenity::all::{
     ChannelId, Command as SlashCommand, CommandDataOptionValue, CommandInteraction,
     CommandOptionType, Context, CreateAttachment, CreateCommand, CreateCommandOption,
-    CreateInteractionResponse, CreateInteractionResponseMessage, Embed, EventHandler, GuildId,
-    Interaction, Message, MessageId, MessageUpdateEvent, Ready, ResumedEvent,
-    ShardStageUpdateEvent, UserId,
+    CreateInteractionResponse, CreateInteractionResponseMessage, EditInteractionResponse, Embed,
+    EventHandler, GuildId, Interaction, Message, MessageId, MessageUpdateEvent, Ready,
+    ResumedEvent, ShardStageUpdateEvent, UserId,
 };
 use serenity::async_trait;
 use serenity::gateway::ConnectionStage;
@@ -338,14 +338,14 @@ impl Handler {
     async fn on_command(&self, feedback: &Feedback, text: &str, person: &Person) {
         let reply = match FrameCommand::parse(text, &self.core.wake_word) {
             Ok(command) => commands::execute(&self.core, command, person).await,
-            Err(message) => Reply { text: message, png: None, failed: true },
+            Err(message) => Reply { text: message, jpeg: None, failed: true },
         };
         if reply.failed {
             feedback.react(&self.style.error).await;
         } else {
             feedback.ack().await;
         }
-        feedback.reply(&reply.text, reply.png).await;
+        feedback.reply(&reply.text, reply.jpeg).await;
     }
 
     async fn on_photos(&self, msg: &Message, feedback: &Feedback, wanted: Vec<Wanted>) {
@@ -464,16 +464,36 @@ impl Handler {
                 }
             }
         };
-        let reply = match command {
-            Ok(command) => commands::execute(&self.core, command, &person).await,
-            Err(text) => Reply { text, png: None, failed: true },
+        let command = match command {
+            Ok(command) => command,
+            Err(text) => {
+                // A mistake is answered at once, and only to the person who made it.
+                let message = CreateInteractionResponseMessage::new().content(text).ephemeral(true);
+                let response = CreateInteractionResponse::Message(message);
+                if let Err(e) = cmd.create_response(&ctx.http, response).await {
+                    tracing::warn!("Discord: cannot answer /frame: {e}");
+                }
+                return;
+            }
         };
-        let mut message = CreateInteractionResponseMessage::new().content(reply.text);
-        if let Some(png) = reply.png {
-            message = message.add_file(CreateAttachment::bytes(png, "frame.png"));
+        // Discord waits 3 s for the first answer, which a Pi over Wi-Fi encoding a screenshot
+        // can miss: say "thinking" at once, then edit in the answer. Help, status and delete
+        // are for the person asking; what changes the screen is said to everyone.
+        let private =
+            matches!(command, FrameCommand::Help | FrameCommand::Status | FrameCommand::Delete(_));
+        let thinking = CreateInteractionResponseMessage::new().ephemeral(private);
+        if let Err(e) =
+            cmd.create_response(&ctx.http, CreateInteractionResponse::Defer(thinking)).await
+        {
+            tracing::warn!("Discord: cannot answer /frame: {e}");
+            return;
         }
-        let response = CreateInteractionResponse::Message(message);
-        if let Err(e) = cmd.create_response(&ctx.http, response).await {
+        let reply = commands::execute(&self.core, command, &person).await;
+        let mut edit = EditInteractionResponse::new().content(reply.text);
+        if let Some(jpeg) = reply.jpeg {
+            edit = edit.new_attachment(CreateAttachment::bytes(jpeg, "frame.jpg"));
+        }
+        if let Err(e) = cmd.edit_response(&ctx.http, edit).await {
             tracing::warn!("Discord: cannot answer /frame: {e}");
         }
     }

@@ -79,8 +79,8 @@ impl FrameCommand {
 #[derive(Debug, Clone, Default)]
 pub struct Reply {
     pub text: String,
-    /// A PNG to attach (`peek`).
-    pub png: Option<Vec<u8>>,
+    /// A JPEG to attach (`peek`), as `frame.jpg`.
+    pub jpeg: Option<Vec<u8>>,
     /// The command could not be done: the sender's message gets the error emoji too.
     pub failed: bool,
 }
@@ -91,7 +91,7 @@ impl Reply {
     }
 
     fn failed(text: impl Into<String>) -> Reply {
-        Reply { text: text.into(), png: None, failed: true }
+        Reply { text: text.into(), jpeg: None, failed: true }
     }
 }
 
@@ -165,9 +165,19 @@ fn uptime(d: Duration) -> String {
     }
 }
 
+/// The widest `peek`: a phone shows no more, and it keeps a 4K screen's picture small.
+const PEEK_WIDTH: u32 = 1920;
+
+/// The largest attachment every bot may send (Discord's smallest upload limit, 8 MiB at the
+/// time of writing, less room for the message around it).
+pub const MAX_ATTACHMENT: usize = 7 * 1024 * 1024;
+
 async fn peek(core: &Core) -> Reply {
-    match core.app.screenshot_png().await {
-        Ok(png) => Reply { text: "The frame right now:".into(), png: Some(png), failed: false },
+    match core.app.screenshot_jpeg(PEEK_WIDTH).await {
+        Ok(jpeg) if jpeg.len() > MAX_ATTACHMENT => {
+            Reply::failed("The picture of the screen is too large for Discord: try again later.")
+        }
+        Ok(jpeg) => Reply { text: "The frame right now:".into(), jpeg: Some(jpeg), failed: false },
         Err(ScreenshotError::NotReady) => {
             Reply::failed("Nothing is on the screen yet: try again in a moment.")
         }

@@ -90,14 +90,14 @@ impl Feedback {
         self.react(&self.style.error).await;
     }
 
-    /// Replies to the message (without pinging its author), with a PNG if given.
-    pub async fn reply(&self, text: &str, png: Option<Vec<u8>>) {
+    /// Replies to the message (without pinging its author), with a JPEG if given.
+    pub async fn reply(&self, text: &str, jpeg: Option<Vec<u8>>) {
         let mut message = CreateMessage::new()
             .content(text)
             .reference_message(MessageReference::from((self.channel, self.message)))
             .allowed_mentions(no_pings());
-        if let Some(png) = png {
-            message = message.add_file(CreateAttachment::bytes(png, "frame.png"));
+        if let Some(jpeg) = jpeg {
+            message = message.add_file(CreateAttachment::bytes(jpeg, "frame.jpg"));
         }
         if let Err(e) = self.channel.send_message(&self.http, message).await {
             tracing::warn!("Discord: cannot reply to message {}: {e}", self.message);

@@ -86,6 +86,8 @@ struct Shared {
     channel_errors: Mutex<HashMap<u64, (u16, i64, String)>>,
     /// Close code sent instead of READY (4004 bad token, 4014 intents).
     close_on_identify: Mutex<Option<u16>>,
+    /// When each interaction was sent: Discord accepts its first answer for 3 s only.
+    interactions: Mutex<HashMap<String, Instant>>,
     /// The CDN paths fetched, in order.
     cdn_hits: Mutex<Vec<String>>,
     /// Every message posted, by channel, as `GET /channels/{id}/messages` returns them.
@@ -389,6 +391,11 @@ impl FakeDiscord {
             });
         }
         checked::<serenity::all::Interaction>(&i);
+        self.shared
+            .interactions
+            .lock()
+            .unwrap()
+            .insert(i["id"].as_str().unwrap().to_owned(), Instant::now());
         i
     }
 
@@ -658,6 +665,10 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v10/gateway/bot", get(gateway_url))
         .route("/api/v10/channels/{channel}/messages", post(create_message).get(list_messages))
         .route("/api/v10/users/@me/channels", post(create_dm))
+        .route(
+            "/api/v10/webhooks/{app}/{token}/messages/@original",
+            axum::routing::patch(edit_original),
+        )
         .route("/cdn/{name}", get(cdn))
         .route("/api/v10/applications/{app}/commands", put(record_list))
         .route("/api/v10/applications/{app}/guilds/{guild}/commands", put(record_list))
@@ -739,8 +750,21 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// How long Discord waits for an interaction's first answer.
+pub const INTERACTION_DEADLINE: Duration = Duration::from_secs(3);
+
 async fn record_empty(State(shared): State<Arc<Shared>>, req: Request) -> Response {
     let call = record(&shared, req).await;
+    // `/interactions/{id}/{token}/callback` after the deadline: 10062 Unknown interaction.
+    if let Some(id) =
+        call.path.strip_prefix("/api/v10/interactions/").and_then(|r| r.split('/').next())
+    {
+        let sent = shared.interactions.lock().unwrap().get(id).copied();
+        if sent.is_some_and(|at| at.elapsed() > INTERACTION_DEADLINE) {
+            let body = json!({ "message": "Unknown interaction", "code": 10062 });
+            return (StatusCode::NOT_FOUND, Json(body)).into_response();
+        }
+    }
     if call.path.contains("/reactions/")
         || call.path.contains("/interactions/")
         || call.path.ends_with("/thread-members/@me")
@@ -829,6 +853,16 @@ async fn list_messages(
         checked::<serenity::all::Message>(m);
     }
     Json(json!(found))
+}
+
+/// The edit of an interaction's deferred answer: the message as it now is.
+async fn edit_original(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    let call = record(&shared, req).await;
+    let id = shared.ids.fetch_add(1, Ordering::SeqCst);
+    let content = call.body["content"].as_str().unwrap_or("");
+    let m = message_json(id, CHANNELS[0].0, &bot_user(), content, Vec::new());
+    checked::<serenity::all::Message>(&m);
+    Json(m).into_response()
 }
 
 async fn create_dm(State(shared): State<Arc<Shared>>, req: Request) -> Json<Value> {
