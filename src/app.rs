@@ -26,6 +26,13 @@ pub enum DiscordState {
         /// The bot's user name.
         user: String,
     },
+    /// Connected without the Message Content intent: only direct messages, messages that
+    /// mention the bot, and slash commands reach the frame.
+    Limited {
+        user: String,
+        /// What to switch on, and where.
+        message: String,
+    },
     Error {
         /// What went wrong and what to do, in plain words.
         message: String,
@@ -43,6 +50,10 @@ impl DiscordState {
             DiscordState::Connected { user } => {
                 format!("post a photo where {user} can see it, or send it to {user} directly.")
             }
+            DiscordState::Limited { user, .. } => format!(
+                "send photos to {user} directly, or mention @{user} with them (the frame's \
+                 owner can turn on the Message Content intent for more)."
+            ),
             DiscordState::Error { message } => format!("Discord: {message}"),
         }
     }

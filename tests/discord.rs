@@ -500,21 +500,45 @@ fn assert_still_a_frame(frame: &Frame) {
     frame.wait_current(id, 10 * SECS);
 }
 
+/// The Message Content intent switched off in the Developer Portal (close 4014): the frame
+/// connects without it at once and says what is missing; photos sent directly or with an
+/// @mention still arrive, the others reach the bot blank and are left alone.
 #[test]
-fn close_4014_leaves_the_frame_running_and_says_where_to_enable_the_intent() {
+fn without_the_message_content_intent_dms_and_mentions_still_work() {
     let fake = FakeDiscord::start();
-    fake.close_on_identify(4014);
+    fake.refuse_message_content();
     let dir = tempfile::tempdir().unwrap();
     let config = fake.config("");
     let frame = Frame::start(FrameOptions {
         config: &config,
         ..FrameOptions::headless(&dir.path().join("d"))
     });
-    let discord = frame.wait_discord("error", 20 * SECS);
+    let discord = frame.wait_discord("limited", 20 * SECS);
+    assert_eq!(discord["user"], "FrameBot");
     let message = discord["message"].as_str().unwrap();
     assert!(message.contains("Message Content Intent"), "{message}");
     assert!(message.contains("Privileged Gateway Intents"), "{message}");
+    let identifies = fake.gateway().identifies;
+    assert_eq!(identifies.len(), 2, "asked once with the intent, then without");
+    assert_eq!(identifies[1]["intents"].as_u64().unwrap() & (1 << 15), 0);
     assert_still_a_frame(&frame);
+
+    let jpeg = fixture("ladybird.jpg");
+    let url = fake.serve_file("lake.jpg", jpeg.clone());
+    let anna = user(11, "anna");
+    let blank = fake.message(PHOTOS, &anna, "", &[("lake.jpg", &url, jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", blank.clone());
+    let dm = fake.message(DM_CHANNEL, &anna, "direct", &[("lake.jpg", &url, jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", dm.clone());
+    assert_eq!(wait_finished(&fake, id_of(&dm)).last().unwrap(), "+💯");
+    let png = fixture("ladybird.png");
+    let url = fake.serve_file("lake.png", png.clone());
+    let mention = fake.message(PHOTOS, &anna, "mentioned", &[("lake.png", &url, png.len())]);
+    let mention = fake.mentioning_bot(mention);
+    fake.dispatch("MESSAGE_CREATE", mention.clone());
+    assert_eq!(wait_finished(&fake, id_of(&mention)).last().unwrap(), "+💯");
+    assert!(fake.reactions(id_of(&blank)).is_empty());
+    assert_eq!(library(&frame).len(), 2);
 }
 
 #[test]

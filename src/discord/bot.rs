@@ -47,9 +47,17 @@ pub struct Handler {
     seen: Mutex<Seen>,
     /// `[discord] spoilers`.
     spoilers: photos::Spoilers,
+    /// Connected without the Message Content intent (see [`DiscordState::Limited`]).
+    limited: bool,
     /// Messages waiting for the embed Discord adds to their links a moment later.
     embeds: Mutex<EmbedWaits>,
 }
+
+/// What `/api/status` says while the Message Content intent is off.
+const LIMITED: &str = "Discord refused the Message Content intent (gateway close 4014), so only \
+    direct messages, messages that mention the bot and slash commands reach the frame: turn on \
+    \"Message Content Intent\" at https://discord.com/developers/applications → your app → Bot \
+    → Privileged Gateway Intents, save, then restart the frame";
 
 /// How long a message whose links only an embed can fetch waits for that embed.
 const EMBED_WAIT: Duration = Duration::from_secs(5);
@@ -111,8 +119,10 @@ impl Handler {
         settings: &BotSettings,
         fetcher: Fetcher,
         state: watch::Sender<DiscordState>,
+        limited: bool,
     ) -> Handler {
         Handler {
+            limited,
             core,
             fetcher,
             style: Arc::new(Style::new(&settings.config.style)),
@@ -637,7 +647,7 @@ impl EventHandler for Handler {
     async fn ready(&self, ctx: Context, ready: Ready) {
         let _ = self.me.set((ready.user.id, ready.user.name.clone()));
         tracing::info!("Discord: connected as {}", ready.user.name);
-        let _ = self.state.send(DiscordState::Connected { user: ready.user.name.clone() });
+        self.connected();
         self.register(&ctx).await;
         // A resumed connection is sent what it missed; a new one is not: read it back.
         self.catch_up(&ctx, ready.guilds.iter().map(|g| g.id).collect()).await;
@@ -665,8 +675,12 @@ impl EventHandler for Handler {
 impl Handler {
     /// Back to `connected` after a reconnect (READY sets it the first time).
     fn connected(&self) {
-        if let Some((_, user)) = self.me.get() {
-            let _ = self.state.send(DiscordState::Connected { user: user.clone() });
-        }
+        let Some((_, user)) = self.me.get() else { return };
+        let user = user.clone();
+        let state = match self.limited {
+            false => DiscordState::Connected { user },
+            true => DiscordState::Limited { user, message: LIMITED.into() },
+        };
+        let _ = self.state.send(state);
     }
 }

@@ -124,10 +124,18 @@ pub async fn run(
     stop: CancellationToken,
 ) {
     let mut wait = RETRY.0;
+    let mut limited = false;
     loop {
-        let Err(refused) = connect(&settings, core.clone(), &state, &stop).await else {
+        let Err(refused) = connect(&settings, core.clone(), &state, &stop, limited).await else {
             return;
         };
+        // Without the Message Content intent the bot still hears direct messages, mentions
+        // and slash commands: connect at once without it, and say what is missing.
+        if matches!(refused, Refused::MessageContentIntent) && !limited {
+            tracing::warn!("Discord: {refused}; connecting without it meanwhile");
+            limited = true;
+            continue;
+        }
         tracing::error!("Discord: {refused}");
         let _ = state.send(DiscordState::Error { message: refused.to_string() });
         tracing::info!("Discord: trying again in {}", humantime::format_duration(wait));
@@ -146,6 +154,7 @@ async fn connect(
     core: Core,
     state: &watch::Sender<DiscordState>,
     stop: &CancellationToken,
+    limited: bool,
 ) -> Result<(), Refused> {
     let api_url = settings.config.api_url.clone();
     let http = http(settings.token.expose(), api_url.as_deref());
@@ -164,8 +173,12 @@ async fn connect(
     };
     let fetcher = crate::fetch::Fetcher::new(settings.fetch.clone())
         .map_err(|e| Refused::Ended(format!("cannot set up downloads: {e}")))?;
-    let handler = bot::Handler::new(core, settings, fetcher, state.clone());
-    let mut client = ClientBuilder::new_with_http(http, intents())
+    let handler = bot::Handler::new(core, settings, fetcher, state.clone(), limited);
+    let intents = match limited {
+        true => intents() - GatewayIntents::MESSAGE_CONTENT,
+        false => intents(),
+    };
+    let mut client = ClientBuilder::new_with_http(http, intents)
         .event_handler(handler)
         .await
         .map_err(|e| Refused::Ended(e.to_string()))?;

@@ -337,6 +337,9 @@ async fn status(State(state): State<AppState>) -> Result<Json<Value>, AppError> 
         DiscordState::Disabled => json!({ "state": "disabled", "user": null }),
         DiscordState::Connecting => json!({ "state": "connecting", "user": null }),
         DiscordState::Connected { user } => json!({ "state": "connected", "user": user }),
+        DiscordState::Limited { user, message } => {
+            json!({ "state": "limited", "user": user, "message": message })
+        }
         DiscordState::Error { message } => {
             json!({ "state": "error", "user": null, "message": message })
         }

@@ -76,7 +76,10 @@ struct Shared {
     calls: Mutex<Vec<Call>>,
     gateway: Mutex<GatewayLog>,
     /// Open gateway connections: where to send their frames.
-    sessions: Mutex<Vec<mpsc::UnboundedSender<Ws>>>,
+    /// With whether each identified with the Message Content intent.
+    sessions: Mutex<Vec<(mpsc::UnboundedSender<Ws>, bool)>>,
+    /// The Message Content intent is off in the Developer Portal: asking for it gets 4014.
+    content_refused: std::sync::atomic::AtomicBool,
     seq: AtomicU64,
     ids: AtomicU64,
     cdn: Mutex<HashMap<String, Vec<u8>>>,
@@ -165,6 +168,22 @@ impl FakeDiscord {
         self.shared.channel_errors.lock().unwrap().insert(channel, (status, code, message.into()));
     }
 
+    /// Switches the Message Content intent off in the "Developer Portal": an Identify asking
+    /// for it is closed with 4014; one without it is accepted, and server messages that do
+    /// not mention the bot reach it blank.
+    pub fn refuse_message_content(&self) {
+        self.shared.content_refused.store(true, Ordering::SeqCst);
+    }
+
+    /// A message that mentions the bot (`<@id>` in its text, the bot in `mentions`).
+    pub fn mentioning_bot(&self, mut message: Value) -> Value {
+        let text = format!("<@{BOT_ID}> {}", message["content"].as_str().unwrap());
+        message["content"] = json!(text);
+        message["mentions"] = json!([user_json(&bot_user())]);
+        checked::<serenity::all::Message>(&message);
+        message
+    }
+
     /// Answers the next Identify with this close code instead of READY.
     pub fn close_on_identify(&self, code: u16) {
         *self.shared.close_on_identify.lock().unwrap() = Some(code);
@@ -179,7 +198,7 @@ impl FakeDiscord {
     }
 
     pub fn sessions(&self) -> usize {
-        self.shared.sessions.lock().unwrap().iter().filter(|s| !s.is_closed()).count()
+        self.shared.sessions.lock().unwrap().iter().filter(|(s, _)| !s.is_closed()).count()
     }
 
     /// Waits until `n` sessions have identified (READY sent) and are open.
@@ -205,14 +224,30 @@ impl FakeDiscord {
         }
         let seq = self.shared.seq.fetch_add(1, Ordering::SeqCst) + 1;
         let frame = json!({ "op": 0, "t": event, "s": seq, "d": data }).to_string();
-        for s in self.shared.sessions.lock().unwrap().iter() {
-            let _ = s.send(Ws::Text(frame.clone()));
+        // Without the Message Content intent, Discord blanks what a server message says
+        // unless it mentions the bot.
+        let mut blanked = data.clone();
+        let mentions_bot = data["mentions"].as_array().is_some_and(|m| {
+            m.iter().any(|u| u["id"].as_str().and_then(|s| s.parse().ok()) == Some(BOT_ID))
+        });
+        if event.starts_with("MESSAGE_") && !data["guild_id"].is_null() && !mentions_bot {
+            for (field, empty) in
+                [("content", json!("")), ("attachments", json!([])), ("embeds", json!([]))]
+            {
+                if blanked.get(field).is_some() {
+                    blanked[field] = empty;
+                }
+            }
+        }
+        let blanked = json!({ "op": 0, "t": event, "s": seq, "d": blanked }).to_string();
+        for (s, content) in self.shared.sessions.lock().unwrap().iter() {
+            let _ = s.send(Ws::Text(if *content { frame.clone() } else { blanked.clone() }));
         }
     }
 
     /// Closes every gateway connection as a network drop would (no close frame).
     pub fn drop_connections(&self) {
-        for s in self.shared.sessions.lock().unwrap().drain(..) {
+        for (s, _) in self.shared.sessions.lock().unwrap().drain(..) {
             let _ = s.send(Ws::Close(None));
         }
     }
@@ -611,11 +646,13 @@ async fn session(shared: Arc<Shared>, stream: tokio::net::TcpStream) {
                         shared.gateway.lock().unwrap().identifies.push(v["d"].clone());
                         let token = v["d"]["token"].as_str().unwrap_or("");
                         let intents = v["d"]["intents"].as_u64().unwrap_or(0);
+                        let content = intents & MESSAGE_CONTENT != 0;
+                        let refused = shared.content_refused.load(Ordering::SeqCst);
                         let close = shared.close_on_identify.lock().unwrap().take().or(
                             if !token.ends_with(TOKEN) {
                                 Some(4004)
-                            } else if intents & MESSAGE_CONTENT == 0 {
-                                Some(4013)
+                            } else if content && refused {
+                                Some(4014)
                             } else {
                                 None
                             },
@@ -638,7 +675,7 @@ async fn session(shared: Arc<Shared>, stream: tokio::net::TcpStream) {
                         let _ = write.send(Ws::Text(ready.to_string())).await;
                         let _ = write.send(Ws::Text(guild.to_string())).await;
                         if !joined {
-                            shared.sessions.lock().unwrap().push(tx.clone());
+                            shared.sessions.lock().unwrap().push((tx.clone(), content));
                             joined = true;
                         }
                     }
@@ -648,7 +685,9 @@ async fn session(shared: Arc<Shared>, stream: tokio::net::TcpStream) {
                         let resumed = json!({ "op": 0, "t": "RESUMED", "s": seq, "d": {} });
                         let _ = write.send(Ws::Text(resumed.to_string())).await;
                         if !joined {
-                            shared.sessions.lock().unwrap().push(tx.clone());
+                            // A resumed session keeps the intents it identified with.
+                            let content = !shared.content_refused.load(Ordering::SeqCst);
+                            shared.sessions.lock().unwrap().push((tx.clone(), content));
                             joined = true;
                         }
                     }
