@@ -218,49 +218,38 @@ impl Handler {
             tracing::warn!("Discord: cannot read which messages were stored: {e}");
             Vec::new()
         });
-        let mut channels: Vec<(ChannelId, Option<GuildId>)> = Vec::new();
+        // Text channels, active threads and forum posts of each server, then the channels
+        // photos came from before (direct messages, threads archived since), each judged by
+        // the same `place` as a live message.
+        let mut candidates: Vec<(ChannelId, Option<GuildId>)> = Vec::new();
         for &guild_id in &guilds {
             let Some(guild) = ctx.cache.guild(guild_id).map(|g| g.clone()) else { continue };
-            for (&id, channel) in &guild.channels {
-                use serenity::all::ChannelType;
-                let place = Place {
-                    channel_id: id.get(),
-                    names: Some((guild.name.clone(), channel.name.clone())),
-                    is_dm: false,
-                    parent: None,
-                };
-                if matches!(channel.kind, ChannelType::Text | ChannelType::News)
-                    && self.core.access.listens_in(&place)
-                {
-                    channels.push((id, Some(guild_id)));
-                }
-            }
-            // Active threads and forum posts, by their parent's rules.
-            for thread in &guild.threads {
-                let parent = thread
-                    .parent_id
-                    .map(|p| (p.get(), guild.channels.get(&p).map(|c| c.name.clone())));
-                let place = Place {
-                    channel_id: thread.id.get(),
-                    names: Some((guild.name.clone(), thread.name.clone())),
-                    is_dm: false,
-                    parent,
-                };
-                if self.core.access.listens_in(&place) {
-                    channels.push((thread.id, Some(guild_id)));
-                }
+            use serenity::all::ChannelType::{News, Text};
+            let texts = guild.channels.values().filter(|c| matches!(c.kind, Text | News));
+            for id in texts.map(|c| c.id).chain(guild.threads.iter().map(|t| t.id)) {
+                candidates.push((id, Some(guild_id)));
             }
         }
-        // Channels photos came from that are in no server are direct messages.
         for &(channel, _) in &stored {
-            let in_a_server = guilds.iter().any(|&g| {
-                ctx.cache
-                    .guild(g)
-                    .is_some_and(|g| g.channels.contains_key(&ChannelId::new(channel)))
-            });
-            let dm = Place { channel_id: channel, names: None, is_dm: true, parent: None };
-            if !in_a_server && self.core.access.listens_in(&dm) {
-                channels.push((ChannelId::new(channel), None));
+            let channel = ChannelId::new(channel);
+            if candidates.iter().any(|(c, _)| *c == channel) {
+                continue;
+            }
+            // Not in a server's cache: a DM, or a thread the cache no longer holds.
+            let guild = match channel.to_channel(ctx).await {
+                Ok(serenity::all::Channel::Guild(c)) => Some(c.guild_id),
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::debug!("Discord: channel {channel} is gone ({e}): not read back");
+                    continue;
+                }
+            };
+            candidates.push((channel, guild));
+        }
+        let mut channels = Vec::new();
+        for (channel, guild) in candidates {
+            if self.core.access.listens_in(&Self::place(ctx, channel, guild).await) {
+                channels.push((channel, guild));
             }
         }
         let now = SystemTime::now();
