@@ -16,8 +16,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
 use crate::cli::RunArgs;
-use crate::config::{Backend, Config, ConfigError, Secret};
+use crate::config::{Backend, Config, ConfigError};
 use crate::discord::access::Access;
+use crate::discord::token::{Token, TokenSource};
 use crate::discord::{BotSettings, Core, DiscordState};
 use crate::display::headless::HeadlessSink;
 use crate::display::{window, FrameSink, KeyAction};
@@ -41,8 +42,9 @@ pub struct Settings {
     /// The file read, if any.
     pub config_path: Option<PathBuf>,
     /// The Discord token: `--token`, else `DISCORD_BOT_TOKEN`, else systemd's credential
-    /// `discord-token`, else `[discord] token`.
-    pub discord_token: Option<Secret>,
+    /// `discord-token` (`LoadCredential=`: a file only this service can read, so the token is
+    /// in neither the unit nor the environment), else `[discord] token`.
+    pub discord_token: Option<Token>,
     pub data_dir: PathBuf,
     /// `--log-file-path`, or `discord-frame.log` in `[log] dir`.
     pub log_file: Option<PathBuf>,
@@ -79,15 +81,13 @@ impl Settings {
         }
         // Flags can make a valid file invalid (--host 0.0.0.0 without a token).
         config.validate()?;
-        let discord_token = run
-            .token
-            .clone()
-            .or_else(|| std::env::var("DISCORD_BOT_TOKEN").ok())
-            .or_else(credential_token)
-            .or_else(|| config.discord.token.as_ref().map(|t| t.expose().to_owned()))
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .map(Secret::new);
+        let discord_token = TokenSource::find(
+            run.token.clone(),
+            std::env::var("DISCORD_BOT_TOKEN").ok(),
+            std::env::var_os("CREDENTIALS_DIRECTORY").map(PathBuf::from),
+            &config,
+            config_path.as_deref(),
+        );
         let data_dir = match &config.library.dir {
             Some(dir) => dir.clone(),
             None => directories::ProjectDirs::from("", "", "discord-frame")
@@ -106,14 +106,6 @@ impl Settings {
         let windowed = run.screen_size.filter(|_| config.display.backend != Backend::Headless);
         Ok(Settings { config, config_path, discord_token, data_dir, log_file, windowed })
     }
-}
-
-/// The token systemd passes with `LoadCredential=discord-token:/etc/discord-frame/token`: a
-/// file in `$CREDENTIALS_DIRECTORY` that only this service can read, so the token is in
-/// neither the unit nor the environment.
-fn credential_token() -> Option<String> {
-    let dir = std::env::var_os("CREDENTIALS_DIRECTORY")?;
-    std::fs::read_to_string(std::path::Path::new(&dir).join("discord-token")).ok()
 }
 
 /// Sends the log to stderr, and to the log file when one is set.
@@ -304,6 +296,7 @@ pub async fn serve(
     }
     // Discord runs beside the endpoint; trouble there (a bad token, the Message Content intent
     // off) shows in the status and on the welcome slide, and never stops the pictures.
+    let reread = Arc::new(tokio::sync::Notify::new());
     let discord_http = settings.discord_token.as_ref().map(|token| {
         let api_url = config.discord.api_url.as_deref();
         let core = Core {
@@ -315,10 +308,15 @@ pub async fn serve(
             token: token.clone(),
             config: config.discord.clone(),
             fetch: FetchPolicy::new(&config.limits.allowed_hosts, config.limits.max_download_mb),
+            reread: reread.clone(),
         };
+        // The relay sends with the token the bot uses, which may change while the frame runs.
+        let (rest_tx, rest) =
+            watch::channel(Arc::new(crate::discord::http(token.secret.expose(), api_url)));
         // Graceful: on stop it closes its gateway session before it ends.
-        tasks.spawn_graceful(crate::discord::run(bot_settings, core, discord_tx, tasks.token()));
-        Arc::new(crate::discord::http(token.expose(), api_url))
+        let bot = crate::discord::run(bot_settings, core, discord_tx, rest_tx, tasks.token());
+        tasks.spawn_graceful(bot);
+        rest
     });
     let state = AppState {
         app,
@@ -334,7 +332,7 @@ pub async fn serve(
         service::watchdog(sink).await;
     });
     // Installed before the line below, which tells scripts that the frame is up.
-    harmless_signals(&tasks);
+    harmless_signals(&tasks, reread);
     // Tests and scripts read this line to find a port chosen with --port 0.
     println!("discord-frame: serving on http://{local}");
     tracing::info!("HTTP endpoint on http://{local} (display: {backend})");
@@ -370,9 +368,10 @@ pub async fn serve(
 }
 
 /// SIGHUP, SIGUSR1 and SIGUSR2 would end the process by default, with no graceful shutdown
-/// (a `kill -HUP` meant to reload, a terminal closing). The frame reads its config only at
-/// start, so they are logged and otherwise ignored; `systemctl restart` applies a new config.
-fn harmless_signals(tasks: &Tasks) {
+/// (a `kill -HUP` meant to reload, a terminal closing). SIGHUP reads the Discord token again
+/// (`reread`); the rest of the config is read only at start, so the others are logged and
+/// otherwise ignored; `systemctl restart` applies a new config.
+fn harmless_signals(tasks: &Tasks, reread: Arc<tokio::sync::Notify>) {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut hup), Ok(mut usr1), Ok(mut usr2)) = (
         signal(SignalKind::hangup()),
@@ -383,14 +382,18 @@ fn harmless_signals(tasks: &Tasks) {
         return;
     };
     tasks.spawn(async move {
+        let rest = "the rest of the config is read at start: restart the frame to apply a change";
         loop {
             let name = tokio::select! {
-                _ = hup.recv() => "SIGHUP",
+                _ = hup.recv() => {
+                    tracing::info!("SIGHUP: reading the Discord token again ({rest})");
+                    reread.notify_one();
+                    continue;
+                }
                 _ = usr1.recv() => "SIGUSR1",
                 _ = usr2.recv() => "SIGUSR2",
             };
-            let why = "the config is read at start: restart the frame to apply a change";
-            tracing::info!("{name}: ignored ({why})");
+            tracing::info!("{name}: ignored ({rest})");
         }
     });
 }

@@ -26,7 +26,10 @@ fn main() -> ExitCode {
                     None => println!("# no config file: defaults"),
                 }
                 println!("# data directory: {}", settings.data_dir.display());
-                let token = if settings.discord_token.is_some() { "set" } else { "not set" };
+                let token = match &settings.discord_token {
+                    Some(token) => format!("set, from {}", token.source),
+                    None => "not set".into(),
+                };
                 println!("# Discord token: {token}\n");
                 print!("{}", settings.config.to_redacted_toml());
                 ExitCode::SUCCESS

@@ -558,6 +558,37 @@ fn a_bad_token_4004_leaves_the_frame_running_and_says_how_to_get_a_new_one() {
 }
 
 #[test]
+fn a_new_token_in_the_config_file_is_taken_on_sighup_without_a_restart() {
+    use nix::sys::signal::Signal;
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("d");
+    let good = fake.config("");
+    let revoked = good.replace("fake-bot-token", "revoked-token");
+    let frame = Frame::start(FrameOptions { config: &revoked, ..FrameOptions::headless(&data) });
+    let discord = frame.wait_discord("error", 20 * SECS);
+    let message = discord["message"].as_str().unwrap();
+    let config_path = data.with_extension("toml");
+    let fix = format!("paste it as [discord] token in {}", config_path.display());
+    assert!(message.contains(&fix), "{message}");
+    // The relay is refused with the revoked token, as by Discord.
+    let relay = json!({ "channel_id": CHAT.to_string(), "content": "hello" });
+    let relay = || {
+        let url = format!("{}/api/discord/messages", frame.url);
+        frame.http.post(url).json(&relay).send().unwrap()
+    };
+    assert_ne!(relay().status(), 201);
+
+    std::fs::write(&config_path, &good).unwrap();
+    frame.signal(Signal::SIGHUP);
+    frame.wait_discord("connected", 10 * SECS);
+    assert!(frame.log().contains("the token changed; connecting with the new one"));
+    let resp = relay();
+    assert_eq!(resp.status(), 201, "{}", resp.text().unwrap());
+    assert_still_a_frame(&frame);
+}
+
+#[test]
 fn with_api_url_set_and_no_gateway_there_the_frame_never_calls_discord() {
     // A port nothing listens on.
     let free = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

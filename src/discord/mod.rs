@@ -23,16 +23,19 @@ pub mod feedback;
 pub mod params;
 pub mod photos;
 pub mod relay;
+pub mod token;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serenity::all::{ClientBuilder, GatewayError, GatewayIntents, HttpBuilder};
 use serenity::http::Http;
-use tokio::sync::watch;
+use tokio::sync::{watch, Notify};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::App;
 pub use crate::app::DiscordState;
+use crate::config::Secret;
 
 /// What the bot works with: the frame's [`App`] (the same as the HTTP endpoint's), and who
 /// may do what.
@@ -56,9 +59,8 @@ impl std::fmt::Debug for Core {
 #[derive(Debug, thiserror::Error)]
 pub enum Refused {
     #[error(
-        "Discord rejected the bot token (gateway close 4004): copy a new one from \
-         https://discord.com/developers/applications → your app → Bot → Reset Token into \
-         [discord] token (or DISCORD_BOT_TOKEN, or --token), then restart the frame"
+        "Discord rejected the bot token (gateway close 4004): get a new one at \
+         https://discord.com/developers/applications → your app → Bot → Reset Token"
     )]
     BadToken,
     #[error(
@@ -104,29 +106,39 @@ pub fn http(token: &str, api_url: Option<&str>) -> Http {
 /// What the bot needs besides the core.
 #[derive(Debug, Clone)]
 pub struct BotSettings {
-    pub token: crate::config::Secret,
+    pub token: token::Token,
     pub config: crate::config::DiscordConfig,
     pub fetch: crate::fetch::FetchPolicy,
+    /// Notified on SIGHUP: read the token again, and connect at once if it changed.
+    pub reread: Arc<Notify>,
 }
 
 /// How long the bot waits before trying again after Discord refused it or the connection
 /// ended for good: doubling from the first value up to the second.
 const RETRY: (Duration, Duration) = (Duration::from_secs(30), Duration::from_secs(600));
 
+/// While Discord refuses the token, how often its file is read again: a new token pasted into
+/// the credential or config file is used within this, without a restart or a SIGHUP.
+const TOKEN_POLL: Duration = Duration::from_secs(60);
+
 /// Runs the bot until `stop`. When Discord refuses it (a bad token, the intent off, no
 /// gateway at `api_url`) or the connection ends for good, the state says why and the bot
 /// tries again later; dropped connections in between are resumed by serenity while
-/// `/api/status` says `connecting`.
+/// `/api/status` says `connecting`. The token is read again before each new attempt, and
+/// `rest` always holds a REST client with the token in use (the relay's).
 pub async fn run(
     settings: BotSettings,
     core: Core,
     state: watch::Sender<DiscordState>,
+    rest: watch::Sender<Arc<Http>>,
     stop: CancellationToken,
 ) {
     let mut wait = RETRY.0;
     let mut limited = false;
+    let mut secret = settings.token.secret.clone();
     loop {
-        let Err(refused) = connect(&settings, core.clone(), &state, &stop, limited).await else {
+        let result = connect(&settings, &secret, core.clone(), &state, &stop, limited).await;
+        let Err(refused) = result else {
             return;
         };
         // Without the Message Content intent the bot still hears direct messages, mentions
@@ -136,34 +148,80 @@ pub async fn run(
             limited = true;
             continue;
         }
-        tracing::error!("Discord: {refused}");
-        let _ = state.send(DiscordState::Error { message: refused.to_string() });
+        let bad_token = matches!(refused, Refused::BadToken);
+        let message = match bad_token {
+            true => format!("{refused}, then {}", settings.token.source.how_to_change()),
+            false => refused.to_string(),
+        };
+        tracing::error!("Discord: {message}");
+        let _ = state.send(DiscordState::Error { message });
         tracing::info!("Discord: trying again in {}", humantime::format_duration(wait));
-        tokio::select! {
-            () = tokio::time::sleep(wait) => {}
-            () = stop.cancelled() => return,
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let poll = match bad_token {
+                true => deadline.min(tokio::time::Instant::now() + TOKEN_POLL),
+                false => deadline,
+            };
+            tokio::select! {
+                () = tokio::time::sleep_until(poll) => {}
+                () = settings.reread.notified() => {}
+                () = stop.cancelled() => return,
+            }
+            if let Some(new) = reread(&settings.token.source, &secret) {
+                tracing::info!("Discord: the token changed; connecting with the new one");
+                secret = new;
+                rest.send_replace(Arc::new(http(
+                    secret.expose(),
+                    settings.config.api_url.as_deref(),
+                )));
+                wait = RETRY.0;
+                break;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                wait = (wait * 2).min(RETRY.1);
+                break;
+            }
         }
-        wait = (wait * 2).min(RETRY.1);
         let _ = state.send(DiscordState::Connecting);
+    }
+}
+
+/// The token from its source when it differs from `current`; `None` when it is the same or
+/// cannot be read (then the current one is kept, and the log says why).
+fn reread(source: &token::TokenSource, current: &Secret) -> Option<Secret> {
+    match source.read() {
+        Ok(new) if new != *current => Some(new),
+        Ok(_) => None,
+        Err(why) => {
+            tracing::warn!("Discord: cannot read the token again ({why}); keeping the one in use");
+            None
+        }
     }
 }
 
 /// One connection, from the gateway lookup until `stop` (`Ok`) or until Discord refuses it.
 async fn connect(
     settings: &BotSettings,
+    token: &Secret,
     core: Core,
     state: &watch::Sender<DiscordState>,
     stop: &CancellationToken,
     limited: bool,
 ) -> Result<(), Refused> {
     let api_url = settings.config.api_url.clone();
-    let http = http(settings.token.expose(), api_url.as_deref());
+    let http = http(token.expose(), api_url.as_deref());
     // serenity looks the gateway up itself, and silently falls back to the real Discord when
     // that fails. With api_url set that would be wrong (a test, or a proxy that exists for a
     // reason): look it up here, refuse to connect without it, and pin the client to it.
     let gateway = match &api_url {
         Some(api_url) => match http.get_gateway().await {
             Ok(g) => Some(g.url),
+            // `GET /gateway` needs no token, but a server may check one that is sent.
+            Err(serenity::Error::Http(e))
+                if e.status_code() == Some(serenity::http::StatusCode::UNAUTHORIZED) =>
+            {
+                return Err(Refused::BadToken)
+            }
             Err(e) => {
                 let api_url = api_url.trim_end_matches('/').to_owned();
                 return Err(Refused::NoGateway { api_url, reason: e.to_string() });

@@ -18,7 +18,7 @@ pub use routes::app;
 pub struct AppState {
     pub app: App,
     /// Discord's REST API with the bot's token, for the relay; `None` without a token.
-    pub discord_http: Option<Arc<serenity::http::Http>>,
+    pub discord_http: Option<tokio::sync::watch::Receiver<Arc<serenity::http::Http>>>,
     /// `[http] token`: when set, every `/api` request must carry it as a bearer token.
     pub token: Option<Arc<str>>,
     /// `[http] max_upload_mb`.

@@ -373,14 +373,14 @@ async fn relay(
             ),
         )
     })?;
-    let http = state.discord_http.as_ref().ok_or_else(|| {
+    let http = state.discord_http.as_ref().map(|rest| rest.borrow().clone()).ok_or_else(|| {
         AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "discord_disabled",
             "Discord is off on this frame: set [discord] token (or DISCORD_BOT_TOKEN) first",
         )
     })?;
-    let (channel_id, id) = crate::discord::relay::send(http, req).await?;
+    let (channel_id, id) = crate::discord::relay::send(&http, req).await?;
     let body = json!({ "channel_id": channel_id.to_string(), "id": id.to_string() });
     Ok((StatusCode::CREATED, Json(body)))
 }

@@ -712,7 +712,24 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v10/applications/{app}/commands", put(record_list))
         .route("/api/v10/applications/{app}/guilds/{guild}/commands", put(record_list))
         .fallback(record_empty)
+        .layer(axum::middleware::from_fn(bot_token_checked))
         .with_state(shared)
+}
+
+/// Discord answers a REST call with a wrong bot token with 401 (`GET /gateway`, interaction
+/// webhooks and the CDN need none).
+async fn bot_token_checked(request: Request, next: axum::middleware::Next) -> Response {
+    let path = request.uri().path();
+    let exempt = !path.starts_with("/api/")
+        || path == "/api/v10/gateway"
+        || path.starts_with("/api/v10/webhooks/")
+        || path.starts_with("/api/v10/interactions/");
+    let auth = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    if exempt || auth.is_some_and(|a| a.starts_with("Bot ") && a.ends_with(TOKEN)) {
+        return next.run(request).await;
+    }
+    let body = json!({ "message": "401: Unauthorized", "code": 0 });
+    (StatusCode::UNAUTHORIZED, Json(body)).into_response()
 }
 
 async fn gateway_url(State(shared): State<Arc<Shared>>) -> Json<Value> {

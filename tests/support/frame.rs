@@ -227,6 +227,11 @@ impl Frame {
     }
 
     /// SIGTERM, and the exit status.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, signal).unwrap();
+    }
+
     pub fn terminate(mut self) -> std::process::ExitStatus {
         use nix::sys::signal::{kill, Signal};
         use nix::unistd::Pid;
