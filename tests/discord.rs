@@ -156,6 +156,30 @@ fn bad_photos_get_the_error_emoji_and_a_reply_that_says_why() {
 }
 
 #[test]
+fn a_429_storm_loses_no_reaction_and_no_reply() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "");
+    let jpeg = fixture("ladybird.jpg");
+    let url = fake.serve_file("ladybird.jpg", jpeg.clone());
+    // Every reaction and the reply are refused twice before they go through.
+    fake.rate_limit(10);
+    let msg =
+        fake.message(PHOTOS, &user(11, "anna"), "--fit cover", &[("l.jpg", &url, jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    let reactions = wait_finished(&fake, id_of(&msg));
+    assert_eq!(reactions, ["+👍", "+⏱️", "-⏱️", "+💯"]);
+    assert_eq!(fake.rate_limited(), 10);
+    let replies = wait_for(
+        10 * SECS,
+        || "the reply".into(),
+        || Some(fake.replies_to(id_of(&msg))).filter(|r| !r.is_empty()),
+    );
+    assert_eq!(replies.len(), 1);
+    assert_eq!(library(&frame).len(), 1);
+}
+
+#[test]
 fn several_photos_in_one_message_are_all_stored_and_the_last_shows() {
     let fake = FakeDiscord::start();
     let dir = tempfile::tempdir().unwrap();

@@ -492,7 +492,8 @@ impl Handler {
         if let Some(jpeg) = reply.jpeg {
             edit = edit.new_attachment(CreateAttachment::bytes(jpeg, "frame.jpg"));
         }
-        if let Err(e) = cmd.edit_response(&ctx.http, edit).await {
+        let answer = || cmd.edit_response(&ctx.http, edit.clone());
+        if let Err(e) = super::feedback::patiently(answer).await {
             tracing::warn!("Discord: cannot answer /frame: {e}");
         }
     }

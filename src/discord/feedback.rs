@@ -3,9 +3,12 @@
 //! when it is not) and replies in plain words.
 //!
 //! Feedback never stops the work: a reaction Discord refuses (no Add Reactions permission, a
-//! deleted message) is logged, and the photo is stored all the same.
+//! deleted message) is logged, and the photo is stored all the same. A reaction or reply
+//! refused for going too fast (429) is sent again a little later: see [`patiently`].
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serenity::all::{
     ChannelId, CreateAllowedMentions, CreateAttachment, CreateMessage, MessageId, MessageReference,
@@ -57,15 +60,54 @@ pub struct Feedback {
     pub style: Arc<Style>,
 }
 
+/// The waits before each new try of a call Discord answered 429 ("You are being rate
+/// limited"), doubling: about 30 s in all, well beyond the quarter-second Discord asks between
+/// reactions in one channel, and beyond a catch-up's burst.
+const RATE_LIMIT_WAITS: [Duration; 7] = [
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+    Duration::from_secs(4),
+    Duration::from_secs(8),
+    Duration::from_secs(16),
+];
+
+/// Runs `call`, and again after a wait each time Discord answers 429, a bounded number of
+/// times. serenity's own rate limiter waits as Discord asks, but it cannot be used with
+/// `[discord] api_url` (it sends to discord.com whatever the proxy), and a burst of photos
+/// from several people can still meet a shared limit; a lost ✅ would leave a sender thinking
+/// their photo did not arrive.
+pub async fn patiently<T, F, Fut>(mut call: F) -> serenity::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = serenity::Result<T>>,
+{
+    for wait in RATE_LIMIT_WAITS {
+        match call().await {
+            Err(serenity::Error::Http(e))
+                if e.status_code() == Some(serenity::http::StatusCode::TOO_MANY_REQUESTS) =>
+            {
+                tracing::debug!("Discord: rate limited; trying again in {wait:?}");
+                tokio::time::sleep(wait).await;
+            }
+            result => return result,
+        }
+    }
+    call().await
+}
+
 impl Feedback {
     pub async fn react(&self, reaction: &ReactionType) {
-        if let Err(e) = self.http.create_reaction(self.channel, self.message, reaction).await {
+        let call = || self.http.create_reaction(self.channel, self.message, reaction);
+        if let Err(e) = patiently(call).await {
             tracing::warn!("Discord: cannot react to message {}: {e}", self.message);
         }
     }
 
     pub async fn unreact(&self, reaction: &ReactionType) {
-        if let Err(e) = self.http.delete_reaction_me(self.channel, self.message, reaction).await {
+        let call = || self.http.delete_reaction_me(self.channel, self.message, reaction);
+        if let Err(e) = patiently(call).await {
             tracing::warn!("Discord: cannot remove a reaction from message {}: {e}", self.message);
         }
     }
@@ -99,7 +141,8 @@ impl Feedback {
         if let Some(jpeg) = jpeg {
             message = message.add_file(CreateAttachment::bytes(jpeg, "frame.jpg"));
         }
-        if let Err(e) = self.channel.send_message(&self.http, message).await {
+        let send = || self.channel.send_message(&self.http, message.clone());
+        if let Err(e) = patiently(send).await {
             tracing::warn!("Discord: cannot reply to message {}: {e}", self.message);
         }
     }

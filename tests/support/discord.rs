@@ -95,6 +95,12 @@ struct Shared {
     cdn_hits: Mutex<Vec<String>>,
     /// Every message posted, by channel, as `GET /channels/{id}/messages` returns them.
     history: Mutex<HashMap<u64, Vec<Value>>>,
+    /// The next this many reaction and message calls are answered 429.
+    rate_limits: Mutex<u32>,
+    /// Calls met during the storm, refused or not.
+    storm_calls: AtomicU64,
+    /// How many calls were answered 429.
+    rate_limited: AtomicU64,
     api_url: String,
     gateway_url: String,
 }
@@ -166,6 +172,18 @@ impl FakeDiscord {
     /// Makes sending to `channel` fail as Discord would.
     pub fn fail_channel(&self, channel: u64, status: u16, code: i64, message: &str) {
         self.shared.channel_errors.lock().unwrap().insert(channel, (status, code, message.into()));
+    }
+
+    /// A 429 storm: of the reactions and messages the bot sends next, two in three are answered
+    /// "You are being rate limited" (with `retry_after`, as Discord does) and not taken, until
+    /// `n` have been: each call is refused twice before it goes through.
+    pub fn rate_limit(&self, n: u32) {
+        *self.shared.rate_limits.lock().unwrap() = n;
+    }
+
+    /// How many calls were answered 429.
+    pub fn rate_limited(&self) -> u64 {
+        self.shared.rate_limited.load(Ordering::SeqCst)
     }
 
     /// Switches the Message Content intent off in the "Developer Portal": an Identify asking
@@ -809,7 +827,31 @@ fn percent_decode(s: &str) -> String {
 /// How long Discord waits for an interaction's first answer.
 pub const INTERACTION_DEADLINE: Duration = Duration::from_secs(3);
 
+/// Discord's answer to a call over the rate limit, when a storm is on: 429, the wait in the
+/// `retry-after` header and the body; the call is not taken (and not recorded).
+fn rate_limited(shared: &Shared) -> Option<Response> {
+    let mut left = shared.rate_limits.lock().unwrap();
+    if *left == 0 || shared.storm_calls.fetch_add(1, Ordering::SeqCst) % 3 == 2 {
+        return None;
+    }
+    *left -= 1;
+    shared.rate_limited.fetch_add(1, Ordering::SeqCst);
+    let body = json!({ "message": "You are being rate limited.", "retry_after": 0.2, "global": false, "code": 0 });
+    let headers = [
+        ("retry-after", "0.2"),
+        ("x-ratelimit-scope", "user"),
+        ("x-ratelimit-remaining", "0"),
+        ("x-ratelimit-reset-after", "0.2"),
+    ];
+    Some((StatusCode::TOO_MANY_REQUESTS, headers, Json(body)).into_response())
+}
+
 async fn record_empty(State(shared): State<Arc<Shared>>, req: Request) -> Response {
+    if req.uri().path().contains("/reactions/") {
+        if let Some(limited) = rate_limited(&shared) {
+            return limited;
+        }
+    }
     let call = record(&shared, req).await;
     // `/interactions/{id}/{token}/callback` after the deadline: 10062 Unknown interaction.
     if let Some(id) =
@@ -842,6 +884,9 @@ async fn create_message(
     Path(channel): Path<u64>,
     req: Request,
 ) -> Response {
+    if let Some(limited) = rate_limited(&shared) {
+        return limited;
+    }
     let call = record(&shared, req).await;
     if let Some((status, code, message)) = shared.channel_errors.lock().unwrap().get(&channel) {
         let status = StatusCode::from_u16(*status).unwrap();
