@@ -180,6 +180,35 @@ fn a_429_storm_loses_no_reaction_and_no_reply() {
 }
 
 #[test]
+fn an_expired_discord_link_is_renewed_and_a_deleted_one_explained() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "");
+    let jpeg = fixture("ladybird.jpg");
+    let url = fake.serve_expired_file("old.jpg", jpeg.clone());
+    let anna = user(11, "anna");
+    let msg = fake.message(PHOTOS, &anna, "", &[("old.jpg", &url, jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    assert_eq!(wait_finished(&fake, id_of(&msg)).last().unwrap(), "+💯");
+    let renewal =
+        fake.wait_call(SECS, "refresh", |c| c.path.ends_with("/attachments/refresh-urls"));
+    assert_eq!(renewal.body["attachment_urls"], json!([url]));
+    assert_eq!(fake.cdn_hits(), ["old.jpg"], "the renewed link is downloaded, the expired one not");
+    let stored = frame.get(&format!("/api/photos/{}", library(&frame)[0]["id"])).bytes().unwrap();
+    assert_eq!(stored.as_ref(), jpeg.as_slice());
+
+    // A link whose file is gone cannot be renewed: the sender is told in words.
+    let gone = url.replace("/cdn/old.jpg", "/cdn/deleted.jpg");
+    let msg = fake.message(PHOTOS, &anna, "", &[("deleted.jpg", &gone, jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    assert_eq!(wait_finished(&fake, id_of(&msg)).last().unwrap(), "+❌");
+    let reply = &fake.replies_to(id_of(&msg))[0].body["content"];
+    let reply = reply.as_str().unwrap();
+    assert!(reply.contains("the link had expired and Discord did not renew it"), "{reply}");
+    assert_eq!(library(&frame).len(), 1);
+}
+
+#[test]
 fn several_photos_in_one_message_are_all_stored_and_the_last_shows() {
     let fake = FakeDiscord::start();
     let dir = tempfile::tempdir().unwrap();

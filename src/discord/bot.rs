@@ -22,7 +22,7 @@ use super::commands::{self, FrameCommand, Reply, COMMANDS};
 use super::feedback::{Feedback, Style};
 use super::params::PhotoParams;
 use super::photos::{self, Wanted};
-use super::{BotSettings, Core, DiscordState};
+use super::{cdn, BotSettings, Core, DiscordState};
 use crate::app::Batch;
 use crate::fetch::{FetchError, Fetcher};
 use crate::ingest::{IngestError, IngestRequest};
@@ -32,6 +32,8 @@ use crate::library::Source;
 pub struct Handler {
     core: Core,
     fetcher: Fetcher,
+    /// Signs expired Discord links again.
+    refresher: cdn::Refresher,
     style: Arc<Style>,
     /// `[discord] guild_ids`: where `/frame` is registered (globally when empty).
     guild_ids: Vec<u64>,
@@ -118,6 +120,7 @@ impl Handler {
         core: Core,
         settings: &BotSettings,
         fetcher: Fetcher,
+        refresher: cdn::Refresher,
         state: watch::Sender<DiscordState>,
         limited: bool,
     ) -> Handler {
@@ -125,6 +128,7 @@ impl Handler {
             limited,
             core,
             fetcher,
+            refresher,
             style: Arc::new(Style::new(&settings.config.style)),
             guild_ids: settings.config.guild_ids.clone(),
             state,
@@ -363,7 +367,8 @@ impl Handler {
         let mut batch = self.core.app.batch();
         let mut problems: Vec<String> = Vec::new();
         for want in wanted {
-            match self.fetch_and_ingest(&mut batch, msg, &want, &params).await {
+            let token = feedback.http.token();
+            match self.fetch_and_ingest(&mut batch, msg, &want, &params, token).await {
                 Ok(()) => {}
                 Err(why) if count > 1 => problems.push(format!("{}: {why}", want.label)),
                 Err(why) => problems.push(why),
@@ -405,16 +410,14 @@ impl Handler {
         msg: &Message,
         want: &Wanted,
         params: &PhotoParams,
+        token: &str,
     ) -> Result<(), String> {
         let policy = self.fetcher.policy();
         if want.size.is_some_and(|s| s > policy.max_bytes) {
             let e = FetchError::TooLarge { limit_mb: policy.max_bytes / (1024 * 1024) };
             return Err(e.to_string());
         }
-        let bytes = self.fetcher.fetch(&want.url).await.map_err(|e| {
-            tracing::info!("Discord: cannot fetch {}: {e}", crate::fetch::loggable(&want.url));
-            e.to_string()
-        })?;
+        let bytes = self.download(&want.url, token).await?;
         let mut req = IngestRequest::new(bytes, Source::Discord);
         req.sender = Some(msg.author.name.clone());
         req.sender_id = Some(msg.author.id.get());
@@ -435,6 +438,42 @@ impl Handler {
                 "the frame could not store it (its disk?): the frame's log has the details".into()
             }
         })
+    }
+
+    /// Downloads a photo. A Discord link that has expired is signed again first (by its `ex`,
+    /// or when the CDN answers 404 or 403 to a signed link), with the bot's `token`.
+    async fn download(&self, url: &str, token: &str) -> Result<Vec<u8>, String> {
+        let mut url = std::borrow::Cow::Borrowed(url);
+        let mut renewed = false;
+        if cdn::is_signed(&url) && cdn::has_expired(&url, std::time::SystemTime::now()) {
+            url = self.renew(&url, token).await?.into();
+            renewed = true;
+        }
+        let result = match self.fetcher.fetch(&url).await {
+            Err(FetchError::Status(s))
+                if matches!(s.as_u16(), 403 | 404) && !renewed && cdn::is_signed(&url) =>
+            {
+                let fresh = self.renew(&url, token).await?;
+                let fetched = self.fetcher.fetch(&fresh).await;
+                url = fresh.into();
+                fetched
+            }
+            other => other,
+        };
+        result.map_err(|e| {
+            tracing::info!("Discord: cannot fetch {}: {e}", crate::fetch::loggable(&url));
+            e.to_string()
+        })
+    }
+
+    /// A newly signed link for an expired one, or what to tell the sender.
+    async fn renew(&self, url: &str, token: &str) -> Result<String, String> {
+        let fresh = self.refresher.refresh(token, url).await.map_err(|e| {
+            tracing::info!("Discord: cannot renew {}: {e}", crate::fetch::loggable(url));
+            format!("the link had expired and {e}: send the photo again")
+        })?;
+        tracing::debug!("Discord: renewed the expired link {}", crate::fetch::loggable(url));
+        Ok(fresh)
     }
 
     async fn on_slash(&self, ctx: &Context, cmd: &CommandInteraction) {

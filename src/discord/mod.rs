@@ -5,11 +5,13 @@
 //! - [`access`]: whom and where the bot listens to (`listen_channels`, `ignore_users`, ...).
 //! - [`bot`]: the serenity event handler: messages, slash commands, deletes, connection state.
 //! - [`catch_up`]: on a fresh connection, the photos sent while the frame was off.
+//! - [`cdn`]: Discord's signed attachment links, renewed when they have expired.
 //! - [`photos`]: finding a message's photos (attachments, image embeds, bare links).
 //! - [`params`]: `--fit`, `--caption`, `--duration` in a photo's message.
 //! - [`commands`]: `next`, `prev`, `pause`, `resume`, `status`, `peek`, `delete`, `help`.
 //! - [`feedback`]: the reactions and replies a sender sees.
 //! - [`relay`]: `POST /api/discord/messages`, sending through the bot for local programs.
+//! - [`token`]: where the bot's token comes from, read again when Discord refuses it.
 //!
 //! Discord is a transport, not a second pipeline: photos and commands go through the same
 //! [`App`] as the HTTP endpoint's; this module only turns Discord's messages into calls and the
@@ -18,6 +20,7 @@
 pub mod access;
 pub mod bot;
 pub mod catch_up;
+pub mod cdn;
 pub mod commands;
 pub mod feedback;
 pub mod params;
@@ -231,7 +234,9 @@ async fn connect(
     };
     let fetcher = crate::fetch::Fetcher::new(settings.fetch.clone())
         .map_err(|e| Refused::Ended(format!("cannot set up downloads: {e}")))?;
-    let handler = bot::Handler::new(core, settings, fetcher, state.clone(), limited);
+    let refresher = cdn::Refresher::new(api_url.as_deref())
+        .map_err(|e| Refused::Ended(format!("cannot set up downloads: {e}")))?;
+    let handler = bot::Handler::new(core, settings, fetcher, refresher, state.clone(), limited);
     let intents = match limited {
         true => intents() - GatewayIntents::MESSAGE_CONTENT,
         false => intents(),

@@ -159,9 +159,18 @@ impl FakeDiscord {
     }
 
     /// Serves `bytes` at `/cdn/<name>`; returns its URL.
+    /// Serves `bytes` as an attachment, at a link signed as Discord signs them (`ex`, `is`,
+    /// `hm`) and valid for a day.
     pub fn serve_file(&self, name: &str, bytes: Vec<u8>) -> String {
         self.shared.cdn.lock().unwrap().insert(name.to_owned(), bytes);
-        format!("{}/cdn/{name}", self.api_url)
+        signed_link(&self.api_url, name, now_secs() + 24 * 3600)
+    }
+
+    /// Like [`Self::serve_file`], at a link that expired an hour ago: the CDN answers it 404,
+    /// and `POST /attachments/refresh-urls` signs it again.
+    pub fn serve_expired_file(&self, name: &str, bytes: Vec<u8>) -> String {
+        self.shared.cdn.lock().unwrap().insert(name.to_owned(), bytes);
+        signed_link(&self.api_url, name, now_secs() - 3600)
     }
 
     /// Makes `/cdn/<name>` answer 503 `times` times first.
@@ -727,6 +736,7 @@ fn router(shared: Arc<Shared>) -> Router {
             axum::routing::patch(edit_original),
         )
         .route("/cdn/{name}", get(cdn))
+        .route("/api/v10/attachments/refresh-urls", post(refresh_urls))
         .route("/api/v10/applications/{app}/commands", put(record_list))
         .route("/api/v10/applications/{app}/guilds/{guild}/commands", put(record_list))
         .fallback(record_empty)
@@ -978,7 +988,54 @@ async fn create_dm(State(shared): State<Arc<Shared>>, req: Request) -> Json<Valu
     Json(c)
 }
 
-async fn cdn(State(shared): State<Arc<Shared>>, Path(name): Path<String>) -> Response {
+/// The signature of a CDN link, as the fake checks it (Discord's is an HMAC of its own).
+fn signature(name: &str, ex: u64) -> String {
+    use sha2::Digest;
+    hex::encode(&sha2::Sha256::digest(format!("fake-cdn-key/{name}/{ex:x}"))[..16])
+}
+
+fn signed_link(api_url: &str, name: &str, ex: u64) -> String {
+    let issued = ex - 24 * 3600;
+    format!("{api_url}/cdn/{name}?ex={ex:x}&is={issued:x}&hm={}&", signature(name, ex))
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+}
+
+/// `POST /attachments/refresh-urls`: `{"attachment_urls": [...]}` → `{"refreshed_urls":
+/// [{"original", "refreshed"}]}`, a day more for each link to a file the CDN has.
+async fn refresh_urls(State(shared): State<Arc<Shared>>, req: Request) -> Json<Value> {
+    let call = record(&shared, req).await;
+    let urls = call.body["attachment_urls"].as_array().cloned().unwrap_or_default();
+    let cdn = shared.cdn.lock().unwrap();
+    let refreshed: Vec<Value> = urls
+        .iter()
+        .filter_map(|u| {
+            let original = u.as_str()?;
+            let name = original.split("/cdn/").nth(1)?.split('?').next()?;
+            cdn.contains_key(name).then(|| {
+                let fresh = signed_link(&shared.api_url, name, now_secs() + 24 * 3600);
+                json!({ "original": original, "refreshed": fresh })
+            })
+        })
+        .collect();
+    Json(json!({ "refreshed_urls": refreshed }))
+}
+
+async fn cdn(
+    State(shared): State<Arc<Shared>>,
+    Path(name): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<HashMap<String, String>>,
+) -> Response {
+    // Discord's CDN answers an unsigned, tampered or expired link 404.
+    let ex = query.get("ex").and_then(|ex| u64::from_str_radix(ex, 16).ok());
+    let valid = ex.is_some_and(|ex| {
+        ex > now_secs() && query.get("hm").is_some_and(|hm| *hm == signature(&name, ex))
+    });
+    if !valid {
+        return (StatusCode::NOT_FOUND, "This content is no longer available.").into_response();
+    }
     {
         let mut failures = shared.cdn_failures.lock().unwrap();
         if let Some(n) = failures.get_mut(&name).filter(|n| **n > 0) {
