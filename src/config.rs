@@ -69,6 +69,10 @@ pub struct DiscordConfig {
     pub catch_up: Duration,
     /// Files sent as spoilers: `"skip"` (never on the frame) or `"show"`.
     pub spoilers: Spoilers,
+    /// `/frame` in a channel this frame does not listen to is answered "this frame does not
+    /// listen here" (only to the person asking) unless this is on: for several frames sharing
+    /// one bot, where the frame that listens there answers.
+    pub quiet_elsewhere: bool,
     pub style: DiscordStyle,
 }
 
@@ -97,6 +101,7 @@ impl Default for DiscordConfig {
             guild_ids: Vec::new(),
             catch_up: Duration::from_secs(48 * 3600),
             spoilers: Spoilers::Skip,
+            quiet_elsewhere: false,
             style: DiscordStyle::default(),
         }
     }

@@ -664,9 +664,16 @@ fn with_api_url_set_and_no_gateway_there_the_frame_never_calls_discord() {
 fn two_frames_on_one_bot_each_show_only_their_own_channel() {
     let fake = FakeDiscord::start();
     let dir = tempfile::tempdir().unwrap();
-    let kitchen =
-        frame(&fake, &dir.path().join("kitchen"), &format!("listen_channels = [\"{PHOTOS}\"]"));
-    let hall = frame(&fake, &dir.path().join("hall"), "listen_channels = [\"Family:chat\"]");
+    let kitchen = frame(
+        &fake,
+        &dir.path().join("kitchen"),
+        &format!("listen_channels = [\"{PHOTOS}\"]\nquiet_elsewhere = true"),
+    );
+    let hall = frame(
+        &fake,
+        &dir.path().join("hall"),
+        "listen_channels = [\"Family:chat\"]\nquiet_elsewhere = true",
+    );
     fake.wait_ready(2, 10 * SECS);
     let (a, b) = (fixture("ladybird.jpg"), fixture("ladybird.png"));
     let (ua, ub) = (fake.serve_file("k.jpg", a.clone()), fake.serve_file("h.png", b.clone()));
@@ -682,6 +689,30 @@ fn two_frames_on_one_bot_each_show_only_their_own_channel() {
     assert_eq!((k.len(), h.len()), (1, 1));
     assert_eq!(k[0]["channel_id"].as_u64(), Some(PHOTOS));
     assert_eq!(h[0]["channel_id"].as_u64(), Some(CHAT));
+    // /frame is answered by the frame that listens there, and only by it.
+    let slash = fake.slash(CHAT, &user(11, "anna"), "status", None);
+    let callback = format!("/api/v10/interactions/{}/", slash["id"].as_str().unwrap());
+    fake.dispatch("INTERACTION_CREATE", slash);
+    fake.wait_call(5 * SECS, "the hall's answer", |c| c.path.starts_with(&callback));
+    std::thread::sleep(SECS);
+    let answers = fake.calls().into_iter().filter(|c| c.path.starts_with(&callback)).count();
+    assert_eq!(answers, 1);
+}
+
+#[test]
+fn a_command_where_the_frame_does_not_listen_gets_a_private_answer_saying_so() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("d"), &format!("listen_channels = [\"{PHOTOS}\"]"));
+    let slash = fake.slash(CHAT, &user(11, "anna"), "next", None);
+    let callback = format!("/api/v10/interactions/{}/", slash["id"].as_str().unwrap());
+    fake.dispatch("INTERACTION_CREATE", slash);
+    let answer = fake.wait_call(5 * SECS, "the answer", |c| c.path.starts_with(&callback));
+    assert_eq!(answer.body["type"], 4, "answered at once: {}", answer.body);
+    assert_eq!(answer.body["data"]["flags"], 64, "only to who asked: {}", answer.body);
+    let text = answer.body["data"]["content"].as_str().unwrap();
+    assert!(text.starts_with("This frame does not listen in this channel"), "{text}");
+    assert_still_a_frame(&frame);
 }
 
 /// Photos sent while the frame was off are taken when it starts again: oldest first, each

@@ -49,6 +49,8 @@ pub struct Handler {
     seen: Mutex<Seen>,
     /// `[discord] spoilers`.
     spoilers: photos::Spoilers,
+    /// `[discord] quiet_elsewhere`.
+    quiet_elsewhere: bool,
     /// Connected without the Message Content intent (see [`DiscordState::Limited`]).
     limited: bool,
     /// Messages waiting for the embed Discord adds to their links a moment later.
@@ -137,6 +139,7 @@ impl Handler {
             catching_up: AtomicBool::new(false),
             seen: Mutex::new(Seen::default()),
             spoilers: settings.config.spoilers,
+            quiet_elsewhere: settings.config.quiet_elsewhere,
             embeds: Mutex::new(EmbedWaits::default()),
         }
     }
@@ -476,6 +479,15 @@ impl Handler {
         Ok(fresh)
     }
 
+    /// Answers an interaction at once, visible only to the person who used it.
+    async fn answer_privately(&self, ctx: &Context, cmd: &CommandInteraction, text: &str) {
+        let message = CreateInteractionResponseMessage::new().content(text).ephemeral(true);
+        let response = CreateInteractionResponse::Message(message);
+        if let Err(e) = cmd.create_response(&ctx.http, response).await {
+            tracing::warn!("Discord: cannot answer /frame: {e}");
+        }
+    }
+
     async fn on_slash(&self, ctx: &Context, cmd: &CommandInteraction) {
         if cmd.data.name != "frame" {
             return;
@@ -484,7 +496,14 @@ impl Handler {
             Person { id: cmd.user.id.get(), username: cmd.user.name.clone(), bot: cmd.user.bot };
         let place = Self::place(ctx, cmd.channel_id, cmd.guild_id).await;
         if !self.core.access.listens(&person, &place) {
-            // Another frame sharing this bot may answer it.
+            // Someone ignored gets nothing; in a channel the frame does not read, the person
+            // asking is told so, unless another frame sharing this bot answers there.
+            if !person.bot && !self.core.access.listens_in(&place) && !self.quiet_elsewhere {
+                let text = "This frame does not listen in this channel: use /frame where its \
+                            photos are posted (its owner sets the channels in [discord] \
+                            listen_channels).";
+                self.answer_privately(ctx, cmd, text).await;
+            }
             return;
         }
         let command = match cmd.data.options.first() {
@@ -506,11 +525,7 @@ impl Handler {
             Ok(command) => command,
             Err(text) => {
                 // A mistake is answered at once, and only to the person who made it.
-                let message = CreateInteractionResponseMessage::new().content(text).ephemeral(true);
-                let response = CreateInteractionResponse::Message(message);
-                if let Err(e) = cmd.create_response(&ctx.http, response).await {
-                    tracing::warn!("Discord: cannot answer /frame: {e}");
-                }
+                self.answer_privately(ctx, cmd, &text).await;
                 return;
             }
         };
