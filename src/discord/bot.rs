@@ -22,6 +22,7 @@ use super::commands::{self, FrameCommand, Reply, COMMANDS};
 use super::feedback::{Feedback, Style};
 use super::params::PhotoParams;
 use super::photos::{self, Wanted};
+use super::readable::readable;
 use super::{cdn, BotSettings, Core, DiscordState};
 use crate::app::Batch;
 use crate::fetch::{FetchError, Fetcher};
@@ -205,7 +206,8 @@ impl Handler {
             return false;
         }
         tracing::info!("Discord: {} photo(s) from {}", found.wanted.len(), person.username);
-        self.on_photos(msg, &feedback, found.wanted).await;
+        let text = readable(&ctx.cache, photos::text(msg), &msg.mentions, msg.guild_id);
+        self.on_photos(msg, &text, &feedback, found.wanted).await;
         true
     }
 
@@ -354,9 +356,9 @@ impl Handler {
         feedback.reply(&reply.text, reply.jpeg).await;
     }
 
-    async fn on_photos(&self, msg: &Message, feedback: &Feedback, wanted: Vec<Wanted>) {
+    /// Stores a message's photos; `text` is its text as people read it (the caption's source).
+    async fn on_photos(&self, msg: &Message, text: &str, feedback: &Feedback, wanted: Vec<Wanted>) {
         feedback.ack().await;
-        let text = photos::text(msg);
         let params = match PhotoParams::parse(text, &photos::link_words(text)) {
             Ok(p) => p,
             Err(why) => {
@@ -422,7 +424,10 @@ impl Handler {
         }
         let bytes = self.download(&want.url, token).await?;
         let mut req = IngestRequest::new(bytes, Source::Discord);
-        req.sender = Some(msg.author.name.clone());
+        // The name the app shows: the server nickname, else the display name, else the
+        // username. Ownership goes by the id.
+        let nick = msg.member.as_ref().and_then(|m| m.nick.clone());
+        req.sender = Some(nick.unwrap_or_else(|| msg.author.display_name().to_owned()));
         req.sender_id = Some(msg.author.id.get());
         req.caption = params.caption.clone();
         req.channel_id = Some(msg.channel_id.get());
@@ -598,7 +603,9 @@ impl Handler {
         if !self.core.access.listens(&person, &place) || self.command_text(content).is_some() {
             return;
         }
-        let params = match PhotoParams::parse(content, &photos::link_words(content)) {
+        let mentions = event.mentions.as_deref().unwrap_or_default();
+        let content = readable(&ctx.cache, content, mentions, event.guild_id);
+        let params = match PhotoParams::parse(&content, &photos::link_words(&content)) {
             Ok(params) => params,
             Err(why) => {
                 tracing::info!("Discord: edit of message {} not applied: {why}", event.id);

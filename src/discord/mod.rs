@@ -7,6 +7,7 @@
 //! - [`catch_up`]: on a fresh connection, the photos sent while the frame was off.
 //! - [`cdn`]: Discord's signed attachment links, renewed when they have expired.
 //! - [`photos`]: finding a message's photos (attachments, image embeds, bare links).
+//! - [`readable`]: a message's text as people read it (names, not ids; no markdown).
 //! - [`params`]: `--fit`, `--caption`, `--duration` in a photo's message.
 //! - [`commands`]: `next`, `prev`, `pause`, `resume`, `status`, `peek`, `delete`, `help`.
 //! - [`feedback`]: the reactions and replies a sender sees.
@@ -25,6 +26,7 @@ pub mod commands;
 pub mod feedback;
 pub mod params;
 pub mod photos;
+pub mod readable;
 pub mod relay;
 pub mod token;
 

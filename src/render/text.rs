@@ -132,7 +132,12 @@ pub fn darken_band(slide: &mut Slide, top: u32, bottom: u32, keep: u32) {
 /// with an ellipsis to fit. The size follows the slide's height so it reads the same on a
 /// 7" panel and a TV.
 pub fn caption(slide: &mut Slide, text: &str) {
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    // A character the font lacks (an emoji, a script Inter does not cover) would be drawn as
+    // an empty box: leave it out. The stored caption keeps it.
+    let font = font(Weight::Regular);
+    let drawable: String =
+        text.chars().filter(|&c| c.is_whitespace() || font.lookup_glyph_index(c) != 0).collect();
+    let text = drawable.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.is_empty() {
         return;
     }
@@ -187,5 +192,18 @@ mod tests {
             assert!(measure(&(longer + "…"), 20.0, Weight::Regular) > max, "{max}: {short}");
         }
         draw(&mut s, "edge", -30.0, 500.0, 30.0, Weight::SemiBold, [255, 0, 0]);
+    }
+
+    #[test]
+    fn characters_the_font_lacks_are_left_out_never_drawn_as_boxes() {
+        let font = font(Weight::Regular);
+        assert_eq!(font.lookup_glyph_index('🎂'), 0, "Inter has no emoji");
+        let (mut with, mut without) = (black(300, 60), black(300, 60));
+        caption(&mut with, "Cake 🎂🎉 time");
+        caption(&mut without, "Cake time");
+        assert!(with.rgba == without.rgba, "the emoji left no box and no gap");
+        let mut only = black(300, 60);
+        caption(&mut only, "🎂");
+        assert!(only.rgba == black(300, 60).rgba, "nothing left to draw: no band either");
     }
 }
