@@ -565,6 +565,33 @@ fn a_gateway_drop_resumes_the_session_and_photos_keep_coming() {
     wait_for(10 * SECS, beat, || (fake.gateway().heartbeats > 0).then_some(()));
 }
 
+#[test]
+fn op_7_reconnect_resumes_and_op_9_invalid_session_identifies_again() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "");
+    fake.wait_ready(1, 10 * SECS);
+    fake.gateway_op(7, Value::Null);
+    wait_for(
+        30 * SECS,
+        || format!("no RESUME after op 7:\n{}", frame.log()),
+        || (!fake.gateway().resumes.is_empty() && fake.sessions() > 0).then_some(()),
+    );
+    assert_eq!(fake.gateway().identifies.len(), 1, "op 7 is resumed, not identified again");
+    fake.gateway_op(9, json!(false));
+    wait_for(
+        30 * SECS,
+        || format!("no new IDENTIFY after op 9:\n{}", frame.log()),
+        || (fake.gateway().identifies.len() == 2 && fake.sessions() > 0).then_some(()),
+    );
+    frame.wait_discord("connected", 10 * SECS);
+    let jpeg = fixture("ladybird.jpg");
+    let url = fake.serve_file("after.jpg", jpeg.clone());
+    let m = fake.message(PHOTOS, &user(11, "anna"), "", &[("after.jpg", &url, jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", m.clone());
+    assert_eq!(wait_finished(&fake, id_of(&m)).last().unwrap(), "+💯");
+}
+
 /// Discord's refusals never stop the pictures: the frame keeps serving, takes photos over
 /// HTTP and shows them, while `/api/status` says what is wrong with Discord and how to fix it.
 fn assert_still_a_frame(frame: &Frame) {

@@ -279,6 +279,16 @@ impl FakeDiscord {
         }
     }
 
+    /// Sends every open session a gateway opcode, as Discord does: 7 (Reconnect: resume
+    /// elsewhere) or 9 (Invalid Session, `d` saying whether it may be resumed). The sessions
+    /// are then forgotten: the bot is expected to come back on a new connection.
+    pub fn gateway_op(&self, op: u8, d: Value) {
+        let frame = json!({ "op": op, "d": d }).to_string();
+        for (s, _) in self.shared.sessions.lock().unwrap().drain(..) {
+            let _ = s.send(Ws::Text(frame.clone()));
+        }
+    }
+
     /// A complete MESSAGE_CREATE payload; checked against serenity's `Message`.
     pub fn message(
         &self,
