@@ -142,23 +142,32 @@ impl Fetcher {
     async fn fetch_once(&self, url: &Url) -> Result<Vec<u8>, FetchError> {
         let limit = self.policy.max_bytes;
         let too_large = || FetchError::TooLarge { limit_mb: limit / (1024 * 1024) };
-        let mut response = self.client.get(url.clone()).send().await.map_err(network)?;
+        let response = self.client.get(url.clone()).send().await.map_err(network)?;
         let status = response.status();
         if !status.is_success() {
             return Err(FetchError::Status(status));
         }
-        if response.content_length().is_some_and(|n| n > limit) {
-            return Err(too_large());
-        }
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(network)? {
-            if bytes.len() as u64 + chunk.len() as u64 > limit {
-                return Err(too_large());
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(bytes)
+        read_capped(response, limit).await.map_err(network)?.ok_or_else(too_large)
     }
+}
+
+/// A response's body, read as it comes and given up (`None`) as soon as it is over `limit`
+/// bytes: a server's `Content-Length` is not trusted to be there or to be true.
+pub async fn read_capped(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if response.content_length().is_some_and(|n| n > limit) {
+        return Ok(None);
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if bytes.len() as u64 + chunk.len() as u64 > limit {
+            return Ok(None);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Some(bytes))
 }
 
 /// `url` without its query and fragment, for logs: Discord's CDN links are signed in their

@@ -34,6 +34,13 @@ fn id_of(message: &Value) -> u64 {
     message["id"].as_str().unwrap().parse().unwrap()
 }
 
+/// Anna's message in `channel` saying `text`, with the ladybird JPEG attached as `name`.
+fn ladybird_message(fake: &FakeDiscord, channel: u64, text: &str, name: &str) -> Value {
+    let jpeg = fixture("ladybird.jpg");
+    let url = fake.serve_file(name, jpeg.clone());
+    fake.message(channel, &user(11, "anna"), text, &[(name, &url, jpeg.len())])
+}
+
 /// Waits until the bot has finished with a message: its last reaction is done or error.
 fn wait_finished(fake: &FakeDiscord, message: u64) -> Vec<String> {
     wait_for(
@@ -160,12 +167,9 @@ fn a_429_storm_loses_no_reaction_and_no_reply() {
     let fake = FakeDiscord::start();
     let dir = tempfile::tempdir().unwrap();
     let frame = frame(&fake, &dir.path().join("data"), "");
-    let jpeg = fixture("ladybird.jpg");
-    let url = fake.serve_file("ladybird.jpg", jpeg.clone());
     // Every reaction and the reply are refused twice before they go through.
     fake.rate_limit(10);
-    let msg =
-        fake.message(PHOTOS, &user(11, "anna"), "--fit cover", &[("l.jpg", &url, jpeg.len())]);
+    let msg = ladybird_message(&fake, PHOTOS, "--fit cover", "l.jpg");
     fake.dispatch("MESSAGE_CREATE", msg.clone());
     let reactions = wait_finished(&fake, id_of(&msg));
     assert_eq!(reactions, ["+👍", "+⏱️", "-⏱️", "+💯"]);
@@ -213,10 +217,8 @@ fn captions_and_senders_read_as_in_the_app_names_not_ids_and_no_markdown() {
     let fake = FakeDiscord::start();
     let dir = tempfile::tempdir().unwrap();
     let frame = frame(&fake, &dir.path().join("data"), "");
-    let jpeg = fixture("ladybird.jpg");
-    let url = fake.serve_file("l.jpg", jpeg.clone());
     let text = "**At the lake** with <@12> <:party:123456> [album](https://example.com/a) 🎂";
-    let mut msg = fake.message(PHOTOS, &user(11, "anna"), text, &[("l.jpg", &url, jpeg.len())]);
+    let mut msg = ladybird_message(&fake, PHOTOS, text, "l.jpg");
     msg["mentions"] = json!([{
         "id": "12", "username": "ben", "discriminator": "0", "global_name": "Ben",
         "avatar": null, "bot": false,
@@ -555,9 +557,7 @@ fn a_gateway_drop_resumes_the_session_and_photos_keep_coming() {
     assert!(resume["seq"].as_u64().unwrap() >= 2, "{resume}");
     assert_eq!(fake.gateway().identifies.len(), 1, "resumed, not identified again");
     frame.wait_discord("connected", 10 * SECS);
-    let jpeg = fixture("ladybird.jpg");
-    let url = fake.serve_file("after.jpg", jpeg.clone());
-    let m = fake.message(PHOTOS, &user(11, "anna"), "", &[("after.jpg", &url, jpeg.len())]);
+    let m = ladybird_message(&fake, PHOTOS, "", "after.jpg");
     fake.dispatch("MESSAGE_CREATE", m.clone());
     assert_eq!(wait_finished(&fake, id_of(&m)).last().unwrap(), "+💯");
     // The fake's heartbeat interval is 1 s: the bot keeps the connection alive.
@@ -585,9 +585,7 @@ fn op_7_reconnect_resumes_and_op_9_invalid_session_identifies_again() {
         || (fake.gateway().identifies.len() == 2 && fake.sessions() > 0).then_some(()),
     );
     frame.wait_discord("connected", 10 * SECS);
-    let jpeg = fixture("ladybird.jpg");
-    let url = fake.serve_file("after.jpg", jpeg.clone());
-    let m = fake.message(PHOTOS, &user(11, "anna"), "", &[("after.jpg", &url, jpeg.len())]);
+    let m = ladybird_message(&fake, PHOTOS, "", "after.jpg");
     fake.dispatch("MESSAGE_CREATE", m.clone());
     assert_eq!(wait_finished(&fake, id_of(&m)).last().unwrap(), "+💯");
 }
@@ -935,10 +933,7 @@ fn an_edit_changes_the_caption_on_screen() {
     let frame =
         Frame::start(FrameOptions { config: &opts_config, ..FrameOptions::headless(&data) });
     frame.wait_discord("connected", 20 * SECS);
-    let jpeg = fixture("ladybird.jpg");
-    let url = fake.serve_file("lake.jpg", jpeg.clone());
-    let msg =
-        fake.message(PHOTOS, &user(11, "anna"), "At the lak", &[("lake.jpg", &url, jpeg.len())]);
+    let msg = ladybird_message(&fake, PHOTOS, "At the lak", "lake.jpg");
     fake.dispatch("MESSAGE_CREATE", msg.clone());
     assert_eq!(wait_finished(&fake, id_of(&msg)).last().unwrap(), "+💯");
     let id = library(&frame)[0]["id"].as_i64().unwrap();

@@ -371,8 +371,8 @@ impl Handler {
         let count = wanted.len();
         let mut batch = self.core.app.batch();
         let mut problems: Vec<String> = Vec::new();
+        let token = feedback.http.token();
         for want in wanted {
-            let token = feedback.http.token();
             match self.fetch_and_ingest(&mut batch, msg, &want, &params, token).await {
                 Ok(()) => {}
                 Err(why) if count > 1 => problems.push(format!("{}: {why}", want.label)),
@@ -451,23 +451,20 @@ impl Handler {
     /// Downloads a photo. A Discord link that has expired is signed again first (by its `ex`,
     /// or when the CDN answers 404 or 403 to a signed link), with the bot's `token`.
     async fn download(&self, url: &str, token: &str) -> Result<Vec<u8>, String> {
-        let mut url = std::borrow::Cow::Borrowed(url);
-        let mut renewed = false;
-        if cdn::is_signed(&url) && cdn::has_expired(&url, std::time::SystemTime::now()) {
-            url = self.renew(&url, token).await?.into();
-            renewed = true;
-        }
-        let result = match self.fetcher.fetch(&url).await {
-            Err(FetchError::Status(s))
-                if matches!(s.as_u16(), 403 | 404) && !renewed && cdn::is_signed(&url) =>
-            {
-                let fresh = self.renew(&url, token).await?;
-                let fetched = self.fetcher.fetch(&fresh).await;
-                url = fresh.into();
-                fetched
-            }
-            other => other,
+        let signed = cdn::is_signed(url);
+        let expired = signed && cdn::has_expired(url, SystemTime::now());
+        let mut url = match expired {
+            true => self.renew(url, token).await?,
+            false => url.to_owned(),
         };
+        let mut result = self.fetcher.fetch(&url).await;
+        // A link can also be refused before its `ex` (the file moved, the clock is off).
+        if let Err(FetchError::Status(s)) = &result {
+            if signed && !expired && matches!(s.as_u16(), 403 | 404) {
+                url = self.renew(&url, token).await?;
+                result = self.fetcher.fetch(&url).await;
+            }
+        }
         result.map_err(|e| {
             tracing::info!("Discord: cannot fetch {}: {e}", crate::fetch::loggable(&url));
             e.to_string()

@@ -84,11 +84,12 @@ impl Refresher {
         if !response.status().is_success() {
             return Err(RefreshError::Refused(response.status()));
         }
-        // The answer is small; a server that sends more is not Discord.
-        let bytes = response.bytes().await.map_err(|e| RefreshError::Network(e.to_string()))?;
-        if bytes.len() > 64 * 1024 {
-            return Err(RefreshError::NotRenewed);
-        }
+        // The answer for one link is a few hundred bytes; a server that sends more is not
+        // Discord, and is not read further.
+        let bytes = crate::fetch::read_capped(response, 64 * 1024)
+            .await
+            .map_err(|e| RefreshError::Network(e.without_url().to_string()))?
+            .ok_or(RefreshError::NotRenewed)?;
         let refreshed: Refreshed =
             serde_json::from_slice(&bytes).map_err(|_| RefreshError::NotRenewed)?;
         refreshed

@@ -172,7 +172,7 @@ pub async fn run(
                 () = settings.reread.notified() => {}
                 () = stop.cancelled() => return,
             }
-            if let Some(new) = reread(&settings.token.source, &secret) {
+            if let Some(new) = reread(&settings.token.source, &secret).await {
                 tracing::info!("Discord: the token changed; connecting with the new one");
                 secret = new;
                 rest.send_replace(Arc::new(http(
@@ -192,9 +192,12 @@ pub async fn run(
 }
 
 /// The token from its source when it differs from `current`; `None` when it is the same or
-/// cannot be read (then the current one is kept, and the log says why).
-fn reread(source: &token::TokenSource, current: &Secret) -> Option<Secret> {
-    match source.read() {
+/// cannot be read (then the current one is kept, and the log says why). The file is read on
+/// a blocking thread: an SD card can take its time.
+async fn reread(source: &token::TokenSource, current: &Secret) -> Option<Secret> {
+    let source = source.clone();
+    let read = tokio::task::spawn_blocking(move || source.read()).await;
+    match read.unwrap_or_else(|e| Err(format!("the reading task failed: {e}"))) {
         Ok(new) if new != *current => Some(new),
         Ok(_) => None,
         Err(why) => {

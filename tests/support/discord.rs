@@ -857,8 +857,9 @@ fn rate_limited(shared: &Shared) -> Option<Response> {
     *left -= 1;
     shared.rate_limited.fetch_add(1, Ordering::SeqCst);
     let body = json!({ "message": "You are being rate limited.", "retry_after": 0.2, "global": false, "code": 0 });
+    // The header is in whole seconds, rounded up; the body has the exact wait.
     let headers = [
-        ("retry-after", "0.2"),
+        ("retry-after", "1"),
         ("x-ratelimit-scope", "user"),
         ("x-ratelimit-remaining", "0"),
         ("x-ratelimit-reset-after", "0.2"),
