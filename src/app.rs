@@ -176,6 +176,25 @@ impl App {
         Ok(photos)
     }
 
+    /// Marks photo `id` a favourite (kept by retention), or not; `None` if there is no such
+    /// photo.
+    pub async fn set_favourite(
+        &self,
+        id: i64,
+        favourite: bool,
+    ) -> Result<Option<Photo>, LibraryError> {
+        let photo = self.library.call(move |l| l.set_favourite(id, favourite)).await?;
+        if let Some(photo) = &photo {
+            self.slideshow.send(Command::Changed(vec![photo.clone()])).await;
+        }
+        Ok(photo)
+    }
+
+    /// The photos a Discord message brought, oldest first.
+    pub async fn photos_of_message(&self, message_id: u64) -> Result<Vec<Photo>, LibraryError> {
+        self.library.call(move |l| l.by_message(message_id)).await
+    }
+
     /// The newest Discord message each channel brought a photo from: `(channel, message)`.
     pub async fn newest_messages(&self) -> Result<Vec<(u64, u64)>, LibraryError> {
         self.library.call(|l| l.newest_messages()).await

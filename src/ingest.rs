@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::library::{Added, Library, LibraryError, NewPhoto, Photo, Source};
 use crate::render::{self, Fit, RenderError, Slide};
-use crate::slides::Renderer;
+use crate::slides::{Look, Renderer};
 
 /// A photo arriving from a source.
 #[derive(Debug, Clone)]
@@ -25,6 +25,8 @@ pub struct IngestRequest {
     pub message_id: Option<u64>,
     /// Overrides `[display] fit` for this photo.
     pub fit: Option<Fit>,
+    /// Sent as a spoiler: stored, and shown veiled.
+    pub spoiler: bool,
 }
 
 impl IngestRequest {
@@ -39,6 +41,7 @@ impl IngestRequest {
             channel_id: None,
             message_id: None,
             fit: None,
+            spoiler: false,
         }
     }
 }
@@ -97,7 +100,8 @@ impl Ingest {
         let (width, height) = info.upright_size();
         let bytes = Arc::new(req.bytes);
         let caption = req.caption.as_deref().and_then(clip_caption);
-        let slide = self.renderer.photo(bytes.clone(), req.fit, caption.clone()).await?;
+        let look = Look { fit: req.fit, caption: caption.clone(), spoiler: req.spoiler };
+        let slide = self.renderer.photo(bytes.clone(), look).await?;
         let new = NewPhoto {
             source: Some(req.source),
             sender: req.sender,
@@ -109,6 +113,7 @@ impl Ingest {
             width,
             height,
             fit: req.fit,
+            spoiler: req.spoiler,
         };
         let library = self.library.clone();
         let added = tokio::task::spawn_blocking(move || library.add(&bytes, new))

@@ -128,6 +128,8 @@ pub struct NewPhoto {
     pub height: u32,
     /// A per-photo `contain`/`cover` that overrides `[display] fit`.
     pub fit: Option<Fit>,
+    /// Sent as a spoiler (`[discord] spoilers = "blur"`): shown veiled.
+    pub spoiler: bool,
 }
 
 /// One stored photo, as the index knows it.
@@ -152,6 +154,10 @@ pub struct Photo {
     pub bytes: u64,
     pub format: String,
     pub fit: Option<Fit>,
+    /// Marked as a favourite: kept by retention.
+    pub favourite: bool,
+    /// Sent as a spoiler: shown veiled, never in full.
+    pub spoiler: bool,
 }
 
 /// What `add` did.
@@ -240,10 +246,13 @@ CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value INTEGER);
 const MIGRATIONS: &[&str] = &[
     // 1: photos know their sender's Discord id, which (unlike a username) cannot change.
     "ALTER TABLE photos ADD COLUMN sender_id INTEGER;",
+    // 2: favourites, kept by retention; spoilers, shown veiled.
+    "ALTER TABLE photos ADD COLUMN favourite INTEGER NOT NULL DEFAULT 0;
+     ALTER TABLE photos ADD COLUMN spoiler INTEGER NOT NULL DEFAULT 0;",
 ];
 
 const COLUMNS: &str = "id, sha256, source, sender, caption, channel_id, message_id, received_at, \
-                       width, height, bytes, format, fit, sender_id";
+                       width, height, bytes, format, fit, sender_id, favourite, spoiler";
 
 impl Library {
     /// Opens (creating if needed) the library in `dir`, and tidies what a crash may have left:
@@ -441,8 +450,8 @@ impl Library {
             None => {
                 tx.execute(
                     "INSERT INTO photos (sha256, source, sender, caption, channel_id, message_id, \
-                     received_at, width, height, bytes, format, fit, sender_id) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     received_at, width, height, bytes, format, fit, sender_id, spoiler) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
                     params![
                         sha256,
                         new.source.unwrap_or(Source::Http).as_str(),
@@ -457,6 +466,7 @@ impl Library {
                         new.format,
                         new.fit,
                         new.sender_id.map(|v| v as i64),
+                        new.spoiler,
                     ],
                 )
                 .map_err(|e| self.db_err(e))?;
@@ -500,8 +510,9 @@ impl Library {
         Ok(())
     }
 
-    /// Deletes the oldest photos (never `keep`) until the library is within its limits.
-    /// Returns the removed ids and hashes; their files go after the commit.
+    /// Deletes the oldest photos (never `keep`, never a favourite) until the library is within
+    /// its limits, or only favourites are left. Returns the removed ids and hashes; their files
+    /// go after the commit.
     fn apply_retention(
         &self,
         tx: &rusqlite::Transaction<'_>,
@@ -526,7 +537,7 @@ impl Library {
         let oldest: Vec<(i64, String, u64)> = {
             let mut stmt = tx
                 .prepare(
-                    "SELECT id, sha256, bytes FROM photos WHERE id != ?1 \
+                    "SELECT id, sha256, bytes FROM photos WHERE id != ?1 AND favourite = 0 \
                      ORDER BY received_at ASC, id ASC",
                 )
                 .map_err(|e| self.db_err(e))?;
@@ -648,6 +659,31 @@ impl Library {
         let result = result.map_err(|e| self.db_err(e));
         self.note_write(&result);
         result
+    }
+
+    /// Marks photo `id` a favourite, or not; returns it as it is now (`None`: no such photo).
+    pub fn set_favourite(&self, id: i64, favourite: bool) -> Result<Option<Photo>, LibraryError> {
+        let result = (|| {
+            let conn = self.conn();
+            conn.execute("UPDATE photos SET favourite = ?1 WHERE id = ?2", params![favourite, id])?;
+            get_in(&conn, id)
+        })();
+        let result = result.map_err(|e| self.db_err(e));
+        self.note_write(&result);
+        result
+    }
+
+    /// The photos a Discord message brought.
+    pub fn by_message(&self, message_id: u64) -> Result<Vec<Photo>, LibraryError> {
+        let conn = self.reader();
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM photos WHERE message_id = ?1 ORDER BY received_at, id"
+            ))
+            .map_err(|e| self.db_err(e))?;
+        let rows =
+            stmt.query_map([message_id as i64], photo_from_row).map_err(|e| self.db_err(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.db_err(e))
     }
 
     /// The newest Discord message each channel brought a photo from: `(channel, message)`.
@@ -923,6 +959,8 @@ fn photo_from_row(r: &Row<'_>) -> rusqlite::Result<Photo> {
         // frame's own: the photo still shows.
         fit: r.get::<_, Option<Fit>>(12).unwrap_or(None),
         sender_id: r.get::<_, Option<i64>>(13)?.map(|v| v as u64),
+        favourite: r.get(14)?,
+        spoiler: r.get(15)?,
     })
 }
 
@@ -979,6 +1017,30 @@ mod tests {
         assert_eq!(again.photo.id, a.photo.id);
         assert_eq!(lib.count().unwrap(), 2);
         assert_eq!(lib.list().unwrap()[0].id, a.photo.id);
+    }
+
+    #[test]
+    fn favourites_are_kept_by_retention_and_flagged_in_the_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let lib = Library::open(dir.path(), Retention { max_photos: 2, max_bytes: 0 }).unwrap();
+        let a = lib.add(b"1", new("JPEG")).unwrap().photo;
+        let b = lib.add(b"2", new("JPEG")).unwrap().photo;
+        assert!(lib.set_favourite(a.id, true).unwrap().unwrap().favourite);
+        assert_eq!(lib.set_favourite(999, true).unwrap(), None);
+        // The oldest is a favourite: the next oldest goes instead.
+        let c = lib.add(b"3", new("JPEG")).unwrap();
+        assert_eq!(c.removed, vec![b.id]);
+        // Only favourites left to remove: the library stays over its limit rather than lose one.
+        lib.set_favourite(c.photo.id, true).unwrap();
+        let d = lib.add(b"4", new("JPEG")).unwrap();
+        assert!(d.removed.is_empty());
+        assert_eq!(lib.count().unwrap(), 3);
+        lib.set_favourite(a.id, false).unwrap();
+        let e = lib.add(b"5", new("JPEG")).unwrap();
+        assert_eq!(e.removed, vec![a.id, d.photo.id]);
+        let spoiler = lib.add(b"6", NewPhoto { spoiler: true, ..new("PNG") }).unwrap().photo;
+        assert!(spoiler.spoiler && !spoiler.favourite);
+        assert!(lib.get(c.photo.id).unwrap().unwrap().favourite, "the flag is stored");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 
 use crate::display::ScreenSize;
+use crate::library::Photo;
 use crate::render::{self, text, Fit, Limits, Matte, RenderError, RenderOptions, Slide};
 
 /// The frame-wide settings every slide is rendered with.
@@ -19,6 +20,26 @@ pub struct SlideSettings {
     /// Draw captions along the bottom.
     pub captions: bool,
 }
+
+/// How one photo is drawn besides its pixels: from its index entry, or from an upload.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Look {
+    /// Overrides `[display] fit`.
+    pub fit: Option<Fit>,
+    /// Drawn when `[display] captions` is on.
+    pub caption: Option<String>,
+    /// Sent as a spoiler: veiled, captioned [`SPOILER_CAPTION`].
+    pub spoiler: bool,
+}
+
+impl From<&Photo> for Look {
+    fn from(photo: &Photo) -> Look {
+        Look { fit: photo.fit, caption: photo.caption.clone(), spoiler: photo.spoiler }
+    }
+}
+
+/// The caption of a spoiler, shown instead of its own.
+pub const SPOILER_CAPTION: &str = "Spoiler";
 
 /// Renders slides. Cheap to clone; clones share the one-decode-at-a-time permit.
 #[derive(Debug, Clone)]
@@ -73,12 +94,8 @@ impl Renderer {
     ///
     /// Dropping the future while it waits for the gate costs nothing; once the decode has
     /// started it runs to the end, and keeps the gate until then.
-    pub async fn photo(
-        &self,
-        bytes: Arc<Vec<u8>>,
-        fit: Option<Fit>,
-        caption: Option<String>,
-    ) -> Result<Arc<Slide>, RenderError> {
+    pub async fn photo(&self, bytes: Arc<Vec<u8>>, look: Look) -> Result<Arc<Slide>, RenderError> {
+        let Look { fit, caption, spoiler } = look;
         let (width, height) = self.size();
         let mut opts = RenderOptions::new(width, height);
         opts.fit = fit.unwrap_or(self.settings.fit);
@@ -94,7 +111,12 @@ impl Renderer {
                 Ok(owned) => render::render_owned(owned, &opts)?,
                 Err(shared) => render::render(&shared, &opts)?,
             };
-            if let (true, Some(caption)) = (captions, caption) {
+            if spoiler {
+                // Whatever the settings, a spoiler says what it is: its own caption may give
+                // away what the sender meant to hide.
+                slide = render::veil(&slide);
+                text::caption(&mut slide, SPOILER_CAPTION);
+            } else if let (true, Some(caption)) = (captions, caption) {
                 text::caption(&mut slide, &caption);
             }
             Ok(Arc::new(slide))

@@ -27,7 +27,7 @@ use crate::display::FrameSink;
 use crate::library::{Library, Photo};
 use crate::lifecycle::Tasks;
 use crate::render::{RenderError, Slide};
-use crate::slides::{self, Renderer, WelcomeInfo};
+use crate::slides::{self, Look, Renderer, WelcomeInfo};
 
 /// What the slideshow is asked to do.
 #[derive(Debug)]
@@ -329,9 +329,14 @@ impl Task {
                 let _ = done.send(());
             }
             Command::Changed(photos) => {
-                let ids: Vec<i64> = photos.iter().map(|p| p.id).collect();
+                // Only a change to how a photo looks (its caption, say; not its favourite
+                // flag) needs it rendered again.
+                let mut ids: Vec<i64> = Vec::new();
                 for photo in photos {
                     if let Some(known) = self.photos.get_mut(&photo.id) {
+                        if Look::from(&*known) != Look::from(&photo) {
+                            ids.push(photo.id);
+                        }
                         *known = photo;
                     }
                 }
@@ -545,7 +550,7 @@ async fn render_stored(
         Err(e) => return Err(Unshown::Failed(e.to_string())),
     };
     renderer
-        .photo(Arc::new(bytes), photo.fit, photo.caption)
+        .photo(Arc::new(bytes), Look::from(&photo))
         .await
         .map_err(|e: RenderError| Unshown::Failed(e.to_string()))
 }

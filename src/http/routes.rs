@@ -28,6 +28,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/photos", post(upload).get(list))
         .route("/api/photos/{id}", get(original).delete(delete))
         .route("/api/photos/{id}/show", post(show))
+        .route("/api/photos/{id}/favourite", post(favourite).delete(unfavourite))
         .route("/api/next", post(next))
         .route("/api/prev", post(prev))
         .route("/api/pause", post(pause))
@@ -230,10 +231,31 @@ fn photo_json(done: &Ingested) -> Value {
     v
 }
 
-/// `GET /api/photos`: the library, newest first.
-async fn list(State(state): State<AppState>) -> Result<Json<Value>, AppError> {
-    let photos =
+/// The parameters of `GET /api/photos`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    /// `true`: only favourites; `false`: only the others.
+    favourite: Option<bool>,
+}
+
+/// `GET /api/photos`: the library, newest first; `?favourite=true` for the favourites.
+async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Value>, AppError> {
+    let Query(params) = query.map_err(|e| {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_parameter",
+            format!("{}: the one parameter is favourite=true or favourite=false", e.body_text()),
+        )
+    })?;
+    let mut photos =
         state.app.photos().await.map_err(|e| AppError::internal("cannot list the library", e))?;
+    if let Some(favourite) = params.favourite {
+        photos.retain(|p| p.favourite == favourite);
+    }
     Ok(Json(json!({ "photos": photos })))
 }
 
@@ -293,6 +315,32 @@ async fn delete(
         return Err(AppError::not_found(format!("photo {id}")));
     }
     Ok(Json(json!({ "deleted": id })))
+}
+
+/// `POST /api/photos/{id}/favourite`: kept by retention.
+async fn favourite(
+    State(state): State<AppState>,
+    PhotoId(id): PhotoId,
+) -> Result<Json<Value>, AppError> {
+    set_favourite(&state, id, true).await
+}
+
+/// `DELETE /api/photos/{id}/favourite`.
+async fn unfavourite(
+    State(state): State<AppState>,
+    PhotoId(id): PhotoId,
+) -> Result<Json<Value>, AppError> {
+    set_favourite(&state, id, false).await
+}
+
+async fn set_favourite(state: &AppState, id: i64, on: bool) -> Result<Json<Value>, AppError> {
+    let photo = state
+        .app
+        .set_favourite(id, on)
+        .await
+        .map_err(|e| AppError::internal("cannot mark the photo", e))?
+        .ok_or_else(|| AppError::not_found(format!("photo {id}")))?;
+    Ok(Json(serde_json::to_value(photo).unwrap_or(Value::Null)))
 }
 
 /// `POST /api/photos/{id}/show`.
@@ -435,6 +483,37 @@ mod tests {
         let (status, body) = call(&state, req).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(body["photos"][0]["caption"], "hi");
+    }
+
+    #[tokio::test]
+    async fn favourites_are_marked_unmarked_and_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path(), None);
+        let photo = include_bytes!("../../tests/fixtures/ladybird.jpg").to_vec();
+        let (_, body) =
+            call(&state, Request::post("/api/photos").body(photo.into()).unwrap()).await;
+        let id = body["photos"][0]["id"].as_i64().unwrap();
+        assert_eq!(body["photos"][0]["favourite"], false);
+        let mark = |method: &str, path: String| {
+            Request::builder().method(method).uri(path).body(Body::empty()).unwrap()
+        };
+        let (status, body) =
+            call(&state, mark("POST", format!("/api/photos/{id}/favourite"))).await;
+        assert_eq!((status, &body["favourite"]), (StatusCode::OK, &Value::Bool(true)), "{body}");
+        let list = |q: &'static str| call(&state, mark("GET", format!("/api/photos{q}")));
+        let ids = |body: Value| -> Vec<i64> {
+            body["photos"].as_array().unwrap().iter().map(|p| p["id"].as_i64().unwrap()).collect()
+        };
+        assert_eq!(ids(list("?favourite=true").await.1), [id]);
+        assert!(ids(list("?favourite=false").await.1).is_empty());
+        let (status, body) = list("?favourite=maybe").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["error"]["message"].as_str().unwrap().contains("favourite=true"), "{body}");
+        let (status, _) = call(&state, mark("DELETE", format!("/api/photos/{id}/favourite"))).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(ids(list("?favourite=true").await.1).is_empty());
+        let (status, body) = call(&state, mark("POST", "/api/photos/999/favourite".into())).await;
+        assert_eq!((status, &body["error"]["code"]), (StatusCode::NOT_FOUND, &json!("not_found")));
     }
 
     #[tokio::test]

@@ -148,6 +148,23 @@ pub(crate) fn finish(mut slide: Image<'static>, layout: &Layout, matte: Matte) -
 }
 
 /// The slide in a U8x4 image made by [`blank`].
+/// How much smaller than a veiled slide its blur is computed: four times the matte's shrink,
+/// so that shapes and faces are gone and only the colours are left.
+const VEIL_SHRINK: u32 = 4;
+
+/// A slide reduced to its blurred, darkened colours: what a spoiler shows, so that the room
+/// sees that a photo is there without seeing it.
+pub fn veil(slide: &Slide) -> Slide {
+    let (sw, sh) = slide.size();
+    let src = ImageRef::new(sw, sh, slide.rgba(), PixelType::U8x4)
+        .expect("a slide is width × height RGBA");
+    let small = (sw.div_ceil(VEIL_SHRINK), sh.div_ceil(VEIL_SHRINK));
+    let tiny = blurred_tiny(&src, small);
+    let mut out = blank((sw, sh));
+    paint_matte(&mut out, Some(&tiny), (sw, sh), (0, 0, sw, sh));
+    into_slide(out)
+}
+
 fn into_slide(image: Image<'static>) -> Slide {
     let (width, height) = (image.width(), image.height());
     Slide::new(width, height, image.into_vec()).expect("a U8x4 image is width × height × 4 bytes")
@@ -304,6 +321,23 @@ mod tests {
         assert_eq!(&s.rgba[..4], &[0, 0, 0, 255]);
         let centre = ((5 * 30 + 15) * 4) as usize;
         assert_eq!(&s.rgba[centre..centre + 4], &[200, 100, 50, 255]);
+    }
+
+    #[test]
+    fn a_veiled_slide_keeps_the_colours_and_loses_the_detail() {
+        // Black and white stripes two pixels wide: detail that any sharp copy would keep.
+        let (w, h) = (480, 270);
+        let rgba: Vec<u8> = (0..w * h)
+            .flat_map(|i| if (i % w / 2) % 2 == 0 { [255, 255, 255, 255] } else { [0, 0, 0, 255] })
+            .collect();
+        let slide = Slide::new(w, h, rgba).unwrap();
+        let veiled = veil(&slide);
+        assert_eq!(veiled.size(), (w, h));
+        let grey: Vec<u8> = veiled.rgba().chunks_exact(4).map(|p| p[0]).collect();
+        let (lo, hi) = (grey.iter().min().unwrap(), grey.iter().max().unwrap());
+        assert!(hi - lo < 8, "the stripes are gone: {lo}..{hi}");
+        // Mid-grey, darkened like the matte (40 % of 128).
+        assert!((40..=62).contains(lo), "{lo}");
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub mod text;
 
 use std::borrow::Cow;
 
-pub use compose::Layout;
+pub use compose::{veil, Layout};
 pub use error::{ErrorKind, RenderError};
 pub use sniff::{sniff, Format};
 pub use style::{Fit, Matte, UnknownStyle};
