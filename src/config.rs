@@ -55,8 +55,17 @@ pub struct DiscordConfig {
     pub listen_users: Vec<String>,
     /// These users are never listened to.
     pub ignore_users: Vec<String>,
-    /// Users (ids or usernames) who may delete anybody's photo.
+    /// Users (ids or usernames) and roles (ids) who may delete anybody's photo and use what
+    /// `admin_commands` keeps for admins. Server managers are admins too.
     pub admins: Vec<String>,
+    /// What only admins may do: `next`, `prev`, `pause`, `resume`, `peek`, `delete` (one's
+    /// own photos), `favourite`, `again` (the reactions). Empty: anyone listened to.
+    pub admin_commands: Vec<Guarded>,
+    /// Reacting with this marks a photo a favourite (kept by retention); removing the last
+    /// one unmarks it. `""` turns it off.
+    pub favourite_reaction: String,
+    /// Reacting with this shows the photo again now. `""` turns it off.
+    pub again_reaction: String,
     /// The prefix of text commands: `!frame next`.
     pub wake_word: String,
     /// Guilds to register the `/frame` slash command in (instantly); empty registers it
@@ -67,13 +76,49 @@ pub struct DiscordConfig {
     /// `"0s"` turns catching up off.
     #[serde(with = "duration")]
     pub catch_up: Duration,
-    /// Files sent as spoilers: `"skip"` (never on the frame) or `"show"`.
+    /// Files sent as spoilers: `"skip"` (never on the frame), `"blur"` (on the frame veiled,
+    /// captioned "Spoiler") or `"show"`.
     pub spoilers: Spoilers,
     /// `/frame` in a channel this frame does not listen to is answered "this frame does not
     /// listen here" (only to the person asking) unless this is on: for several frames sharing
     /// one bot, where the frame that listens there answers.
     pub quiet_elsewhere: bool,
     pub style: DiscordStyle,
+}
+
+/// What `[discord] admin_commands` can keep for admins: the commands that change the screen
+/// or the library, and the reactions that do. Help and status are for everyone; deleting
+/// anybody's photo is for admins always.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Guarded {
+    Next,
+    Prev,
+    Pause,
+    Resume,
+    Peek,
+    /// Deleting one's own photos.
+    Delete,
+    /// The favourite reaction.
+    Favourite,
+    /// The show-again reaction.
+    Again,
+}
+
+impl Guarded {
+    /// The name `admin_commands` writes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Guarded::Next => "next",
+            Guarded::Prev => "prev",
+            Guarded::Pause => "pause",
+            Guarded::Resume => "resume",
+            Guarded::Peek => "peek",
+            Guarded::Delete => "delete",
+            Guarded::Favourite => "favourite",
+            Guarded::Again => "again",
+        }
+    }
 }
 
 /// `[discord] spoilers`: what the frame does with a file marked as a spoiler.
@@ -83,6 +128,8 @@ pub enum Spoilers {
     /// Not stored, not shown: a spoiler was meant to be clicked, not put on the wall.
     #[default]
     Skip,
+    /// Stored, and shown veiled: blurred past recognition, captioned "Spoiler".
+    Blur,
     /// Shown like any photo.
     Show,
 }
@@ -97,6 +144,9 @@ impl Default for DiscordConfig {
             listen_users: Vec::new(),
             ignore_users: Vec::new(),
             admins: Vec::new(),
+            admin_commands: Vec::new(),
+            favourite_reaction: "⭐".to_owned(),
+            again_reaction: "🔁".to_owned(),
             wake_word: "!frame".to_owned(),
             guild_ids: Vec::new(),
             catch_up: Duration::from_secs(48 * 3600),
@@ -541,6 +591,10 @@ mod tests {
         assert!(err.contains("port"), "{err}");
         let err = parse("[display]\ninterval = \"10ms\"\n").unwrap_err().to_string();
         assert!(err.starts_with("[display] interval"), "{err}");
+        let err = parse("[discord]\nadmin_commands = [\"reboot\"]\n").unwrap_err().to_string();
+        assert!(err.contains("admin_commands") && err.contains("`pause`"), "{err}");
+        let err = parse("[discord]\nspoilers = \"hide\"\n").unwrap_err().to_string();
+        assert!(err.contains("`blur`"), "{err}");
     }
 
     #[test]

@@ -899,6 +899,43 @@ fn voice_messages_videos_and_spoilers_stay_off_the_frame_without_a_download() {
     assert_eq!(library(&frame).len(), 1);
 }
 
+/// How much a picture's neighbouring pixels differ, on average, over its upper two thirds
+/// (above any caption): a sharp photo has detail, a veiled one almost none.
+fn detail(shot: &image::RgbaImage) -> f64 {
+    let (w, h) = shot.dimensions();
+    let mut sum = 0u64;
+    for y in 0..h * 2 / 3 {
+        for x in 1..w {
+            let (a, b) = (shot.get_pixel(x - 1, y), shot.get_pixel(x, y));
+            sum += (0..3).map(|c| u64::from(a[c].abs_diff(b[c]))).sum::<u64>();
+        }
+    }
+    sum as f64 / f64::from((w - 1) * (h * 2 / 3))
+}
+
+/// With `spoilers = "blur"` a spoiler is stored and shown veiled, captioned "Spoiler"; the
+/// same photo not marked as one shows sharp.
+#[test]
+fn a_spoiler_shows_veiled_with_spoilers_blur() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "spoilers = \"blur\"");
+    let msg = ladybird_message(&fake, PHOTOS, "guess who", "SPOILER_ladybird.jpg");
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    assert_eq!(wait_finished(&fake, id_of(&msg)).last().unwrap(), "+💯");
+    let photo = library(&frame)[0].clone();
+    assert_eq!(photo["spoiler"], true, "{photo}");
+    frame.wait_current(photo["id"].as_i64().unwrap(), 5 * SECS);
+    let veiled = frame.screenshot();
+
+    let sharp = frame.upload(fixture("ladybird-progressive.jpg"));
+    assert_eq!(sharp.status(), 201);
+    let sharp: Value = sharp.json().unwrap();
+    frame.wait_current(sharp["photos"][0]["id"].as_i64().unwrap(), 5 * SECS);
+    let (veiled, sharp) = (detail(&veiled), detail(&frame.screenshot()));
+    assert!(veiled * 4.0 < sharp, "veiled {veiled:.2}, sharp {sharp:.2}");
+}
+
 /// A pasted link to an image host the frame does not fetch from: the message waits for the
 /// embed Discord adds with a MESSAGE_UPDATE, and the photo comes through the media proxy.
 #[test]
@@ -986,4 +1023,88 @@ fn a_thread_photo_follows_its_parent_channels_rule() {
     let photos = library(&frame);
     assert_eq!(photos.len(), 1);
     assert_eq!(photos[0]["channel_id"].as_u64(), Some(thread_id(&holiday)));
+
+    // A thread the bot was never told of (archived before it started, say): looked up once
+    // through the API, and its parent's rule applies.
+    let old = fake.thread(PHOTOS, "Last summer");
+    let unknown = fake.message(thread_id(&old), &anna, "Old", &[("beach.jpg", &url, jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", unknown.clone());
+    assert_eq!(wait_finished(&fake, id_of(&unknown)).last().unwrap(), "+💯");
+    let lookup = format!("/api/v10/channels/{}", thread_id(&old));
+    assert!(fake.calls().iter().any(|c| c.method == "GET" && c.path == lookup));
+}
+
+/// The ids of the favourites, as `GET /api/photos?favourite=true` lists them.
+fn favourites(frame: &Frame) -> Vec<i64> {
+    let body: Value = frame.get("/api/photos?favourite=true").json().unwrap();
+    body["photos"].as_array().unwrap().iter().map(|p| p["id"].as_i64().unwrap()).collect()
+}
+
+/// 🔁 shows a photo again; ⭐ marks it a favourite, here only for admins (a role), and it
+/// stays one until the last ⭐ is taken off; the bot adds and removes no reaction of its own.
+#[test]
+fn reactions_show_a_photo_again_and_mark_favourites_for_those_allowed() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "admins = [\"555\"]\nadmin_commands = [\"favourite\", \"pause\"]";
+    let frame = frame(&fake, &dir.path().join("data"), extra);
+    let (anna, grandma) = (user(11, "anna"), user(13, "grandma"));
+    let first = ladybird_message(&fake, PHOTOS, "first", "first.jpg");
+    fake.dispatch("MESSAGE_CREATE", first.clone());
+    assert_eq!(wait_finished(&fake, id_of(&first)).last().unwrap(), "+💯");
+    let jpeg = fixture("ladybird-progressive.jpg");
+    let url = fake.serve_file("second.jpg", jpeg.clone());
+    let second = fake.message(PHOTOS, &anna, "second", &[("second.jpg", &url, jpeg.len())]);
+    fake.dispatch("MESSAGE_CREATE", second.clone());
+    assert_eq!(wait_finished(&fake, id_of(&second)).last().unwrap(), "+💯");
+    let photos = library(&frame);
+    let (first_id, second_id) =
+        (photos[1]["id"].as_i64().unwrap(), photos[0]["id"].as_i64().unwrap());
+    frame.wait_current(second_id, 5 * SECS);
+
+    // Anna may not mark favourites here; 🔁 is for everyone.
+    fake.react(&first, &anna, &[], "⭐");
+    fake.react(&first, &anna, &[], "🔁");
+    frame.wait_current(first_id, 5 * SECS);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(favourites(&frame).is_empty(), "anna is not an admin");
+    // Grandma has the admins' role.
+    fake.react(&first, &grandma, &[555], "⭐\u{fe0f}");
+    wait_for(
+        5 * SECS,
+        || "no favourite".into(),
+        || (favourites(&frame) == [first_id]).then_some(()),
+    );
+
+    // Anna's ⭐ goes: grandma's is still there.
+    let get = format!("/api/v10/channels/{PHOTOS}/messages/{}", id_of(&first));
+    fake.unreact(&first, &anna, "⭐");
+    fake.wait_call(5 * SECS, "the message read", |c| c.method == "GET" && c.path == get);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(favourites(&frame), [first_id]);
+    fake.unreact(&first, &grandma, "⭐\u{fe0f}");
+    wait_for(
+        5 * SECS,
+        || "still a favourite".into(),
+        || favourites(&frame).is_empty().then_some(()),
+    );
+
+    // The bot's own reactions on the message are only its 👍 ⏱️ 💯.
+    assert_eq!(fake.reactions(id_of(&first)), ["+👍", "+⏱️", "-⏱️", "+💯"]);
+    let paused = |f: &Frame| f.status()["paused"].as_bool().unwrap();
+    // `pause` is for admins: anna is told so, only her; the server's owner may.
+    let slash = fake.slash(PHOTOS, &anna, "pause", None);
+    let callback = format!("/api/v10/interactions/{}/", slash["id"].as_str().unwrap());
+    fake.dispatch("INTERACTION_CREATE", slash);
+    let answer = fake.wait_call(5 * SECS, "the answer", |c| c.path.starts_with(&callback));
+    assert_eq!(answer.body["data"]["flags"], 64, "only to who asked: {}", answer.body);
+    let text = answer.body["data"]["content"].as_str().unwrap();
+    assert!(text.starts_with("Only the frame's admins may use `pause`"), "{text}");
+    assert!(!paused(&frame));
+    let mut slash = fake.slash(PHOTOS, &user(14, "owner"), "pause", None);
+    slash["member"]["permissions"] = serde_json::json!("32"); // Manage Server
+    fake.dispatch("INTERACTION_CREATE", slash);
+    wait_for(5 * SECS, || "not paused".into(), || paused(&frame).then_some(()));
+    // Permissions were worked out from the server's roles without a complaint.
+    assert!(!frame.log().contains("ERROR"), "{}", frame.log());
 }

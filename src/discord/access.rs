@@ -1,5 +1,5 @@
 //! Who the bot listens to, and where: `[discord] listen_channels`, `ignore_channels`,
-//! `listen_users`, `ignore_users` and `admins`, as the seed had them.
+//! `listen_users`, `ignore_users`; and who may do what: `admins` and `admin_commands`.
 //!
 //! Channels are written as ids, as `Server:channel` (names, case-insensitive, a leading `#`
 //! ignored), as a bare channel name (that name in any server), or as `DM` (direct messages
@@ -11,6 +11,12 @@
 //! A thread (or a forum post, which is a thread of a forum channel) follows the rules of its
 //! parent channel as well as its own: listening to #photos takes the photos posted in its
 //! threads, and ignoring #chat ignores its threads too.
+//!
+//! An id in a user list matches a user or a server role (Discord's ids are unique across
+//! both), so that `admins = ["<role id>"]` makes a role's members admins. A member who may
+//! manage the server is an admin there without being listed.
+
+pub use crate::config::Guarded;
 
 /// Where a message (or a slash command) was sent.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +36,10 @@ pub struct Person {
     pub id: u64,
     pub username: String,
     pub bot: bool,
+    /// Their roles in the server it was sent in (none in a DM).
+    pub roles: Vec<u64>,
+    /// They may manage that server (Discord's Manage Server permission).
+    pub manager: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,7 +103,7 @@ impl UserRule {
 
     fn matches(&self, person: &Person) -> bool {
         match self {
-            UserRule::Id(id) => *id == person.id,
+            UserRule::Id(id) => *id == person.id || person.roles.contains(id),
             UserRule::Name(name) => person.username.to_lowercase() == *name,
         }
     }
@@ -107,6 +117,8 @@ pub struct Access {
     listen_users: Vec<UserRule>,
     ignore_users: Vec<UserRule>,
     admins: Vec<UserRule>,
+    /// What only admins may do (`[discord] admin_commands`).
+    admin_only: Vec<Guarded>,
 }
 
 impl Access {
@@ -119,6 +131,7 @@ impl Access {
             listen_users: users(&config.listen_users),
             ignore_users: users(&config.ignore_users),
             admins: users(&config.admins),
+            admin_only: config.admin_commands.clone(),
         }
     }
 
@@ -140,9 +153,16 @@ impl Access {
         channel_ok && !self.ignore_channels.iter().any(|r| r.matches(place))
     }
 
-    /// Whether `person` may delete anybody's photo.
+    /// Whether `person` may delete anybody's photo and use every command: listed in `admins`
+    /// (by id, name or role), or a manager of the server.
     pub fn is_admin(&self, person: &Person) -> bool {
-        self.admins.iter().any(|r| r.matches(person))
+        person.manager || self.admins.iter().any(|r| r.matches(person))
+    }
+
+    /// Whether `person` may do `what`: anyone listened to, unless `admin_commands` keeps it
+    /// for admins.
+    pub fn may(&self, person: &Person, what: Guarded) -> bool {
+        !self.admin_only.contains(&what) || self.is_admin(person)
     }
 }
 
@@ -158,7 +178,25 @@ mod tests {
     }
 
     fn anna() -> Person {
-        Person { id: 11, username: "anna".into(), bot: false }
+        Person { id: 11, username: "anna".into(), ..Person::default() }
+    }
+
+    #[test]
+    fn admins_by_id_name_role_or_managing_the_server_and_what_only_they_may_do() {
+        let a = access(|c| {
+            c.admins = vec!["ben".into(), "77".into()];
+            c.admin_commands = vec![Guarded::Pause, Guarded::Resume];
+        });
+        let ben = Person { id: 12, username: "Ben".into(), ..Person::default() };
+        let grandma = Person { roles: vec![5, 77], ..anna() };
+        let owner = Person { manager: true, ..anna() };
+        assert!(!a.is_admin(&anna()));
+        for admin in [&ben, &grandma, &owner] {
+            assert!(a.is_admin(admin), "{admin:?}");
+            assert!(a.may(admin, Guarded::Pause) && a.may(admin, Guarded::Resume));
+        }
+        assert!(!a.may(&anna(), Guarded::Pause) && !a.may(&anna(), Guarded::Resume));
+        assert!(a.may(&anna(), Guarded::Next) && a.may(&anna(), Guarded::Favourite));
     }
 
     fn guild(channel_id: u64, server: &str, channel: &str) -> Place {
@@ -233,9 +271,9 @@ mod tests {
         });
         assert!(a.listens(&anna(), &guild(1, "Family", "photos")));
         assert!(!a.listens(&anna(), &guild(2, "Family", "random")));
-        let ben = Person { id: 12, username: "ben".into(), bot: false };
+        let ben = Person { id: 12, username: "ben".into(), ..Person::default() };
         assert!(!a.listens(&ben, &dm()), "ignored beats listed");
-        let cid = Person { id: 13, username: "cid".into(), bot: false };
+        let cid = Person { id: 13, username: "cid".into(), ..Person::default() };
         assert!(!a.listens(&cid, &dm()), "not on listen_users");
         assert!(a.is_admin(&anna()));
         assert!(!a.is_admin(&ben));

@@ -9,7 +9,7 @@ use serenity::all::{
     ChannelId, Command as SlashCommand, CommandDataOptionValue, CommandInteraction,
     CommandOptionType, Context, CreateAttachment, CreateCommand, CreateCommandOption,
     CreateInteractionResponse, CreateInteractionResponseMessage, EditInteractionResponse, Embed,
-    EventHandler, GuildId, Interaction, Message, MessageId, MessageUpdateEvent, Ready,
+    EventHandler, GuildId, Interaction, Message, MessageId, MessageUpdateEvent, Reaction, Ready,
     ResumedEvent, ShardStageUpdateEvent, UserId,
 };
 use serenity::async_trait;
@@ -22,6 +22,7 @@ use super::commands::{self, FrameCommand, Reply, COMMANDS};
 use super::feedback::{Feedback, Style};
 use super::params::PhotoParams;
 use super::photos::{self, Wanted};
+use super::reactions::{Control, Controls};
 use super::readable::readable;
 use super::{cdn, BotSettings, Core, DiscordState};
 use crate::app::Batch;
@@ -56,6 +57,8 @@ pub struct Handler {
     limited: bool,
     /// Messages waiting for the embed Discord adds to their links a moment later.
     embeds: Mutex<EmbedWaits>,
+    /// The reactions that are controls.
+    controls: Controls,
 }
 
 /// What `/api/status` says while the Message Content intent is off.
@@ -142,16 +145,29 @@ impl Handler {
             spoilers: settings.config.spoilers,
             quiet_elsewhere: settings.config.quiet_elsewhere,
             embeds: Mutex::new(EmbedWaits::default()),
+            controls: Controls::new(&settings.config),
         }
     }
 
     /// Takes a message (live, or caught up on): a command, or photos. `false` when it was
     /// neither, or not for this frame, or already taken.
     async fn take(&self, ctx: &Context, msg: &Message, live: bool) -> bool {
+        let member = msg.member.as_deref();
         let person = Person {
             id: msg.author.id.get(),
             username: msg.author.name.clone(),
             bot: msg.author.bot || self.me.get().is_some_and(|(id, _)| *id == msg.author.id),
+            roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
+            // (serenity asserts that a member's user, when given, is the author.)
+            manager: msg.guild_id.zip(member).is_some_and(|(guild, member)| {
+                if member.user.as_ref().is_some_and(|u| u.id != msg.author.id) {
+                    return false;
+                }
+                let guild = ctx.cache.guild(guild);
+                guild.is_some_and(|g| {
+                    g.partial_member_permissions(msg.author.id, member).manage_guild()
+                })
+            }),
         };
         let place = Self::place(ctx, msg.channel_id, msg.guild_id).await;
         if !self.core.access.listens(&person, &place) {
@@ -317,7 +333,12 @@ impl Handler {
         };
         if channel.is_none() {
             if let Ok(serenity::all::Channel::Guild(c)) = channel_id.to_channel(ctx).await {
-                parent = c.parent_id.map(|p| (p, None));
+                // The parent is a channel of the server, which the cache knows by name.
+                let named = |p: ChannelId| {
+                    let guild = ctx.cache.guild(guild_id);
+                    guild.and_then(|g| g.channels.get(&p).map(|c| c.name.clone()))
+                };
+                parent = c.parent_id.map(|p| (p, named(p)));
                 channel = Some((c.name, c.kind, c.parent_id));
             }
         }
@@ -344,7 +365,9 @@ impl Handler {
     }
 
     async fn on_command(&self, feedback: &Feedback, text: &str, person: &Person) {
-        let reply = match FrameCommand::parse(text, &self.core.wake_word) {
+        let command = FrameCommand::parse(text, &self.core.wake_word)
+            .and_then(|c| commands::allowed(&self.core, &c, person).map(|()| c));
+        let reply = match command {
             Ok(command) => commands::execute(&self.core, command, person).await,
             Err(message) => Reply { text: message, jpeg: None, failed: true },
         };
@@ -433,6 +456,7 @@ impl Handler {
         req.channel_id = Some(msg.channel_id.get());
         req.message_id = Some(msg.id.get());
         req.fit = params.fit;
+        req.spoiler = want.spoiler;
         batch.ingest(req).await.map_err(|e| match e {
             IngestError::Photo(e) => e.to_string(),
             e if e.is_disk_full() => {
@@ -494,8 +518,15 @@ impl Handler {
         if cmd.data.name != "frame" {
             return;
         }
-        let person =
-            Person { id: cmd.user.id.get(), username: cmd.user.name.clone(), bot: cmd.user.bot };
+        // Discord computes the member's permissions in the channel for an interaction.
+        let member = cmd.member.as_deref();
+        let person = Person {
+            id: cmd.user.id.get(),
+            username: cmd.user.name.clone(),
+            bot: cmd.user.bot,
+            roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
+            manager: member.and_then(|m| m.permissions).is_some_and(|p| p.manage_guild()),
+        };
         let place = Self::place(ctx, cmd.channel_id, cmd.guild_id).await;
         if !self.core.access.listens(&person, &place) {
             // Someone ignored gets nothing; in a channel the frame does not read, the person
@@ -523,6 +554,7 @@ impl Handler {
                 }
             }
         };
+        let command = command.and_then(|c| commands::allowed(&self.core, &c, &person).map(|()| c));
         let command = match command {
             Ok(command) => command,
             Err(text) => {
@@ -592,10 +624,102 @@ impl Handler {
         }
     }
 
+    /// A reaction added to (or taken off) a message: the favourite and again controls. Only
+    /// from people the frame listens to where it was made, and allowed to by
+    /// `admin_commands`; on a message that brought no photo, or any other emoji, nothing.
+    async fn on_reaction(&self, ctx: &Context, reaction: &Reaction, added: bool) {
+        let Some(control) = self.controls.of(&reaction.emoji) else { return };
+        let Some(user_id) = reaction.user_id else { return };
+        if self.me.get().is_some_and(|(me, _)| *me == user_id) {
+            return;
+        }
+        let member = reaction.member.as_ref();
+        let user =
+            member.map(|m| m.user.clone()).or_else(|| ctx.cache.user(user_id).map(|u| u.clone()));
+        let person = Person {
+            id: user_id.get(),
+            username: user.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
+            bot: user.as_ref().is_some_and(|u| u.bot),
+            roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
+            manager: reaction.guild_id.zip(member).is_some_and(|(guild, member)| {
+                ctx.cache.guild(guild).is_some_and(|g| g.member_permissions(member).manage_guild())
+            }),
+        };
+        let place = Self::place(ctx, reaction.channel_id, reaction.guild_id).await;
+        if !self.core.access.listens(&person, &place) {
+            return;
+        }
+        // A removal carries no member, so no roles: unmarking is decided by what is left on
+        // the message instead (below), whoever took their reaction off.
+        if added && !self.core.access.may(&person, control.guarded()) {
+            tracing::info!(
+                "Discord: {} may not use the {} reaction ([discord] admin_commands)",
+                person.username,
+                control.guarded().name()
+            );
+            return;
+        }
+        let photos = match self.core.app.photos_of_message(reaction.message_id.get()).await {
+            Ok(photos) if !photos.is_empty() => photos,
+            Ok(_) => return,
+            Err(e) => {
+                tracing::error!("Discord: cannot read the photos of a reacted message: {e}");
+                return;
+            }
+        };
+        match (control, added) {
+            (Control::Favourite, true) => self.mark_favourite(&photos, true).await,
+            (Control::Favourite, false) => {
+                // Unmarked when nobody's favourite reaction is left on the message. When that
+                // cannot be known, the photos stay favourites: keeping one too many is safe.
+                let message = reaction.message(&ctx.http).await;
+                match message {
+                    Ok(m) => {
+                        let left = m.reactions.iter().any(|r| {
+                            r.count > u64::from(r.me)
+                                && self.controls.is_favourite(&r.reaction_type)
+                        });
+                        if !left {
+                            self.mark_favourite(&photos, false).await;
+                        }
+                    }
+                    Err(e) => tracing::warn!(
+                        "Discord: a favourite reaction was taken off, but the message cannot be \
+                         read ({e}): its photos stay favourites"
+                    ),
+                }
+            }
+            (Control::Again, true) => {
+                let last = photos.last().map(|p| p.id).expect("not empty");
+                self.core.app.show(last).await;
+                tracing::info!("Discord: {} asked to see photo {last} again", person.username);
+            }
+            (Control::Again, false) => {}
+        }
+    }
+
+    async fn mark_favourite(&self, photos: &[crate::library::Photo], on: bool) {
+        for photo in photos {
+            match self.core.app.set_favourite(photo.id, on).await {
+                Ok(_) => tracing::info!(
+                    "Discord: photo {} {} a favourite",
+                    photo.id,
+                    if on { "is" } else { "is no longer" }
+                ),
+                Err(e) => tracing::error!("Discord: cannot mark photo {}: {e}", photo.id),
+            }
+        }
+    }
+
     /// The sender edited a message that brought photos: they take its new caption.
     async fn on_edit(&self, ctx: &Context, event: &MessageUpdateEvent, content: &str) {
         let Some(author) = &event.author else { return };
-        let person = Person { id: author.id.get(), username: author.name.clone(), bot: author.bot };
+        let person = Person {
+            id: author.id.get(),
+            username: author.name.clone(),
+            bot: author.bot,
+            ..Person::default()
+        };
         let place = Self::place(ctx, event.channel_id, event.guild_id).await;
         if !self.core.access.listens(&person, &place) || self.command_text(content).is_some() {
             return;
@@ -664,6 +788,14 @@ impl EventHandler for Handler {
                 Err(e) => tracing::warn!("Discord: cannot join the thread {}: {e}", thread.name),
             }
         }
+    }
+
+    async fn reaction_add(&self, ctx: Context, reaction: Reaction) {
+        self.on_reaction(&ctx, &reaction, true).await;
+    }
+
+    async fn reaction_remove(&self, ctx: Context, reaction: Reaction) {
+        self.on_reaction(&ctx, &reaction, false).await;
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {

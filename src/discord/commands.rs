@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::access::Person;
+use super::access::{Guarded, Person};
 use super::Core;
 use crate::app::ScreenshotError;
 use crate::library::{Photo, Source};
@@ -92,6 +92,33 @@ impl Reply {
 
     fn failed(text: impl Into<String>) -> Reply {
         Reply { text: text.into(), jpeg: None, failed: true }
+    }
+}
+
+impl FrameCommand {
+    /// What `[discord] admin_commands` calls this command, if it can be kept for admins.
+    fn guarded(&self) -> Option<Guarded> {
+        match self {
+            FrameCommand::Next => Some(Guarded::Next),
+            FrameCommand::Prev => Some(Guarded::Prev),
+            FrameCommand::Pause => Some(Guarded::Pause),
+            FrameCommand::Resume => Some(Guarded::Resume),
+            FrameCommand::Peek => Some(Guarded::Peek),
+            FrameCommand::Delete(_) => Some(Guarded::Delete),
+            FrameCommand::Status | FrameCommand::Help => None,
+        }
+    }
+}
+
+/// Whether `person` may run `command`; the refusal, in words, when not.
+pub fn allowed(core: &Core, command: &FrameCommand, person: &Person) -> Result<(), String> {
+    match command.guarded() {
+        Some(what) if !core.access.may(person, what) => Err(format!(
+            "Only the frame's admins may use `{}` here: ask one of them, or the frame's owner \
+             ([discord] admins and admin_commands in its config.toml).",
+            what.name()
+        )),
+        _ => Ok(()),
     }
 }
 

@@ -26,6 +26,7 @@ pub mod commands;
 pub mod feedback;
 pub mod params;
 pub mod photos;
+pub mod reactions;
 pub mod readable;
 pub mod relay;
 pub mod token;
@@ -89,12 +90,15 @@ pub enum Refused {
     Ended(String),
 }
 
-/// The intents the bot asks for: servers and their messages, DMs, and the text of messages
-/// (privileged: it must be enabled in the Developer Portal, or Discord closes with 4014).
+/// The intents the bot asks for: servers and their messages, DMs, reactions (the favourite
+/// and again controls), and the text of messages (privileged: it must be enabled in the
+/// Developer Portal, or Discord closes with 4014).
 pub fn intents() -> GatewayIntents {
     GatewayIntents::GUILDS
         | GatewayIntents::GUILD_MESSAGES
         | GatewayIntents::DIRECT_MESSAGES
+        | GatewayIntents::GUILD_MESSAGE_REACTIONS
+        | GatewayIntents::DIRECT_MESSAGE_REACTIONS
         | GatewayIntents::MESSAGE_CONTENT
 }
 

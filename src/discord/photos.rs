@@ -58,6 +58,8 @@ pub struct Wanted {
     pub url: String,
     /// The size Discord reports for an attachment, checked before downloading.
     pub size: Option<u64>,
+    /// Sent as a spoiler, and `spoilers = "blur"`: shown veiled.
+    pub spoiler: bool,
 }
 
 /// The text a message's photos come with: its own, or what it forwards.
@@ -112,10 +114,15 @@ fn classify(a: &Attachment, spoilers: Spoilers) -> Result<(), Skipped> {
     if kind.starts_with("video/") {
         return Err(Skipped::Video);
     }
-    if spoilers == Spoilers::Skip && a.filename.starts_with("SPOILER_") {
+    if spoilers == Spoilers::Skip && is_spoiler(a) {
         return Err(Skipped::Spoiler);
     }
     Ok(())
+}
+
+/// Discord marks a file as a spoiler by its name, in every client.
+fn is_spoiler(a: &Attachment) -> bool {
+    a.filename.starts_with("SPOILER_")
 }
 
 fn in_parts(
@@ -132,6 +139,7 @@ fn in_parts(
             label: a.filename.clone(),
             url: a.url.clone(),
             size: Some(a.size.into()),
+            spoiler: is_spoiler(a),
         })
         .collect();
     let links = links(content);
@@ -147,12 +155,12 @@ fn in_parts(
                 embedded_links.push(link.clone());
             }
             let label = embed.url.clone().unwrap_or_else(|| url.clone());
-            out.push(Wanted { label, url: proxy.unwrap_or(url), size: None });
+            out.push(Wanted { label, url: proxy.unwrap_or(url), size: None, spoiler: false });
         }
     }
     for link in links {
         if !embedded_links.contains(&link) {
-            out.push(Wanted { label: link.clone(), url: link, size: None });
+            out.push(Wanted { label: link.clone(), url: link, size: None, spoiler: false });
         }
     }
     (out, skipped)
@@ -216,6 +224,8 @@ mod tests {
         let spoiler = attachment("SPOILER_cake.jpg", "image/jpeg");
         assert_eq!(classify(&spoiler, Spoilers::Skip), Err(Skipped::Spoiler));
         assert_eq!(classify(&spoiler, Spoilers::Show), Ok(()));
+        assert_eq!(classify(&spoiler, Spoilers::Blur), Ok(()));
+        assert!(is_spoiler(&spoiler) && !is_spoiler(&photo));
         assert!(Skipped::Audio.note().is_none(), "voice messages are never answered");
     }
 

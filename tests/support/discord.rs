@@ -95,6 +95,10 @@ struct Shared {
     cdn_hits: Mutex<Vec<String>>,
     /// Every message posted, by channel, as `GET /channels/{id}/messages` returns them.
     history: Mutex<HashMap<u64, Vec<Value>>>,
+    /// Threads made with `thread()`, as `GET /channels/{id}` returns them.
+    channels: Mutex<Vec<Value>>,
+    /// People's reactions (not the bot's), by message: (user, emoji).
+    people_reactions: Mutex<HashMap<u64, Vec<(u64, String)>>>,
     /// The next this many reaction and message calls are answered 429.
     rate_limits: Mutex<u32>,
     /// Calls met during the storm, refused or not.
@@ -320,6 +324,38 @@ impl FakeDiscord {
         m
     }
 
+    /// `who` reacts to `message` with `emoji`: a MESSAGE_REACTION_ADD as Discord sends it (in
+    /// a server with the reacting member, roles included), and the message's reactions count it.
+    pub fn react(&self, message: &Value, who: &User, roles: &[u64], emoji: &str) {
+        let mut r = reaction_json(message, who, emoji);
+        if !message["guild_id"].is_null() {
+            r["member"] = json!({
+                "user": user_json(who), "roles": roles.iter().map(u64::to_string).collect::<Vec<_>>(),
+                "joined_at": "2024-01-01T00:00:00.000000+00:00", "deaf": false, "mute": false,
+                "flags": 0,
+            });
+            r["message_author_id"] = message["author"]["id"].clone();
+        }
+        checked::<serenity::all::Reaction>(&r);
+        let id = message["id"].as_str().unwrap().parse().unwrap();
+        let mut all = self.shared.people_reactions.lock().unwrap();
+        all.entry(id).or_default().push((who.id, emoji.to_owned()));
+        drop(all);
+        self.dispatch("MESSAGE_REACTION_ADD", r);
+    }
+
+    /// `who` takes their `emoji` off `message`: a MESSAGE_REACTION_REMOVE (which carries no
+    /// member).
+    pub fn unreact(&self, message: &Value, who: &User, emoji: &str) {
+        let r = reaction_json(message, who, emoji);
+        checked::<serenity::all::Reaction>(&r);
+        let id = message["id"].as_str().unwrap().parse().unwrap();
+        let mut all = self.shared.people_reactions.lock().unwrap();
+        all.entry(id).or_default().retain(|(u, e)| !(*u == who.id && e == emoji));
+        drop(all);
+        self.dispatch("MESSAGE_REACTION_REMOVE", r);
+    }
+
     /// A THREAD_CREATE for a new public thread started in `parent`, as Discord sends it to a
     /// bot that is not in the thread yet (no `member`).
     pub fn thread(&self, parent: u64, name: &str) -> Value {
@@ -335,6 +371,7 @@ impl FakeDiscord {
             "newly_created": true,
         });
         checked::<serenity::all::GuildChannel>(&t);
+        self.shared.channels.lock().unwrap().push(t.clone());
         t
     }
 
@@ -554,6 +591,19 @@ fn message_json(
     })
 }
 
+/// The fields every reaction event has.
+fn reaction_json(message: &Value, who: &User, emoji: &str) -> Value {
+    let mut r = json!({
+        "user_id": who.id.to_string(), "channel_id": message["channel_id"].clone(),
+        "message_id": message["id"].clone(), "emoji": { "id": null, "name": emoji },
+        "burst": false, "type": 0,
+    });
+    if !message["guild_id"].is_null() {
+        r["guild_id"] = message["guild_id"].clone();
+    }
+    r
+}
+
 /// Panics unless serenity can read `v` as a `T`.
 fn checked<T: serde::de::DeserializeOwned>(v: &Value) {
     if let Err(e) = serde_json::from_value::<T>(v.clone()) {
@@ -583,6 +633,16 @@ fn ready(shared: &Shared, session_id: &str) -> Value {
     r
 }
 
+/// A server role. 68672: view channels, send messages, add reactions, read history.
+fn role(id: u64, name: &str, position: u64, permissions: &str) -> Value {
+    json!({
+        "id": id.to_string(), "name": name, "color": 0, "hoist": false, "icon": null,
+        "colors": { "primary_color": 0, "secondary_color": null, "tertiary_color": null },
+        "unicode_emoji": null, "position": position, "permissions": permissions,
+        "managed": false, "mentionable": false, "flags": 0,
+    })
+}
+
 fn guild() -> Value {
     let channels: Vec<Value> = CHANNELS
         .iter()
@@ -604,7 +664,11 @@ fn guild() -> Value {
         "verification_level": 0,
         "default_message_notifications": 0,
         "explicit_content_filter": 0,
-        "roles": [],
+        // Every server has @everyone (its id is the server's); 555 is a role of its own.
+        "roles": [
+            role(GUILD_ID, "@everyone", 0, "68672"),
+            role(555, "Grandparents", 1, "68672"),
+        ],
         "emojis": [],
         "features": [],
         "mfa_level": 0,
@@ -740,6 +804,11 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v10/gateway", get(gateway_url))
         .route("/api/v10/gateway/bot", get(gateway_url))
         .route("/api/v10/channels/{channel}/messages", post(create_message).get(list_messages))
+        .route(
+            "/api/v10/channels/{channel}/messages/{message}",
+            get(get_message).fallback(record_empty),
+        )
+        .route("/api/v10/channels/{channel}", get(get_channel).fallback(record_empty))
         .route("/api/v10/users/@me/channels", post(create_dm))
         .route(
             "/api/v10/webhooks/{app}/{token}/messages/@original",
@@ -951,30 +1020,89 @@ async fn list_messages(
         let obj = m.as_object_mut().unwrap();
         obj.remove("guild_id");
         obj.remove("member");
-        let needle = format!("/messages/{}/reactions/", obj["id"].as_str().unwrap());
-        let mut mine: Vec<String> = Vec::new();
-        for c in &calls {
-            let Some(rest) = c.path.split(&needle).nth(1) else { continue };
-            let emoji = rest.trim_end_matches("/@me").to_owned();
-            match c.method.as_str() {
-                "PUT" if !mine.contains(&emoji) => mine.push(emoji),
-                "DELETE" => mine.retain(|e| *e != emoji),
-                _ => {}
-            }
-        }
-        let reactions: Vec<Value> = mine
-            .iter()
-            .map(|e| {
-                json!({
-                    "count": 1, "count_details": { "burst": 0, "normal": 1 }, "me": true,
-                    "me_burst": false, "burst_colors": [], "emoji": { "id": null, "name": e },
-                })
-            })
-            .collect();
-        obj.insert("reactions".into(), json!(reactions));
+        let reactions = reactions_of(&shared, &calls, obj["id"].as_str().unwrap());
+        obj.insert("reactions".into(), reactions);
         checked::<serenity::all::Message>(m);
     }
     Json(json!(found))
+}
+
+/// A message's `reactions` as Discord lists them: the bot's (from its calls) and people's,
+/// one entry per emoji with its count and whether the bot is among them.
+fn reactions_of(shared: &Shared, calls: &[Call], id: &str) -> Value {
+    let needle = format!("/messages/{id}/reactions/");
+    let mut mine: Vec<String> = Vec::new();
+    for c in calls {
+        let Some(rest) = c.path.split(&needle).nth(1) else { continue };
+        let emoji = rest.trim_end_matches("/@me").to_owned();
+        match c.method.as_str() {
+            "PUT" if !mine.contains(&emoji) => mine.push(emoji),
+            "DELETE" => mine.retain(|e| *e != emoji),
+            _ => {}
+        }
+    }
+    let people = shared.people_reactions.lock().unwrap();
+    let people = people.get(&id.parse().unwrap()).cloned().unwrap_or_default();
+    let mut emojis = mine.clone();
+    for (_, e) in &people {
+        if !emojis.contains(e) {
+            emojis.push(e.clone());
+        }
+    }
+    let list: Vec<Value> = emojis
+        .iter()
+        .map(|e| {
+            let me = mine.contains(e);
+            let count = people.iter().filter(|(_, p)| p == e).count() + usize::from(me);
+            json!({
+                "count": count, "count_details": { "burst": 0, "normal": count }, "me": me,
+                "me_burst": false, "burst_colors": [], "emoji": { "id": null, "name": e },
+            })
+        })
+        .collect();
+    json!(list)
+}
+
+/// `GET /channels/{channel}`: a thread the fake made (the guild's own channels come in
+/// GUILD_CREATE); 404 Unknown Channel otherwise.
+async fn get_channel(
+    State(shared): State<Arc<Shared>>,
+    Path(channel): Path<u64>,
+    req: Request,
+) -> Response {
+    record(&shared, req).await;
+    let id = channel.to_string();
+    let found = shared.channels.lock().unwrap().iter().find(|c| c["id"] == id.as_str()).cloned();
+    match found {
+        Some(mut c) => {
+            c.as_object_mut().unwrap().remove("newly_created");
+            Json(c).into_response()
+        }
+        None => {
+            let body = json!({ "message": "Unknown Channel", "code": 10003 });
+            (StatusCode::NOT_FOUND, Json(body)).into_response()
+        }
+    }
+}
+
+/// `GET /channels/{channel}/messages/{message}`: one message, as the history has it.
+async fn get_message(
+    State(shared): State<Arc<Shared>>,
+    Path((channel, message)): Path<(u64, u64)>,
+    req: Request,
+) -> Response {
+    record(&shared, req).await;
+    let calls = shared.calls.lock().unwrap().clone();
+    let found = shared.history.lock().unwrap().get(&channel).and_then(|h| {
+        h.iter().find(|m| m["id"].as_str() == Some(message.to_string().as_str())).cloned()
+    });
+    let Some(mut m) = found else {
+        let body = json!({ "message": "Unknown Message", "code": 10008 });
+        return (StatusCode::NOT_FOUND, Json(body)).into_response();
+    };
+    m["reactions"] = reactions_of(&shared, &calls, &message.to_string());
+    checked::<serenity::all::Message>(&m);
+    Json(m).into_response()
 }
 
 /// The edit of an interaction's deferred answer: the message as it now is.
