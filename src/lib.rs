@@ -43,6 +43,7 @@ pub mod ingest;
 pub mod library;
 pub mod lifecycle;
 pub mod render;
+pub mod schedule;
 pub mod service;
 pub mod slides;
 pub mod slideshow;
