@@ -18,8 +18,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "discord-frame")
 
 
-def request(url, data=None, method=None):
-    req = urllib.request.Request(url, data=data, method=method)
+def request(url, data=None, method=None, headers=None):
+    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
     with urllib.request.urlopen(req, timeout=60) as r:
         return r.status, r.read()
 
@@ -95,12 +95,21 @@ def main():
         t0 = cpu_ticks(proc.pid)
         time.sleep(10.0)
         idle = cpu_ticks(proc.pid) - t0
+        # Asleep (the screen off, as at night): nothing at all should run.
+        request(f"{url}/api/screen", json.dumps({"on": False}).encode(), "POST",
+                {"Content-Type": "application/json"})
+        time.sleep(2.0)
+        t0 = cpu_ticks(proc.pid)
+        time.sleep(10.0)
+        asleep = cpu_ticks(proc.pid) - t0
+        request(f"{url}/api/screen", json.dumps({"on": True}).encode(), "POST",
+                {"Content-Type": "application/json"})
 
         lat, ren = statistics.median(latencies) * 1000, statistics.median(renders) * 1000
         print(f"upload -> on screen, {len(photo) / 1e6:.1f} MB JPEG: median {lat:.0f} ms "
               f"(p90 {sorted(latencies)[int(len(latencies) * 0.9)] * 1000:.0f} ms); "
               f"`render` alone {ren:.0f} ms; ratio {lat / ren:.2f}x")
-        print(f"idle CPU over 10 s: {idle} ticks")
+        print(f"idle CPU over 10 s: {idle} ticks; asleep (screen off): {asleep} ticks")
         print("RSS after each 10 uploads (MB): " + " ".join(f"{r:.0f}" for r in rss))
         half = rss[len(rss) // 2 - 1:]
         print(f"RSS steady: max {max(half):.0f} MB; growth over the last {10 * (len(half) - 1)} uploads: "

@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use crate::display::FrameSink;
 use crate::ingest::{Ingest, IngestError, IngestRequest, Ingested};
 use crate::library::{DiskUsage, Library, LibraryError, Photo};
+use crate::screen::{Screen, ScreenStatus};
 use crate::slides::Renderer;
 use crate::slideshow::{Command, Slideshow};
 
@@ -69,6 +70,8 @@ pub struct App {
     sink: Arc<dyn FrameSink>,
     /// The screen's size now.
     renderer: Renderer,
+    /// On or off, by the schedule or on request.
+    screen: Screen,
     discord: watch::Receiver<DiscordState>,
     started: Instant,
 }
@@ -93,6 +96,7 @@ pub struct Snapshot {
     pub notices: Vec<String>,
     pub disk: Option<DiskUsage>,
     pub uptime: Duration,
+    pub screen: ScreenStatus,
 }
 
 /// Why the screen could not be captured.
@@ -110,6 +114,7 @@ impl App {
         renderer: Renderer,
         slideshow: Slideshow,
         sink: Arc<dyn FrameSink>,
+        screen: Screen,
         discord: watch::Receiver<DiscordState>,
     ) -> App {
         App {
@@ -118,6 +123,7 @@ impl App {
             slideshow,
             sink,
             renderer,
+            screen,
             discord,
             started: Instant::now(),
         }
@@ -247,7 +253,20 @@ impl App {
             notices: self.library.notices().to_vec(),
             disk,
             uptime: self.started.elapsed(),
+            screen: self.screen.status(),
         })
+    }
+
+    /// Off if it is on, on if it is off, until the schedule's next change (the power key).
+    pub async fn toggle_screen(&self) -> ScreenStatus {
+        let on = self.screen.status().is_on();
+        self.screen.set(!on, None).await
+    }
+
+    /// Turns the screen on or off, for `lasting` or until the schedule's next change (`sleep`,
+    /// `wake`); answers once it is done.
+    pub async fn set_screen(&self, on: bool, lasting: Option<Duration>) -> ScreenStatus {
+        self.screen.set(on, lasting).await
     }
 
     /// What is on the screen, as a PNG.
@@ -315,6 +334,7 @@ impl Batch<'_> {
             // The answer goes out once the slideshow knows: a `status` right after it shows
             // the new caption, not the one before.
             slideshow.sync().await;
+            self.app.screen.photo_arrived();
         }
         self.stored
     }
@@ -358,7 +378,14 @@ pub(crate) mod tests {
             welcome,
         );
         let (_, discord) = watch::channel(DiscordState::Disabled);
-        App::new(library, renderer, slideshow, sink, discord)
+        let screen = crate::screen::Screen::spawn(
+            &tasks,
+            crate::screen::Plan::new(crate::schedule::Schedule::default(), None),
+            crate::schedule::Clock::system(),
+            crate::power::choose("headless"),
+            slideshow.clone(),
+        );
+        App::new(library, renderer, slideshow, sink, screen, discord)
     }
 
     const PHOTOS: [&[u8]; 3] = [

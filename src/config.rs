@@ -36,6 +36,20 @@ pub struct Config {
     pub library: LibraryConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
+    pub schedule: ScheduleConfig,
+}
+
+/// `[schedule]`: when the screen is on. Without it, always.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Windows of days and times in the system's time zone: `"mon-fri 06:30-08:30"`,
+    /// `"sat,sun 08:00-23:30"`, `"22:00-01:00"` (past midnight). Empty: always on.
+    pub on: Vec<crate::schedule::Window>,
+    /// A photo arriving while the screen is off lights it this long; `"0s"` (the default)
+    /// leaves it off.
+    #[serde(with = "duration")]
+    pub wake_on_photo: Duration,
 }
 
 /// `[discord]`: the bot. Read by the Discord source; a frame without a token runs without it.
@@ -59,7 +73,8 @@ pub struct DiscordConfig {
     /// `admin_commands` keeps for admins. Server managers are admins too.
     pub admins: Vec<String>,
     /// What only admins may do: `next`, `prev`, `pause`, `resume`, `peek`, `delete` (one's
-    /// own photos), `favourite`, `again` (the reactions). Empty: anyone listened to.
+    /// own photos), `screen` (sleep and wake), `favourite`, `again` (the reactions). Empty:
+    /// anyone listened to.
     pub admin_commands: Vec<Guarded>,
     /// Reacting with this marks a photo a favourite (kept by retention); removing the last
     /// one unmarks it. `""` turns it off.
@@ -99,6 +114,8 @@ pub enum Guarded {
     Peek,
     /// Deleting one's own photos.
     Delete,
+    /// `sleep` and `wake`.
+    Screen,
     /// The favourite reaction.
     Favourite,
     /// The show-again reaction.
@@ -115,6 +132,7 @@ impl Guarded {
             Guarded::Resume => "resume",
             Guarded::Peek => "peek",
             Guarded::Delete => "delete",
+            Guarded::Screen => "screen",
             Guarded::Favourite => "favourite",
             Guarded::Again => "again",
         }

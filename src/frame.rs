@@ -279,7 +279,15 @@ pub async fn serve(
     let (slideshow, _) =
         Slideshow::spawn(&tasks, library.clone(), renderer.clone(), sink.clone(), timing, welcome);
     let shown = slideshow.watch();
-    let app = App::new(library, renderer, slideshow, sink.clone(), discord);
+    let schedule = &config.schedule;
+    let plan = crate::screen::Plan::new(
+        crate::schedule::Schedule::new(schedule.on.clone()),
+        Some(schedule.wake_on_photo).filter(|d| !d.is_zero()),
+    );
+    let power = crate::power::choose(sink.backend());
+    let clock = crate::schedule::Clock::from_env();
+    let screen = crate::screen::Screen::spawn(&tasks, plan, clock, power, slideshow.clone());
+    let app = App::new(library, renderer, slideshow, sink.clone(), screen, discord);
     // The keyboard is a transport too: the display says which key, this says what it does.
     if let Some(mut keys) = keys {
         let app = app.clone();
@@ -289,6 +297,10 @@ pub async fn serve(
                     KeyAction::Forward => Command::Next,
                     KeyAction::Back => Command::Prev,
                     KeyAction::PlayPause => Command::TogglePause,
+                    KeyAction::Screen => {
+                        app.toggle_screen().await;
+                        continue;
+                    }
                 };
                 app.control(command).await;
             }

@@ -34,9 +34,9 @@ impl Days {
         }
         let day = |name: &str| {
             let name = name.trim();
-            DAY_NAMES.iter().position(|d| name.starts_with(d) && name.len() >= 3).ok_or_else(
-                || format!("`{name}` is not a day: write mon, tue, wed, thu, fri, sat or sun"),
-            )
+            DAY_NAMES.iter().position(|d| name.starts_with(d) && name.len() >= 3).ok_or_else(|| {
+                format!("`{name}` is not a day: write mon, tue, wed, thu, fri, sat or sun")
+            })
         };
         let mut bits = 0u8;
         for part in text.split(',') {
@@ -98,8 +98,9 @@ impl FromStr for Window {
             [days, times] => (Days::parse(days).map_err(fail)?, *times),
             _ => return Err(fail("it should be days, a space, and two times".into())),
         };
-        let (start, end) =
-            times.split_once('-').ok_or_else(|| fail("the times need a `-` between them".into()))?;
+        let (start, end) = times
+            .split_once('-')
+            .ok_or_else(|| fail("the times need a `-` between them".into()))?;
         let (start, end) = (minutes(start).map_err(fail)?, minutes(end).map_err(fail)?);
         if start == end {
             return Err(fail("it starts and ends at the same time; all day is 00:00-24:00".into()));
@@ -108,6 +109,19 @@ impl FromStr for Window {
             return Err(fail("it starts at 24:00, the end of the day".into()));
         }
         Ok(Window { days, start, end })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Window {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Window, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+impl serde::Serialize for Window {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 
@@ -210,6 +224,24 @@ impl Clock {
             TimeZone::UTC
         });
         Clock { tz, offset: jiff::SignedDuration::ZERO }
+    }
+
+    /// The system clock, unless `DISCORD_FRAME_CLOCK` names the moment it should read now
+    /// (an RFC 3339 time, e.g. `2026-12-07T17:05:00+01:00`): how the tests start a frame at
+    /// 17:05 without waiting for it. The zone stays the system's.
+    pub fn from_env() -> Clock {
+        let system = Clock::system();
+        let Ok(start) = std::env::var("DISCORD_FRAME_CLOCK") else { return system };
+        match start.parse::<Timestamp>() {
+            Ok(start) => {
+                tracing::warn!("DISCORD_FRAME_CLOCK: the schedule's clock starts at {start}");
+                Clock::starting_at(start, system.tz)
+            }
+            Err(e) => {
+                tracing::warn!("DISCORD_FRAME_CLOCK=`{start}` is not a time ({e}): ignored");
+                system
+            }
+        }
     }
 
     /// A clock that reads `start` now and runs on from there.

@@ -60,6 +60,9 @@ pub enum Command {
     /// Photos' entries changed (a new caption): the one on screen is drawn again, and none
     /// is shown from a slide rendered before the change.
     Changed(Vec<Photo>),
+    /// The screen turns off (black, nothing rendered, no timer) or on again (the newest photo
+    /// if one arrived meanwhile, else the one that was showing).
+    Screen(bool),
 }
 
 /// What is on the screen, for `/api/status` and the Discord `status` command.
@@ -124,6 +127,8 @@ impl Slideshow {
             prepared: None,
             broken: HashSet::new(),
             hold: None,
+            asleep: false,
+            arrived_asleep: false,
         };
         let handle = tasks.spawn_graceful(task.run(rx, results));
         tasks.spawn_graceful(remember_showing(library_for_state, state.clone(), tasks.token()));
@@ -216,6 +221,11 @@ struct Task {
     /// A photo that stays up for its own time (its sender's `--duration`) while it is the
     /// current one; forgotten once another photo shows.
     hold: Option<(i64, Duration)>,
+    /// The screen is off: the slideshow keeps its place (and takes new photos) but renders
+    /// nothing and runs no timer.
+    asleep: bool,
+    /// A photo arrived while the screen was off: it is what shows at wake.
+    arrived_asleep: bool,
 }
 
 impl Task {
@@ -307,6 +317,7 @@ impl Task {
             }
             Command::Added { photo, slide, hold } => {
                 let id = photo.id;
+                self.arrived_asleep |= self.asleep;
                 self.insert(*photo);
                 self.hold = hold.map(|d| (id, d));
                 self.broken.remove(&id);
@@ -350,6 +361,7 @@ impl Task {
                     None => self.prepare_next(),
                 }
             }
+            Command::Screen(on) => self.screen(on),
             Command::Removed(ids) => {
                 let old_pos = self.position();
                 self.order.retain(|id| !ids.contains(id));
@@ -411,8 +423,38 @@ impl Task {
         }
     }
 
+    fn screen(&mut self, on: bool) {
+        if on != self.asleep {
+            return;
+        }
+        if on {
+            self.asleep = false;
+            let newest = self.order.first().copied().filter(|_| self.arrived_asleep);
+            self.arrived_asleep = false;
+            match newest.or(self.current) {
+                Some(id) => self.go_to(id, Duration::ZERO),
+                None => self.show_welcome(),
+            }
+        } else {
+            self.asleep = true;
+            self.deadline = None;
+            // Nothing rendered is kept: the night is long, and the morning's screen may differ.
+            self.wanted = None;
+            self.preparing = None;
+            self.prepared = None;
+            let (w, h) = self.renderer.size();
+            self.sink.show(Arc::new(Slide::filled(w, h, [0, 0, 0, 255])), Duration::ZERO);
+        }
+    }
+
     /// Puts photo `id` on screen: at once if it was prepared, else when its render finishes.
+    /// Asleep, it only becomes the current photo, for the status and for the wake.
     fn go_to(&mut self, id: i64, transition: Duration) {
+        if self.asleep {
+            self.current = Some(id);
+            self.publish();
+            return;
+        }
         if let Some((pid, slide)) = self.prepared.take() {
             if pid == id && (slide.width(), slide.height()) == self.renderer.size() {
                 self.wanted = None;
@@ -430,6 +472,10 @@ impl Task {
     }
 
     fn display(&mut self, id: i64, slide: Arc<Slide>, transition: Duration) {
+        if self.asleep {
+            self.go_to(id, transition);
+            return;
+        }
         if self.hold.is_some_and(|(held, _)| held != id) {
             self.hold = None;
         }
@@ -444,6 +490,10 @@ impl Task {
         self.current = None;
         self.wanted = None;
         self.deadline = None;
+        if self.asleep {
+            self.publish();
+            return;
+        }
         let (w, h) = self.renderer.size();
         let info = self.welcome.borrow().clone();
         self.sink.show(Arc::new(slides::welcome(w, h, &info)), Duration::ZERO);
@@ -452,7 +502,8 @@ impl Task {
 
     /// Restarts the rotation timer from now, when rotating makes sense.
     fn arm_timer(&mut self) {
-        let rotating = !self.paused && self.order.len() > 1 && self.current.is_some();
+        let rotating =
+            !self.paused && !self.asleep && self.order.len() > 1 && self.current.is_some();
         let interval = match self.hold {
             Some((id, d)) if self.current == Some(id) => d,
             _ => self.timing.interval,
@@ -461,6 +512,9 @@ impl Task {
     }
 
     fn prepare_next(&mut self) {
+        if self.asleep {
+            return;
+        }
         let Some(next) = self.neighbour(1) else { return };
         if Some(next) == self.current
             || self.prepared.as_ref().is_some_and(|(id, _)| *id == next)
@@ -688,6 +742,45 @@ pub(crate) mod tests {
     /// blocking work runs), well before any interval ends.
     async fn settle() {
         tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn asleep_the_screen_is_black_nothing_renders_and_the_newest_shows_at_wake() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = library_with(dir.path(), 2);
+        let Started { show, mut state, sink, renderer, .. } = start(library.clone(), (160, 90));
+        until_showing(&mut state, Some(2)).await;
+        show.send(Command::Screen(false)).await;
+        show.sync().await;
+        let black = sink.current().unwrap();
+        assert!(black.rgba().chunks_exact(4).all(|p| p == [0, 0, 0, 255]));
+        let decodes = renderer.decodes();
+        // An hour of commands and timers: no slide, no decode.
+        show.send(Command::Next).await;
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        show.sync().await;
+        assert_eq!(renderer.decodes(), decodes, "nothing rendered while asleep");
+        assert!(Arc::ptr_eq(&sink.current().unwrap(), &black));
+        assert_eq!(showing(&state), Some(1), "next still moves the place");
+        // A photo arrives at night: it becomes current, and is what shows at wake.
+        let added =
+            library.add(PHOTOS[2], NewPhoto { format: "JPEG".into(), ..Default::default() });
+        let photo = added.unwrap().photo;
+        show.send(Command::Added { photo: Box::new(photo.clone()), slide: None, hold: None }).await;
+        show.sync().await;
+        assert_eq!(showing(&state), Some(photo.id));
+        assert!(Arc::ptr_eq(&sink.current().unwrap(), &black));
+        // Paused, so that the (paused, auto-advancing) clock does not rotate past it at once.
+        show.send(Command::Pause).await;
+        show.send(Command::Screen(true)).await;
+        until_decodes(&renderer, decodes + 1).await;
+        let lit = async {
+            while Arc::ptr_eq(&sink.current().unwrap(), &black) {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), lit).await.unwrap();
+        assert_eq!(showing(&state), Some(photo.id));
     }
 
     #[tokio::test(start_paused = true)]

@@ -70,7 +70,9 @@ fn a_photo_posted_in_a_channel_goes_on_screen_with_the_reactions_in_order() {
         .iter()
         .map(|o| o["name"].as_str().unwrap())
         .collect();
-    assert_eq!(subs, ["next", "prev", "pause", "resume", "status", "peek", "delete", "help"]);
+    let all =
+        ["next", "prev", "pause", "resume", "status", "peek", "delete", "sleep", "wake", "help"];
+    assert_eq!(subs, all);
 
     let welcome = frame.screenshot();
     let jpeg = fixture("ladybird.jpg");
@@ -1107,4 +1109,36 @@ fn reactions_show_a_photo_again_and_mark_favourites_for_those_allowed() {
     wait_for(5 * SECS, || "not paused".into(), || paused(&frame).then_some(()));
     // Permissions were worked out from the server's roles without a complaint.
     assert!(!frame.log().contains("ERROR"), "{}", frame.log());
+}
+
+/// `!frame sleep 1m` and `/frame wake` turn the screen off and on, and say until when.
+#[test]
+fn sleep_and_wake_by_wake_word_and_slash_command() {
+    let fake = FakeDiscord::start();
+    let dir = tempfile::tempdir().unwrap();
+    let frame = frame(&fake, &dir.path().join("data"), "");
+    let screen = |f: &Frame| f.status()["screen"]["screen"].as_str().unwrap().to_owned();
+    let msg = fake.message(PHOTOS, &user(11, "anna"), "!frame sleep 1m", &[]);
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    let reply = fake.wait_call(5 * SECS, "the reply", |c| {
+        c.body["message_reference"]["message_id"].as_str() == Some(&id_of(&msg).to_string())
+    });
+    let text = reply.body["content"].as_str().unwrap();
+    assert!(text.starts_with("The screen is off until "), "{text}");
+    assert_eq!(screen(&frame), "off");
+    let mut slash = fake.slash(PHOTOS, &user(11, "anna"), "wake", None);
+    slash["data"]["options"][0]["options"] =
+        serde_json::json!([{ "name": "for", "type": 3, "value": "30m" }]);
+    fake.dispatch("INTERACTION_CREATE", slash);
+    wait_for(5 * SECS, || "not awake".into(), || (screen(&frame) == "on").then_some(()));
+    let wrong = fake.message(PHOTOS, &user(11, "anna"), "!frame sleep soon", &[]);
+    fake.dispatch("MESSAGE_CREATE", wrong.clone());
+    assert_eq!(wait_finished(&fake, id_of(&wrong)).last().unwrap(), "+❌");
+    let reply = &fake.replies_to(id_of(&wrong))[0];
+    let text = reply.body["content"].as_str().unwrap();
+    assert!(
+        text.contains("`soon` is not a length of time") && text.contains("!frame sleep 2h"),
+        "{text}"
+    );
+    assert_eq!(screen(&frame), "on");
 }

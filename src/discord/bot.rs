@@ -542,15 +542,21 @@ impl Handler {
         let command = match cmd.data.options.first() {
             None => Ok(FrameCommand::Help),
             Some(sub) => {
-                let id = match &sub.value {
+                let option = |name: &str| match &sub.value {
                     CommandDataOptionValue::SubCommand(options) => {
-                        options.iter().find(|o| o.name == "id").and_then(|o| o.value.as_i64())
+                        options.iter().find(|o| o.name == name).map(|o| o.value.clone())
                     }
                     _ => None,
                 };
-                match (sub.name.as_str(), id) {
-                    ("delete", id) => Ok(FrameCommand::Delete(id)),
-                    (name, _) => FrameCommand::parse(name, &self.core.wake_word),
+                match sub.name.as_str() {
+                    "delete" => Ok(FrameCommand::Delete(option("id").and_then(|v| v.as_i64()))),
+                    // `/frame sleep for:2h` reads as `sleep 2h`.
+                    name @ ("sleep" | "wake") => {
+                        let lasting = option("for");
+                        let lasting = lasting.as_ref().and_then(|v| v.as_str()).unwrap_or("");
+                        FrameCommand::parse(&format!("{name} {lasting}"), &self.core.wake_word)
+                    }
+                    name => FrameCommand::parse(name, &self.core.wake_word),
                 }
             }
         };
@@ -590,17 +596,24 @@ impl Handler {
     fn slash_command() -> CreateCommand {
         let options = COMMANDS.iter().map(|&(name, what)| {
             let sub = CreateCommandOption::new(CommandOptionType::SubCommand, name, what);
-            if name == "delete" {
-                sub.add_sub_option(
+            match name {
+                "delete" => sub.add_sub_option(
                     CreateCommandOption::new(
                         CommandOptionType::Integer,
                         "id",
                         "The photo's id (default: your last photo)",
                     )
                     .required(false),
-                )
-            } else {
-                sub
+                ),
+                "sleep" | "wake" => sub.add_sub_option(
+                    CreateCommandOption::new(
+                        CommandOptionType::String,
+                        "for",
+                        "How long: 30m, 2h (default: until the schedule's next change)",
+                    )
+                    .required(false),
+                ),
+                _ => sub,
             }
         });
         CreateCommand::new("frame").description("The photo frame").set_options(options.collect())

@@ -21,11 +21,15 @@ pub enum FrameCommand {
     Peek,
     /// A photo id, or `None` for the sender's last photo.
     Delete(Option<i64>),
+    /// The screen off (`sleep`) or on (`wake`), for this long or until the schedule's next
+    /// change.
+    Sleep(Option<Duration>),
+    Wake(Option<Duration>),
     Help,
 }
 
 /// The sub-commands, with what `help` and the slash command's menu say about each.
-pub const COMMANDS: [(&str, &str); 8] = [
+pub const COMMANDS: [(&str, &str); 10] = [
     ("next", "Show the next photo"),
     ("prev", "Show the previous photo"),
     ("pause", "Stay on this photo"),
@@ -33,6 +37,8 @@ pub const COMMANDS: [(&str, &str); 8] = [
     ("status", "What is showing, how many photos, uptime"),
     ("peek", "A picture of the screen now"),
     ("delete", "Delete your last photo, or one by id"),
+    ("sleep", "Turn the screen off (for a while: 2h)"),
+    ("wake", "Turn the screen on (for a while: 30m)"),
     ("help", "What the frame understands"),
 ];
 
@@ -52,6 +58,8 @@ impl FrameCommand {
             "status" => FrameCommand::Status,
             "peek" | "screenshot" => FrameCommand::Peek,
             "help" => FrameCommand::Help,
+            "sleep" | "off" => FrameCommand::Sleep(lasting(arg, "sleep", wake_word)?),
+            "wake" | "on" => FrameCommand::Wake(lasting(arg, "wake", wake_word)?),
             "delete" | "remove" => match arg {
                 None => FrameCommand::Delete(None),
                 Some(id) => match id.trim_start_matches('#').parse() {
@@ -73,6 +81,16 @@ impl FrameCommand {
         };
         Ok(command)
     }
+}
+
+/// The optional length of a `sleep` or `wake`.
+fn lasting(arg: Option<&str>, name: &str, wake_word: &str) -> Result<Option<Duration>, String> {
+    arg.map(|a| {
+        crate::screen::lasting(a).map_err(|e| {
+            format!("{e}; e.g. `{wake_word} {name} 2h`, or `{wake_word} {name}` until the schedule changes")
+        })
+    })
+    .transpose()
 }
 
 /// What the frame answers.
@@ -105,6 +123,7 @@ impl FrameCommand {
             FrameCommand::Resume => Some(Guarded::Resume),
             FrameCommand::Peek => Some(Guarded::Peek),
             FrameCommand::Delete(_) => Some(Guarded::Delete),
+            FrameCommand::Sleep(_) | FrameCommand::Wake(_) => Some(Guarded::Screen),
             FrameCommand::Status | FrameCommand::Help => None,
         }
     }
@@ -144,6 +163,12 @@ pub async fn execute(core: &Core, command: FrameCommand, person: &Person) -> Rep
         FrameCommand::Status => status(core).await,
         FrameCommand::Peek => peek(core).await,
         FrameCommand::Delete(id) => delete(core, id, person).await,
+        FrameCommand::Sleep(lasting) => {
+            Reply::ok(core.app.set_screen(false, lasting).await.describe())
+        }
+        FrameCommand::Wake(lasting) => {
+            Reply::ok(core.app.set_screen(true, lasting).await.describe())
+        }
         FrameCommand::Help => Reply::ok(help(&core.wake_word)),
     }
 }
@@ -161,8 +186,9 @@ async fn status(core: &Core) -> Reply {
     let paused = if now.paused { ", paused" } else { "" };
     let photos = if count == 1 { "1 photo".to_owned() } else { format!("{count} photos") };
     Reply::ok(format!(
-        "Showing {showing}{paused}. {photos} in the library; up {}.",
-        uptime(now.uptime)
+        "Showing {showing}{paused}. {photos} in the library; up {}. {}",
+        uptime(now.uptime),
+        now.screen.describe()
     ))
 }
 
@@ -270,7 +296,11 @@ pub fn help(wake_word: &str) -> String {
          (also as `/frame …`):\n",
     );
     for (name, what) in COMMANDS {
-        let arg = if name == "delete" { " [id]" } else { "" };
+        let arg = match name {
+            "delete" => " [id]",
+            "sleep" | "wake" => " [2h]",
+            _ => "",
+        };
         s.push_str(&format!("`{wake_word} {name}{arg}`: {what}\n"));
     }
     s

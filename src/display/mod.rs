@@ -44,6 +44,8 @@ pub enum KeyAction {
     Forward,
     Back,
     PlayPause,
+    /// Off if on, on if off (a remote's power key).
+    Screen,
 }
 
 /// A presenter: puts RGBA slides (or a blend of two) on the window. The window drives it; the

@@ -31,6 +31,8 @@ const KEYS: &[(NamedKey, KeyAction)] = &[
     (NamedKey::ArrowRight, KeyAction::Forward),
     (NamedKey::ArrowLeft, KeyAction::Back),
     (NamedKey::Space, KeyAction::PlayPause),
+    (NamedKey::Power, KeyAction::Screen),
+    (NamedKey::Standby, KeyAction::Screen),
 ];
 
 /// What the tokio thread tells the display loop.

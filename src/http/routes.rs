@@ -34,6 +34,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/pause", post(pause))
         .route("/api/resume", post(resume))
         .route("/api/status", get(status))
+        .route("/api/screen", post(screen))
         .route("/api/screenshot.png", get(screenshot))
         .route("/api/discord/messages", post(relay))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
@@ -403,7 +404,39 @@ async fn status(State(state): State<AppState>) -> Result<Json<Value>, AppError> 
         "library": { "notices": now.notices, "disk": now.disk },
         "paused": now.paused,
         "current": current,
+        "screen": now.screen,
     })))
+}
+
+/// The body of `POST /api/screen`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScreenRequest {
+    on: bool,
+    /// How long (`"2h"`, `"30m"`); without it, until the schedule's next change.
+    #[serde(rename = "for")]
+    lasting: Option<String>,
+}
+
+/// `POST /api/screen` `{"on": false, "for": "2h"}`: sleep or wake; answers the screen's state.
+async fn screen(
+    State(state): State<AppState>,
+    body: Result<Json<ScreenRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, AppError> {
+    let bad = |message: String| AppError::new(StatusCode::BAD_REQUEST, "bad_parameter", message);
+    let Json(request) = body.map_err(|e| {
+        bad(format!(
+            "{}: send JSON like {{\"on\": false, \"for\": \"2h\"}} (\"for\" is optional: \
+             without it, until the schedule's next change)",
+            e.body_text()
+        ))
+    })?;
+    let lasting = match request.lasting.as_deref() {
+        None => None,
+        Some(text) => Some(crate::screen::lasting(text).map_err(bad)?),
+    };
+    let now = state.app.set_screen(request.on, lasting).await;
+    Ok(Json(serde_json::to_value(now).unwrap_or(Value::Null)))
 }
 
 /// `POST /api/discord/messages`: `{"channel_id" | "user_id", "content"}`, sent by the bot.
