@@ -273,6 +273,8 @@ impl Task {
         // lights, then the slideshow draws.
         if !on {
             self.slideshow.send(Command::Screen(false)).await;
+            // Black is up before anyone hears "off".
+            self.slideshow.sync().await;
         }
         self.note = self.switch(on).await.err();
         if on {

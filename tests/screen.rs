@@ -48,7 +48,7 @@ fn the_schedule_turns_the_screen_on_with_the_photo_that_came_at_night_and_sleep_
     assert_eq!(off["why"], "schedule");
     assert_eq!(off["power_method"], "black");
     assert_eq!(off["next_change"], "2026-12-08T09:00:00+01:00[Europe/Berlin]");
-    assert!(black(&frame), "off is black");
+    wait_for(5 * SECS, || "off is not black".into(), || black(&frame).then_some(()));
 
     let resp = frame.upload(fixture("ladybird.jpg"));
     assert_eq!(resp.status(), 201, "stored and acknowledged while off");

@@ -2,9 +2,12 @@
 //! method, the slideshow shows black while the screen is off, so that a method that fails (or
 //! none at all) still leaves a dark screen rather than a photo glowing all night.
 //!
-//! Methods here: a DSI panel's backlight (`/sys/class/backlight/*/bl_power`, the official
-//! Raspberry Pi touch displays) and black alone. The method in use, and why, is in
-//! `/api/status` as `power_method` and `power_note`.
+//! Methods here, best first: a wlroots compositor's output power protocol ([`wlr`]), a DSI
+//! panel's backlight (`/sys/class/backlight/*/bl_power`, the official Raspberry Pi touch
+//! displays), and black alone. The method in use, and why, is in `/api/status` as
+//! `power_method` and `power_note`.
+
+pub mod wlr;
 
 use std::path::{Path, PathBuf};
 
@@ -84,13 +87,22 @@ pub fn choose(backend: &str) -> Box<dyn Power> {
     if backend == "headless" {
         return Box::new(Black { why: "the headless display has no panel to power off".into() });
     }
-    if let Some(backlight) = Backlight::find(Path::new("/sys/class/backlight")) {
-        return Box::new(backlight);
+    let mut tried = Vec::new();
+    if std::env::var_os("WAYLAND_DISPLAY").is_some() {
+        match wlr::Wlr::connect() {
+            Ok(wlr) => return Box::new(wlr),
+            Err(e) => tried.push(e),
+        }
+    }
+    match Backlight::find(Path::new("/sys/class/backlight")) {
+        Some(backlight) => return Box::new(backlight),
+        None => tried.push("no writable /sys/class/backlight/*/bl_power".into()),
     }
     Box::new(Black {
-        why: "no way to power the panel off was found (no writable backlight): the screen \
-              shows black while it is off"
-            .into(),
+        why: format!(
+            "no way to power the panel off: {}; the screen shows black while it is off",
+            tried.join("; ")
+        ),
     })
 }
 
