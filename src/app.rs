@@ -221,9 +221,11 @@ impl App {
         self.library.call(move |l| l.read(id)).await
     }
 
-    /// Next, previous, pause, resume.
+    /// Next, previous, pause, resume. Returns once the slideshow has taken the command, so
+    /// that a status asked right after the answer shows it (paused is paused).
     pub async fn control(&self, command: Command) {
         self.slideshow.send(command).await;
+        self.slideshow.sync().await;
     }
 
     /// Shows photo `id` now; `false` if there is no such photo.
@@ -365,8 +367,14 @@ pub(crate) mod tests {
             http_url: "http://x".into(),
             discord_line: "-".into(),
             notices: vec![],
+            screen_line: None,
         });
-        let timing = Timing { interval: Duration::from_secs(60), transition: Duration::ZERO };
+        let timing = Timing {
+            interval: Duration::from_secs(60),
+            transition: Duration::ZERO,
+            rotation: crate::rotation::Rotation::newest(),
+            clock: None,
+        };
         // The tasks stop when the test's runtime ends.
         let tasks = crate::lifecycle::Tasks::new(tokio_util::sync::CancellationToken::new());
         let (slideshow, _) = Slideshow::spawn(
@@ -382,8 +390,9 @@ pub(crate) mod tests {
             &tasks,
             crate::screen::Plan::new(crate::schedule::Schedule::default(), None),
             crate::schedule::Clock::system(),
-            crate::power::choose("headless"),
+            crate::power::choose("headless", false),
             slideshow.clone(),
+            None,
         );
         App::new(library, renderer, slideshow, sink, screen, discord)
     }

@@ -40,7 +40,7 @@ pub struct Config {
 }
 
 /// `[schedule]`: when the screen is on. Without it, always.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScheduleConfig {
     /// Windows of days and times in the system's time zone: `"mon-fri 06:30-08:30"`,
@@ -50,6 +50,28 @@ pub struct ScheduleConfig {
     /// leaves it off.
     #[serde(with = "duration")]
     pub wake_on_photo: Duration,
+    /// A motion sensor's line on the GPIO header, by its name (`"GPIO17"`). None: no sensor.
+    pub motion_gpio: Option<String>,
+    /// How long the screen stays lit after the sensor last saw motion.
+    #[serde(with = "duration")]
+    pub motion_on: Duration,
+    /// The screen is on only while there is motion (and, with `on`, only in those windows).
+    pub motion_only: bool,
+    /// The screen is a TV that speaks HDMI-CEC: Standby at off, Image View On at on.
+    pub cec: bool,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        ScheduleConfig {
+            on: Vec::new(),
+            wake_on_photo: Duration::ZERO,
+            motion_gpio: None,
+            motion_on: Duration::from_secs(600),
+            motion_only: false,
+            cec: false,
+        }
+    }
 }
 
 /// `[discord]`: the bot. Read by the Discord source; a frame without a token runs without it.
@@ -240,6 +262,24 @@ pub struct DisplayConfig {
     pub transition: Duration,
     /// Draw the photo's caption (the message text) along the bottom of the slide.
     pub captions: bool,
+    /// The screen is mounted turned: 0, 90, 180 or 270 (degrees the picture is turned
+    /// clockwise). Slides are composed upright for it; the screenshot shows them so.
+    pub rotate: crate::render::Rotate,
+    /// A clock on the slides: `none`, `time` or `time+date`.
+    pub clock: crate::render::text::ClockShow,
+    /// Where the clock is: `top-right`, `top-left`, `bottom-right`, `bottom-left`.
+    pub clock_corner: crate::render::text::Corner,
+    /// The order photos come up in: `newest`, `shuffle` or `weighted`.
+    pub order: crate::rotation::Order,
+    /// With `weighted`: photos received within this are recent, and come up `boost` times
+    /// as often (favourites too).
+    #[serde(with = "duration")]
+    pub recent: Duration,
+    /// With `weighted`: how many times as often recent photos and favourites come up.
+    pub boost: u32,
+    /// Makes shuffles repeatable (for tests); unset, each start shuffles differently.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
 }
 
 impl Default for DisplayConfig {
@@ -252,6 +292,13 @@ impl Default for DisplayConfig {
             matte: Matte::Blur,
             transition: Duration::from_millis(800),
             captions: true,
+            rotate: crate::render::Rotate::None,
+            clock: crate::render::text::ClockShow::None,
+            clock_corner: crate::render::text::Corner::TopRight,
+            order: crate::rotation::Order::Weighted,
+            recent: Duration::from_secs(14 * 24 * 3600),
+            boost: 3,
+            seed: None,
         }
     }
 }
@@ -496,6 +543,12 @@ impl Config {
                 "must be at most 10s: write e.g. transition = \"800ms\", or \"0s\" for none",
             );
         }
+        if !(1..=10).contains(&self.display.boost) {
+            return invalid(
+                "[display] boost",
+                "must be from 1 (recent photos and favourites like the others) to 10",
+            );
+        }
         if self.http.max_upload_mb == 0 {
             return invalid("[http] max_upload_mb", "must be at least 1 (MB)");
         }
@@ -533,6 +586,27 @@ impl Config {
                     self.http.host
                 ),
             });
+        }
+        let schedule = &self.schedule;
+        if schedule.motion_gpio.as_deref().is_some_and(|line| line.trim().is_empty()) {
+            return invalid(
+                "[schedule] motion_gpio",
+                "is empty: write the sensor's line as the Pi names it, e.g. \"GPIO17\" \
+                 (`gpioinfo` lists them), or remove the line",
+            );
+        }
+        if schedule.motion_gpio.is_some() && schedule.motion_on < Duration::from_secs(1) {
+            return invalid(
+                "[schedule] motion_on",
+                "must be at least 1s: write e.g. motion_on = \"10m\"",
+            );
+        }
+        if schedule.motion_only && schedule.motion_gpio.is_none() {
+            return invalid(
+                "[schedule] motion_only",
+                "needs a sensor: set motion_gpio = \"GPIO17\" (the line the sensor is on), \
+                 or remove motion_only",
+            );
         }
         if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
             return Err(ConfigError::Invalid {
@@ -613,6 +687,21 @@ mod tests {
         assert!(err.contains("admin_commands") && err.contains("`pause`"), "{err}");
         let err = parse("[discord]\nspoilers = \"hide\"\n").unwrap_err().to_string();
         assert!(err.contains("`blur`"), "{err}");
+        let err = parse("[display]\nrotate = 45\n").unwrap_err().to_string();
+        assert!(err.contains("0, 90, 180 or 270"), "{err}");
+        assert_eq!(
+            parse("[display]\nrotate = 90\n").unwrap().display.rotate.composed((4, 3)),
+            (3, 4)
+        );
+        let err = parse("[schedule]\nmotion_only = true\n").unwrap_err().to_string();
+        assert!(err.starts_with("[schedule] motion_only") && err.contains("GPIO17"), "{err}");
+        let err = parse("[schedule]\nmotion_gpio = \" \"\n").unwrap_err().to_string();
+        assert!(err.starts_with("[schedule] motion_gpio") && err.contains("gpioinfo"), "{err}");
+        let err = parse("[schedule]\nmotion_gpio = \"GPIO17\"\nmotion_on = \"0s\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("[schedule] motion_on"), "{err}");
+        parse("[schedule]\nmotion_gpio = \"GPIO17\"\nmotion_only = true\ncec = true\n").unwrap();
     }
 
     #[test]

@@ -162,7 +162,8 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
     if windowed {
         let size = settings.config.display.size;
         let initial = (size.width, size.height);
-        match window::Display::new(backend, settings.windowed, initial) {
+        let rotate = settings.config.display.rotate;
+        match window::Display::new(backend, settings.windowed, initial, rotate) {
             Ok(mut display) => {
                 let sink = display.sink();
                 let size = display.size();
@@ -203,7 +204,8 @@ pub fn run(settings: Settings) -> anyhow::Result<()> {
         }
     }
     let size = settings.config.display.size;
-    let (_size_tx, size_rx) = watch::channel((size.width, size.height));
+    let composed = settings.config.display.rotate.composed((size.width, size.height));
+    let (_size_tx, size_rx) = watch::channel(composed);
     let sink: Arc<dyn FrameSink> = Arc::new(HeadlessSink::default());
     let stop = CancellationToken::new();
     run_to_end(serve(settings, library, sink, size_rx, None, stop))
@@ -252,11 +254,13 @@ pub async fn serve(
         http_url: format!("http://{local}"),
         discord_line: discord.borrow().welcome_line(),
         notices: library.notices().to_vec(),
+        screen_line: None,
     };
     let (welcome_tx, welcome) = watch::channel(welcome_info);
     // The welcome slide says what Discord is doing; it follows the connection's state.
     tasks.spawn({
         let mut discord = discord.clone();
+        let welcome_tx = welcome_tx.clone();
         async move {
             while discord.changed().await.is_ok() {
                 let line = discord.borrow_and_update().welcome_line();
@@ -274,19 +278,76 @@ pub async fn serve(
         },
         size,
     );
-    let timing =
-        Timing { interval: config.display.interval, transition: config.display.transition };
+    let timing = Timing {
+        interval: config.display.interval,
+        transition: config.display.transition,
+        rotation: crate::rotation::Rotation::new(
+            config.display.order,
+            config.display.recent,
+            config.display.boost,
+            config.display.seed,
+        ),
+        clock: (config.display.clock != crate::render::text::ClockShow::None).then(|| {
+            crate::slides::ClockFace {
+                show: config.display.clock,
+                corner: config.display.clock_corner,
+                clock: crate::schedule::Clock::from_env(),
+            }
+        }),
+    };
     let (slideshow, _) =
         Slideshow::spawn(&tasks, library.clone(), renderer.clone(), sink.clone(), timing, welcome);
     let shown = slideshow.watch();
     let schedule = &config.schedule;
-    let plan = crate::screen::Plan::new(
+    let mut plan = crate::screen::Plan::new(
         crate::schedule::Schedule::new(schedule.on.clone()),
         Some(schedule.wake_on_photo).filter(|d| !d.is_zero()),
     );
-    let power = crate::power::choose(sink.backend());
+    if schedule.motion_gpio.is_some() {
+        plan = plan.with_motion(crate::screen::MotionRule {
+            lit: schedule.motion_on,
+            only: schedule.motion_only,
+        });
+    }
+    let power = crate::power::choose(sink.backend(), schedule.cec);
     let clock = crate::schedule::Clock::from_env();
-    let screen = crate::screen::Screen::spawn(&tasks, plan, clock, power, slideshow.clone());
+    // A sensor that cannot be read is the owner's to fix; the frame goes on without it (with
+    // `motion_only`, the screen stays dark until it is fixed, as the status says).
+    let sensor = schedule.motion_gpio.as_deref().map(crate::motion::open);
+    let sensor_note = match &sensor {
+        Some(Ok(sensor)) => {
+            tracing::info!("watching the motion sensor on {}", sensor.describe);
+            Some(sensor.describe.clone())
+        }
+        Some(Err(e)) => {
+            tracing::warn!("[schedule] motion_gpio: {e}");
+            Some(e.clone())
+        }
+        None => None,
+    };
+    let screen =
+        crate::screen::Screen::spawn(&tasks, plan, clock, power, slideshow.clone(), sensor_note);
+    if let Some(Ok(sensor)) = sensor {
+        crate::motion::spawn(&tasks, sensor, screen.clone());
+    }
+    // The welcome slide says when the screen next turns off or on; redrawn only when that
+    // line changes, not at each of the screen task's checks.
+    tasks.spawn({
+        let mut status = screen.watch();
+        async move {
+            loop {
+                let line = status.borrow_and_update().next_line();
+                welcome_tx.send_if_modified(|w| {
+                    let changed = w.screen_line != line;
+                    w.screen_line = line;
+                    changed
+                });
+                if status.changed().await.is_err() {
+                    break;
+                }
+            }
+        }
+    });
     let app = App::new(library, renderer, slideshow, sink.clone(), screen, discord);
     // The keyboard is a transport too: the display says which key, this says what it does.
     if let Some(mut keys) = keys {

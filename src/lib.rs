@@ -14,6 +14,11 @@
 //! - [`library`]: the originals, content-addressed, and the SQLite index; durable against
 //!   power loss; retention.
 //! - [`slideshow`]: what is on screen and when; owns every timer; renders the next slide ahead.
+//! - [`rotation`]: the order photos come up in: newest, shuffle, weighted rounds.
+//! - [`schedule`]: `[schedule] on` windows and their next change in the system's zone.
+//! - [`screen`]: on or off: the plan (schedule, sleep and wake, a photo or motion at night)
+//!   and the task that switches the panel through [`power`] (CEC, wlr, DPMS, backlight,
+//!   black); [`motion`]: the PIR sensor on a GPIO line.
 //! - [`slides`]: rendering slides for the screen (one decode at a time), the welcome slide.
 //! - [`display`]: the [`display::FrameSink`] the core talks to; the winit window with its
 //!   `pixels` and `softbuffer` presenters and crossfades; the headless sink.
@@ -42,8 +47,10 @@ pub mod http;
 pub mod ingest;
 pub mod library;
 pub mod lifecycle;
+pub mod motion;
 pub mod power;
 pub mod render;
+pub mod rotation;
 pub mod schedule;
 pub mod screen;
 pub mod service;

@@ -352,13 +352,19 @@ impl Library {
     /// few seconds, and losing the last change in a power cut only means another photo shows
     /// first (the next photo's commit makes it durable anyway).
     pub fn set_showing(&self, id: Option<i64>) -> Result<(), LibraryError> {
+        self.set_state("showing", id)
+    }
+
+    /// Writes one value of the `state` table, without an fsync of its own (`synchronous =
+    /// NORMAL` for this one write): what is kept there is worth no wait on a slow card.
+    fn set_state(&self, key: &str, value: impl rusqlite::ToSql) -> Result<(), LibraryError> {
         let conn = self.conn();
         let write = || {
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             let written = conn.execute(
-                "INSERT INTO state (key, value) VALUES ('showing', ?1) \
+                "INSERT INTO state (key, value) VALUES (?1, ?2) \
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [id],
+                rusqlite::params![key, value],
             );
             conn.pragma_update(None, "synchronous", "FULL")?;
             written
@@ -376,6 +382,33 @@ impl Library {
             )
             .optional()
             .map_err(|e| self.db_err(e))
+    }
+
+    /// Remembers the slideshow's rounds (`[display] order` shuffles) and where the current
+    /// one started, so that a restart goes on with the round instead of starting a new one.
+    /// Written once a round, like [`Library::set_showing`] without an fsync of its own.
+    pub fn set_round(&self, ids: &[i64], start: usize) -> Result<(), LibraryError> {
+        self.set_state("round", serde_json::json!({ "ids": ids, "start": start }).to_string())
+    }
+
+    /// The rounds remembered by [`Library::set_round`], if any could be read back (a value
+    /// that does not read is ignored: a new round starts).
+    pub fn round(&self) -> Result<Option<(Vec<i64>, usize)>, LibraryError> {
+        let text: Option<String> = self
+            .reader()
+            .query_row("SELECT CAST(value AS TEXT) FROM state WHERE key = 'round'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.db_err(e))?;
+        #[derive(serde::Deserialize)]
+        struct Saved {
+            ids: Vec<i64>,
+            start: usize,
+        }
+        Ok(text
+            .and_then(|t| serde_json::from_str::<Saved>(&t).ok())
+            .map(|saved| (saved.ids, saved.start)))
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {

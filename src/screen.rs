@@ -1,5 +1,6 @@
 //! The screen's day: on or off by `[schedule]`, by request (sleep and wake, from any
-//! transport), and lit for a while by a new photo at night (`wake_on_photo`).
+//! transport), lit for a while by a new photo at night (`wake_on_photo`) and by motion in
+//! the room (`motion_gpio`; `motion_only` keeps it dark without).
 //!
 //! [`Plan`] is the decision, pure and tested against a fake clock. One task owns it: it asks
 //! the plan what the screen should be now, switches the panel through the best [`Power`]
@@ -28,6 +29,17 @@ pub enum Why {
     Asked,
     /// A photo arrived while it was off (`wake_on_photo`).
     Photo,
+    /// The motion sensor saw someone (or, with `motion_only`, saw no one for a while).
+    Motion,
+}
+
+/// What the motion sensor does to the screen (`[schedule] motion_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MotionRule {
+    /// How long the screen stays lit after the sensor last saw motion.
+    pub lit: Duration,
+    /// On only while there is motion (within the schedule's windows, if any).
+    pub only: bool,
 }
 
 /// A request that holds the screen on or off until `until` (`None`: until asked again).
@@ -44,42 +56,82 @@ pub struct Plan {
     schedule: Schedule,
     wake_on_photo: Option<Duration>,
     held: Option<Held>,
+    motion: Option<MotionRule>,
+    /// The sensor's line is active now (someone is moving in front of it).
+    moving: bool,
+    /// When the light from the last motion goes out.
+    motion_until: Option<Timestamp>,
 }
 
 impl Plan {
     pub fn new(schedule: Schedule, wake_on_photo: Option<Duration>) -> Plan {
-        Plan { schedule, wake_on_photo, held: None }
+        Plan {
+            schedule,
+            wake_on_photo,
+            held: None,
+            motion: None,
+            moving: false,
+            motion_until: None,
+        }
     }
 
-    /// Forgets a hold whose time is over.
+    /// The screen follows a motion sensor too.
+    pub fn with_motion(mut self, rule: MotionRule) -> Plan {
+        self.motion = Some(rule);
+        self
+    }
+
+    /// Forgets a hold, and a motion's light, whose time is over.
     fn expire(&mut self, now: &Zoned) {
         if let Some(Held { until: Some(until), .. }) = self.held {
             if until <= now.timestamp() {
                 self.held = None;
             }
         }
+        if self.motion_until.is_some_and(|until| until <= now.timestamp()) {
+            self.motion_until = None;
+        }
     }
 
-    /// Whether the screen is on at `now`, and why.
+    /// Whether the screen is on at `now`, and why. A request (or a photo at night) comes
+    /// first, then motion, then the schedule.
     pub fn state(&mut self, now: &Zoned) -> (bool, Why) {
         self.expire(now);
-        match &self.held {
-            Some(held) => (held.on, held.why),
-            None => (self.schedule.is_on(now), Why::Schedule),
+        if let Some(held) = &self.held {
+            return (held.on, held.why);
+        }
+        let scheduled = self.schedule.is_on(now);
+        let sensed = self.moving || self.motion_until.is_some();
+        match self.motion {
+            // Only while someone is there, and only in the windows: a bedroom stays dark at
+            // night whoever walks by.
+            Some(MotionRule { only: true, .. }) => {
+                (scheduled && sensed, if scheduled { Why::Motion } else { Why::Schedule })
+            }
+            Some(_) if sensed && !scheduled => (true, Why::Motion),
+            _ => (scheduled, Why::Schedule),
         }
     }
 
-    /// When the screen may next change by itself: the end of a hold, or the schedule's next
-    /// change (which also ends a hold).
+    /// The motion sensor's line became active (`true`: motion) or inactive. While it is
+    /// active the screen stays lit; `lit` counts from when it went inactive. A sensor that
+    /// misses its falling edge still lets the screen go dark `lit` after the last rise.
+    pub fn motion(&mut self, now: &Zoned, active: bool) {
+        let Some(rule) = self.motion else { return };
+        self.moving = active;
+        self.motion_until = now.timestamp().checked_add(rule.lit).ok();
+    }
+
+    /// When the screen may next change by itself: the end of a hold or of a motion's light,
+    /// or the schedule's next change (which also ends a hold).
     pub fn next_change(&mut self, now: &Zoned) -> Option<Zoned> {
         self.expire(now);
-        let scheduled = self.schedule.next_change(now);
-        let held =
-            self.held.as_ref().and_then(|h| h.until).map(|t| t.to_zoned(now.time_zone().clone()));
-        match (scheduled, held) {
-            (Some(a), Some(b)) => Some(if a.timestamp() <= b.timestamp() { a } else { b }),
-            (a, b) => a.or(b),
-        }
+        let held = self.held.as_ref().and_then(|h| h.until);
+        // The light of the last motion going out, once nobody is moving.
+        let motion = self.motion_until.filter(|_| !self.moving);
+        let ends =
+            [held, motion].into_iter().flatten().map(|t| t.to_zoned(now.time_zone().clone()));
+        self.schedule.next_change(now).into_iter().chain(ends).min_by_key(Zoned::timestamp)
     }
 
     /// Someone asked for the screen `on` or off, for `lasting` (`None`: until the schedule's
@@ -132,11 +184,21 @@ pub struct ScreenStatus {
     pub power_note: Option<String>,
     /// When the screen next turns on or off by itself (RFC 3339, with the zone).
     pub next_change: Option<String>,
+    /// The motion sensor: which line it is on, or what is wrong with it. None: no sensor.
+    pub motion_sensor: Option<String>,
 }
 
 impl ScreenStatus {
     pub fn is_on(&self) -> bool {
         self.screen == "on"
+    }
+
+    /// The welcome slide's line: when the screen next turns on or off by itself ("The screen
+    /// turns off at 23:00 on Monday."), or `None` when it stays as it is.
+    pub fn next_line(&self) -> Option<String> {
+        let at = self.next_change.as_deref()?.parse::<Zoned>().ok()?;
+        let turns = if self.is_on() { "off" } else { "on" };
+        Some(format!("The screen turns {turns} at {}.", at.strftime("%H:%M on %A")))
     }
 
     /// One line for people: "on until 23:00", "off until Mon 09:00".
@@ -153,6 +215,8 @@ impl ScreenStatus {
 enum Request {
     Set { on: bool, lasting: Option<Duration>, done: oneshot::Sender<ScreenStatus> },
     PhotoArrived,
+    Motion(bool),
+    Sensor(String),
 }
 
 /// The handle every transport holds. Cheap to clone.
@@ -167,6 +231,8 @@ impl std::fmt::Debug for Request {
         match self {
             Request::Set { on, lasting, .. } => write!(f, "Set({on}, {lasting:?})"),
             Request::PhotoArrived => write!(f, "PhotoArrived"),
+            Request::Motion(active) => write!(f, "Motion({active})"),
+            Request::Sensor(note) => write!(f, "Sensor({note})"),
         }
     }
 }
@@ -177,17 +243,18 @@ const RECHECK: Duration = Duration::from_secs(60);
 
 impl Screen {
     /// Starts the screen's task: it switches the screen now (the frame may start at night)
-    /// and at every change.
+    /// and at every change. `sensor` is what the status says about the motion sensor.
     pub fn spawn(
         tasks: &Tasks,
         plan: Plan,
         clock: Clock,
         power: Box<dyn Power>,
         slideshow: Slideshow,
+        sensor: Option<String>,
     ) -> Screen {
         let (requests, rx) = mpsc::channel(16);
         let power = Arc::new(Mutex::new(power));
-        let mut task = Task { plan, clock, power, slideshow, applied: None, note: None };
+        let mut task = Task { plan, clock, power, slideshow, applied: None, note: None, sensor };
         let first = task.status();
         let (status_tx, status) = watch::channel(first);
         let stop = tasks.token();
@@ -209,8 +276,24 @@ impl Screen {
         let _ = self.requests.try_send(Request::PhotoArrived);
     }
 
+    /// The motion sensor's line became active (`true`) or inactive. Called from the
+    /// sensor's own task; a full queue drops the edge, and the next one corrects it.
+    pub fn motion(&self, active: bool) {
+        let _ = self.requests.try_send(Request::Motion(active));
+    }
+
+    /// What the status says about the motion sensor: its line, or what went wrong.
+    pub fn sensor(&self, note: String) {
+        let _ = self.requests.try_send(Request::Sensor(note));
+    }
+
     pub fn status(&self) -> ScreenStatus {
         self.status.borrow().clone()
+    }
+
+    /// The status as it changes (at every switch, and at least once a minute).
+    pub fn watch(&self) -> watch::Receiver<ScreenStatus> {
+        self.status.clone()
     }
 }
 
@@ -224,6 +307,8 @@ struct Task {
     applied: Option<bool>,
     /// The power method's last failure, for the status.
     note: Option<String>,
+    /// The motion sensor's line, or what is wrong with it, for the status.
+    sensor: Option<String>,
 }
 
 impl Task {
@@ -251,6 +336,8 @@ impl Task {
                         let _ = done.send(now);
                     }
                     Some(Request::PhotoArrived) => self.plan.photo_arrived(&self.clock.now()),
+                    Some(Request::Motion(active)) => self.plan.motion(&self.clock.now(), active),
+                    Some(Request::Sensor(note)) => self.sensor = Some(note),
                 },
             }
         }
@@ -313,6 +400,7 @@ impl Task {
             power_method: self.method(),
             power_note: self.note.clone().or_else(|| self.lock_power().note()),
             next_change: self.plan.next_change(&now).map(|t| t.to_string()),
+            motion_sensor: self.sensor.clone(),
         }
     }
 }
@@ -392,6 +480,59 @@ mod tests {
     }
 
     #[test]
+    fn motion_at_night_lights_the_screen_until_motion_on_after_it_stops() {
+        let rule = MotionRule { lit: 10 * MIN, only: false };
+        let mut p = plan(None).with_motion(rule);
+        let night = at("2026-12-07T23:00");
+        p.motion(&night, true);
+        assert_eq!(p.state(&night), (true, Why::Motion));
+        // Someone stays in the room: lit for as long as the line is active.
+        assert_eq!(p.state(&at("2026-12-07T23:30")), (true, Why::Motion));
+        assert_eq!(hm(p.next_change(&at("2026-12-07T23:30"))), "Tue 09:00", "no end while moving");
+        p.motion(&at("2026-12-07T23:31"), false);
+        assert_eq!(hm(p.next_change(&at("2026-12-07T23:31"))), "Mon 23:41");
+        assert_eq!(p.state(&at("2026-12-07T23:40")), (true, Why::Motion));
+        assert_eq!(p.state(&at("2026-12-07T23:41")), (false, Why::Schedule));
+        // A new edge before the end starts the ten minutes again.
+        p.motion(&at("2026-12-08T01:00"), true);
+        p.motion(&at("2026-12-08T01:00"), false);
+        p.motion(&at("2026-12-08T01:05"), true);
+        p.motion(&at("2026-12-08T01:05"), false);
+        assert!(p.state(&at("2026-12-08T01:14")).0);
+        assert!(!p.state(&at("2026-12-08T01:15")).0);
+        // A request wins over motion: asked to sleep, the screen stays dark.
+        let evening = at("2026-12-08T20:00");
+        p.ask(&evening, false, Some(60 * MIN));
+        p.motion(&evening, true);
+        assert_eq!(p.state(&evening), (false, Why::Asked));
+    }
+
+    #[test]
+    fn motion_only_keeps_the_screen_dark_without_someone_there_and_outside_the_windows() {
+        let rule = MotionRule { lit: 10 * MIN, only: true };
+        let mut p = plan(None).with_motion(rule);
+        let day = at("2026-12-08T10:00");
+        assert_eq!(p.state(&day), (false, Why::Motion), "nobody there");
+        p.motion(&day, true);
+        assert_eq!(p.state(&day), (true, Why::Motion));
+        p.motion(&day, false);
+        assert!(!p.state(&at("2026-12-08T10:10")).0);
+        // At night motion does not light it: the windows still rule.
+        let night = at("2026-12-08T23:00");
+        p.motion(&night, true);
+        assert_eq!(p.state(&night), (false, Why::Schedule));
+        // Without a schedule, motion alone decides, all day.
+        let mut always = Plan::new(Schedule::default(), None).with_motion(rule);
+        assert!(!always.state(&night).0);
+        always.motion(&night, true);
+        assert!(always.state(&night).0);
+        // Without a sensor configured, edges change nothing.
+        let mut none = plan(None);
+        none.motion(&night, true);
+        assert_eq!(none.state(&night), (false, Why::Schedule));
+    }
+
+    #[test]
     fn the_status_line_says_until_when() {
         let s = ScreenStatus {
             screen: "off",
@@ -399,7 +540,11 @@ mod tests {
             power_method: "black",
             power_note: None,
             next_change: Some(at("2026-12-08T09:00").to_string()),
+            motion_sensor: None,
         };
         assert_eq!(s.describe(), "The screen is off until Tue 09:00.");
+        assert_eq!(s.next_line().unwrap(), "The screen turns on at 09:00 on Tuesday.");
+        let always = ScreenStatus { screen: "on", next_change: None, ..s };
+        assert_eq!(always.next_line(), None);
     }
 }

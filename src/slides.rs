@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
@@ -137,6 +138,41 @@ pub struct WelcomeInfo {
     /// What the library found at start that the owner should know (an index rebuilt, a
     /// folder it cannot read), shown under the instructions.
     pub notices: Vec<String>,
+    /// When the screen next turns off (or on) by `[schedule]`; `None` without a schedule.
+    pub screen_line: Option<String>,
+}
+
+/// The clock on the slides (`[display] clock`): what it shows, where, by which clock.
+#[derive(Debug, Clone)]
+pub struct ClockFace {
+    pub show: text::ClockShow,
+    pub corner: text::Corner,
+    pub clock: crate::schedule::Clock,
+}
+
+impl ClockFace {
+    /// `slide` with the time (and the date) drawn in its corner.
+    pub fn draw(&self, slide: &Slide) -> Slide {
+        let now = self.clock.now();
+        let time = now.strftime("%H:%M").to_string();
+        let date = now.strftime("%A %-d %B").to_string();
+        let mut shown = slide.clone();
+        let lines: Vec<&str> = match self.show {
+            text::ClockShow::None => return shown,
+            text::ClockShow::Time => vec![&time],
+            text::ClockShow::TimeAndDate => vec![&time, &date],
+        };
+        text::corner_text(&mut shown, &lines, self.corner);
+        shown
+    }
+
+    /// How long until the minute on the clock changes.
+    pub fn until_next_minute(&self) -> Duration {
+        let now = self.clock.now();
+        let into = Duration::from_secs(u64::try_from(now.second()).unwrap_or(0))
+            + Duration::from_nanos(u64::try_from(now.subsec_nanosecond()).unwrap_or(0));
+        Duration::from_secs(60).saturating_sub(into).max(Duration::from_millis(1))
+    }
 }
 
 /// The slide shown while the library is empty: how to send the first photo.
@@ -168,6 +204,9 @@ pub fn welcome(width: u32, height: u32, info: &WelcomeInfo) -> Slide {
     line(&mut slide, &info.discord_line, unit * 0.8, Regular, [230, 230, 230], 2.0);
     line(&mut slide, "From this computer:", unit * 0.8, SemiBold, [190, 200, 230], 1.3);
     line(&mut slide, &curl, unit * 0.7, Regular, [230, 230, 230], 2.0);
+    if let Some(screen) = &info.screen_line {
+        line(&mut slide, screen, unit * 0.6, Regular, [190, 200, 230], 1.6);
+    }
     // At most three, each on one line: the log and `/api/status` have them in full.
     for notice in info.notices.iter().take(3) {
         line(&mut slide, notice, unit * 0.6, Regular, [255, 200, 90], 1.3);
@@ -222,6 +261,7 @@ mod tests {
             http_url: "http://127.0.0.1:8080".into(),
             discord_line: "Discord is off: set [discord] token in config.toml".into(),
             notices: vec![],
+            screen_line: None,
         };
         let s = welcome(640, 360, &info);
         assert_eq!(s.rgba().len(), 640 * 360 * 4);
@@ -235,7 +275,17 @@ mod tests {
         let amber =
             |s: &Slide| s.rgba().chunks_exact(4).filter(|p| p[0] > 200 && p[2] < 120).count();
         assert_eq!(amber(&s), 0);
-        let warned = WelcomeInfo { notices: vec!["the photo index was damaged".into()], ..info };
+        let warned =
+            WelcomeInfo { notices: vec!["the photo index was damaged".into()], ..info.clone() };
         assert!(amber(&welcome(640, 360, &warned)) > 50);
+        // The screen's next change is a line of its own, under the instructions.
+        let scheduled = WelcomeInfo {
+            screen_line: Some("The screen turns off at 23:00 on Monday.".into()),
+            ..info
+        };
+        let lower_half = |s: &Slide| {
+            s.rgba()[s.rgba().len() / 2..].chunks_exact(4).filter(|p| p[2] > 150).count()
+        };
+        assert!(lower_half(&welcome(640, 360, &scheduled)) > lower_half(&s) + 50);
     }
 }

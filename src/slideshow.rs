@@ -27,6 +27,7 @@ use crate::display::FrameSink;
 use crate::library::{Library, Photo};
 use crate::lifecycle::Tasks;
 use crate::render::{RenderError, Slide};
+use crate::rotation::{Entry, Rotation};
 use crate::slides::{self, Look, Renderer, WelcomeInfo};
 
 /// What the slideshow is asked to do.
@@ -90,6 +91,10 @@ pub struct Timing {
     pub interval: Duration,
     /// The crossfade between slides.
     pub transition: Duration,
+    /// The order photos come up in.
+    pub rotation: Rotation,
+    /// The clock drawn on the slides, if any.
+    pub clock: Option<slides::ClockFace>,
 }
 
 impl Slideshow {
@@ -117,6 +122,9 @@ impl Slideshow {
             state: state_tx,
             results_tx,
             order: Vec::new(),
+            cursor: 0,
+            bare: None,
+            clock_due: None,
             photos: HashMap::new(),
             current: None,
             paused: false,
@@ -200,8 +208,16 @@ struct Task {
     tasks: Tasks,
     state: watch::Sender<State>,
     results_tx: mpsc::Sender<Rendered>,
-    /// The library's ids, newest first: the rotation order.
+    /// The rotation: the library's ids newest first (`order = "newest"`), or the rounds of
+    /// a shuffle, the one before the current one, the current one and the next (a photo may
+    /// come up more than once).
     order: Vec<i64>,
+    /// Where in `order` the screen is, or is heading.
+    cursor: usize,
+    /// The slide on screen without its clock, to draw the next minute on.
+    bare: Option<Arc<Slide>>,
+    /// When the clock's minute changes (only while it is shown and the screen is on).
+    clock_due: Option<Instant>,
     /// The library's entries, for `status`: kept up to date from the commands, never re-read.
     photos: HashMap<i64, Photo>,
     /// The photo on screen; `None` while the welcome slide shows.
@@ -237,26 +253,35 @@ impl Task {
         let mut size = self.renderer.size_changes();
         let mut welcome = self.welcome.clone();
         let stop = self.tasks.token();
-        let saved = match self.library.call(|l| Ok((l.list()?, l.showing()?))).await {
-            Ok((photos, saved)) => {
-                self.order = photos.iter().map(|p| p.id).collect();
+        let saved = match self.library.call(|l| Ok((l.list()?, l.showing()?, l.round()?))).await {
+            Ok((photos, showing, round)) => {
+                let newest: Vec<i64> = photos.iter().map(|p| p.id).collect();
                 self.photos = photos.into_iter().map(|p| (p.id, p)).collect();
-                saved
+                Some((newest, showing, round))
             }
             Err(e) => {
                 tracing::error!("cannot list the library: {e}");
                 None
             }
         };
-        // Back to the photo shown before a restart (or a power cut), else the newest.
-        match saved.or_else(|| self.order.first().copied()) {
+        let (newest, showing, round) = saved.unwrap_or_default();
+        self.resume_rotation(newest, showing, round);
+        // Back to the photo shown before a restart (or a power cut), else the first.
+        match self.order.get(self.cursor).copied() {
             Some(id) => self.go_to(id, Duration::ZERO),
             None => self.show_welcome(),
         }
         loop {
             let deadline = self.deadline;
+            let clock_due = self.clock_due;
             tokio::select! {
                 () = stop.cancelled() => break,
+                () = sleep_until(clock_due), if clock_due.is_some() => {
+                    self.clock_due = None;
+                    if let Some(bare) = self.bare.clone() {
+                        self.present(bare, Duration::ZERO);
+                    }
+                }
                 command = commands.recv() => match command {
                     Some(command) => self.handle(command),
                     None => break,
@@ -363,8 +388,7 @@ impl Task {
             }
             Command::Screen(on) => self.screen(on),
             Command::Removed(ids) => {
-                let old_pos = self.position();
-                self.order.retain(|id| !ids.contains(id));
+                self.remove(&ids);
                 for id in &ids {
                     self.photos.remove(id);
                 }
@@ -373,7 +397,7 @@ impl Task {
                 }
                 if self.current.is_some_and(|id| ids.contains(&id)) {
                     self.current = None;
-                    match self.order.get(old_pos.min(self.order.len().saturating_sub(1))) {
+                    match self.order.get(self.position()) {
                         Some(&id) => self.go_to(id, self.timing.transition),
                         None => self.show_welcome(),
                     }
@@ -385,39 +409,111 @@ impl Task {
         }
     }
 
-    /// A photo just stored (or stored again) is the newest: first in the order.
+    /// The rotation after a start from the library's ids (`newest` first): newest first, or
+    /// the shuffle's rounds where they were (photos deleted meanwhile left out, photos that
+    /// came meanwhile next), at the photo that was showing.
+    fn resume_rotation(
+        &mut self,
+        newest: Vec<i64>,
+        showing: Option<i64>,
+        saved: Option<(Vec<i64>, usize)>,
+    ) {
+        let at_showing = |order: &[i64]| showing.and_then(|s| order.iter().position(|&id| id == s));
+        if !self.timing.rotation.shuffles() {
+            self.cursor = at_showing(&newest).unwrap_or(0);
+            self.order = newest;
+        } else if let Some((ids, start)) = saved {
+            (self.order, self.cursor) = crate::rotation::resume(ids, start, showing, &newest);
+        } else if !newest.is_empty() {
+            self.next_round();
+            self.cursor = at_showing(&self.order).unwrap_or(0);
+        }
+    }
+
+    /// Appends the next round of a shuffle, forgets rounds long past, and remembers the
+    /// rounds in the library (off this task).
+    fn next_round(&mut self) {
+        let entries: Vec<Entry> = self
+            .photos
+            .values()
+            .map(|p| Entry { id: p.id, received_at: p.received_at, favourite: p.favourite })
+            .collect();
+        let now = jiff::Timestamp::now().as_second();
+        let start = self.order.len();
+        let round = self.timing.rotation.round(&entries, now, self.order.last().copied());
+        self.order.extend(round);
+        // Keep the round before the current one (for `prev`), no more.
+        let keep = 3 * self.photos.len() * self.timing.rotation.boost as usize;
+        let drop = self.order.len().saturating_sub(keep.max(1)).min(self.cursor);
+        self.order.drain(..drop);
+        self.cursor -= drop;
+        let (ids, start) = (self.order.clone(), start - drop);
+        let library = self.library.clone();
+        self.tasks.spawn(async move {
+            if let Err(e) = library.call(move |l| l.set_round(&ids, start)).await {
+                tracing::warn!("cannot remember the slideshow's round: {e}");
+            }
+        });
+    }
+
+    /// A photo just stored (or stored again): newest first, or next in a shuffle; it comes up
+    /// in the rounds after this one like every other.
     fn insert(&mut self, photo: Photo) {
-        self.order.retain(|&id| id != photo.id);
-        self.order.insert(0, photo.id);
-        self.photos.insert(photo.id, photo);
+        let id = photo.id;
+        self.photos.insert(id, photo);
+        if !self.timing.rotation.shuffles() {
+            self.remove(&[id]);
+            self.order.insert(0, id);
+            if self.order.len() > 1 {
+                self.cursor += 1;
+            }
+        } else if !self.order.contains(&id) {
+            let at =
+                if self.order.is_empty() { 0 } else { (self.cursor + 1).min(self.order.len()) };
+            self.order.insert(at, id);
+        }
+    }
+
+    /// Takes `ids` out of the rotation; the cursor stays on the same photo, or on the one
+    /// that followed it if it was taken out.
+    fn remove(&mut self, ids: &[i64]) {
+        let before = self.order[..self.cursor.min(self.order.len())]
+            .iter()
+            .filter(|id| ids.contains(id))
+            .count();
+        self.order.retain(|id| !ids.contains(id));
+        self.cursor -= before;
     }
 
     /// A photo that turned out to be gone from the library (deleted while its render was on
     /// its way) leaves the rotation.
     fn forget(&mut self, id: i64) {
-        self.order.retain(|&o| o != id);
+        self.remove(&[id]);
         self.photos.remove(&id);
     }
 
     /// The place in the order of the photo the screen is on, or on its way to (a render under
     /// way): pressing `next` three times quickly moves three photos on. 0 if none.
     fn position(&self) -> usize {
-        let heading = self.wanted.as_ref().map(|(job, _)| job.id).or(self.current);
-        heading.and_then(|c| self.order.iter().position(|&id| id == c)).unwrap_or(0)
+        self.cursor.min(self.order.len().saturating_sub(1))
     }
 
-    /// The photo `step` places from the current one, skipping broken ones.
-    fn neighbour(&self, step: isize) -> Option<i64> {
+    /// The photo `step` places from the current one, skipping broken ones, with its place.
+    fn neighbour(&self, step: isize) -> Option<(usize, i64)> {
         let n = self.order.len() as isize;
         let pos = self.position() as isize;
         (1..=n)
-            .map(|k| self.order[(pos + step * k).rem_euclid(n) as usize])
-            .find(|id| !self.broken.contains(id))
+            .map(|k| (pos + step * k).rem_euclid(n) as usize)
+            .map(|i| (i, self.order[i]))
+            .find(|(_, id)| !self.broken.contains(id))
     }
 
     fn step(&mut self, step: isize, transition: Duration) {
         match self.neighbour(step) {
-            Some(id) => self.go_to(id, transition),
+            Some((i, id)) => {
+                self.cursor = i;
+                self.go_to(id, transition);
+            }
             None if self.order.is_empty() || self.current.is_none() => self.show_welcome(),
             None => self.arm_timer(),
         }
@@ -429,7 +525,12 @@ impl Task {
         }
         if on {
             self.asleep = false;
-            let newest = self.order.first().copied().filter(|_| self.arrived_asleep);
+            let newest = self
+                .photos
+                .values()
+                .max_by_key(|p| (p.received_at, p.id))
+                .map(|p| p.id)
+                .filter(|_| self.arrived_asleep);
             self.arrived_asleep = false;
             match newest.or(self.current) {
                 Some(id) => self.go_to(id, Duration::ZERO),
@@ -438,6 +539,8 @@ impl Task {
         } else {
             self.asleep = true;
             self.deadline = None;
+            self.clock_due = None;
+            self.bare = None;
             // Nothing rendered is kept: the night is long, and the morning's screen may differ.
             self.wanted = None;
             self.preparing = None;
@@ -447,9 +550,29 @@ impl Task {
         }
     }
 
+    /// Moves the cursor to photo `id`: where it is, or its next showing in a shuffle's
+    /// rounds (or puts it there). The last photo of a round: the next round is made now, so
+    /// that its first photo can be rendered ahead.
+    fn place(&mut self, id: i64) {
+        if self.order.get(self.cursor) != Some(&id) {
+            let n = self.order.len();
+            match (0..n).map(|k| (self.cursor + k) % n).find(|&i| self.order[i] == id) {
+                Some(i) => self.cursor = i,
+                None => {
+                    self.order.insert(self.cursor.min(n), id);
+                    self.cursor = self.cursor.min(n);
+                }
+            }
+        }
+        if self.timing.rotation.shuffles() && self.cursor + 1 >= self.order.len() {
+            self.next_round();
+        }
+    }
+
     /// Puts photo `id` on screen: at once if it was prepared, else when its render finishes.
     /// Asleep, it only becomes the current photo, for the status and for the wake.
     fn go_to(&mut self, id: i64, transition: Duration) {
+        self.place(id);
         if self.asleep {
             self.current = Some(id);
             self.publish();
@@ -472,6 +595,7 @@ impl Task {
     }
 
     fn display(&mut self, id: i64, slide: Arc<Slide>, transition: Duration) {
+        self.place(id);
         if self.asleep {
             self.go_to(id, transition);
             return;
@@ -479,7 +603,7 @@ impl Task {
         if self.hold.is_some_and(|(held, _)| held != id) {
             self.hold = None;
         }
-        self.sink.show(slide, transition);
+        self.present(slide, transition);
         self.current = Some(id);
         self.arm_timer();
         self.publish();
@@ -496,8 +620,22 @@ impl Task {
         }
         let (w, h) = self.renderer.size();
         let info = self.welcome.borrow().clone();
-        self.sink.show(Arc::new(slides::welcome(w, h, &info)), Duration::ZERO);
+        self.present(Arc::new(slides::welcome(w, h, &info)), Duration::ZERO);
         self.publish();
+    }
+
+    /// Puts `slide` on the screen, with the clock drawn on it if there is one, and wakes for
+    /// the clock's next minute (a copy of the slide and a few glyphs: as cheap as the
+    /// welcome slide, done here).
+    fn present(&mut self, slide: Arc<Slide>, transition: Duration) {
+        let Some(face) = &self.timing.clock else {
+            self.sink.show(slide, transition);
+            return;
+        };
+        let shown = Arc::new(face.draw(&slide));
+        self.clock_due = Some(Instant::now() + face.until_next_minute());
+        self.bare = Some(slide);
+        self.sink.show(shown, transition);
     }
 
     /// Restarts the rotation timer from now, when rotating makes sense.
@@ -515,7 +653,7 @@ impl Task {
         if self.asleep {
             return;
         }
-        let Some(next) = self.neighbour(1) else { return };
+        let Some((_, next)) = self.neighbour(1) else { return };
         if Some(next) == self.current
             || self.prepared.as_ref().is_some_and(|(id, _)| *id == next)
             || self.preparing.as_ref().is_some_and(|job| job.id == next)
@@ -551,9 +689,8 @@ impl Task {
                 match done.result {
                     Ok(slide) => self.display(id, slide, transition),
                     Err(Unshown::Gone) => {
-                        let pos = self.order.iter().position(|&o| o == id).unwrap_or(0);
                         self.forget(id);
-                        match self.order.get(pos.min(self.order.len().saturating_sub(1))) {
+                        match self.order.get(self.position()) {
                             Some(&next) => self.go_to(next, transition),
                             None => self.show_welcome(),
                         }
@@ -684,10 +821,16 @@ pub(crate) mod tests {
             http_url: "http://x".into(),
             discord_line: "off".into(),
             notices: vec![],
+            screen_line: None,
         };
         // The sender may go: the slideshow then keeps the last welcome text.
         let (_, welcome) = watch::channel(info);
-        let timing = Timing { interval: Duration::from_secs(60), transition: Duration::ZERO };
+        let timing = Timing {
+            interval: Duration::from_secs(60),
+            transition: Duration::ZERO,
+            rotation: Rotation::newest(),
+            clock: None,
+        };
         let tasks = Tasks::new(CancellationToken::new());
         let (show, task) =
             Slideshow::spawn(&tasks, library, renderer.clone(), sink.clone(), timing, welcome);

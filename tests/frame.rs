@@ -182,7 +182,8 @@ fn slideshow_control_and_delete() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let mut opts = FrameOptions::headless(&data);
-    opts.config = "[display]\ninterval = \"1s\"\ntransition = \"0s\"\n";
+    // Newest first, so that next and prev have a known order to follow.
+    opts.config = "[display]\ninterval = \"1s\"\ntransition = \"0s\"\norder = \"newest\"\n";
     let frame = Frame::start(opts);
     let a = ids(&frame.upload(fixture("ladybird.jpg")).json().unwrap())[0];
     let b = ids(&frame.upload(fixture("ladybird.png")).json().unwrap())[0];
@@ -581,4 +582,40 @@ fn the_config_file_is_found_in_the_xdg_config_dir() {
     assert!(text.contains(&dir.join("config.toml").display().to_string()), "{text}");
     assert!(text.contains("interval = \"42s\""), "{text}");
     assert!(text.contains(".local/share/discord-frame"), "{text}");
+}
+
+/// `[display] clock`: the time is drawn in its corner and changes on screen when the minute
+/// does, with nothing else redrawn (time faked to a few seconds before 10:01).
+#[test]
+fn the_clock_changes_on_screen_across_a_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut opts = FrameOptions::headless(&data);
+    opts.config = "[display]\nclock = \"time+date\"\ntransition = \"0s\"\n";
+    opts.env = vec![
+        ("TZ".to_owned(), "Europe/Berlin".to_owned()),
+        ("DISCORD_FRAME_CLOCK".to_owned(), "2026-12-08T10:00:57+01:00".to_owned()),
+    ];
+    let frame = Frame::start(opts);
+    let id = ids(&frame.upload(fixture("ladybird.jpg")).json().unwrap())[0];
+    frame.wait_current(id, Duration::from_secs(2));
+    let before = frame.screenshot();
+    let (w, h) = before.dimensions();
+    let corner = |img: &image::RgbaImage| {
+        image::imageops::crop_imm(img, w * 3 / 4, 0, w / 4, h / 5).to_image().into_raw()
+    };
+    let rest = |img: &image::RgbaImage| {
+        image::imageops::crop_imm(img, 0, h / 5, w, h * 4 / 5).to_image().into_raw()
+    };
+    let start = std::time::Instant::now();
+    let after = loop {
+        let now = frame.screenshot();
+        if corner(&now) != corner(&before) {
+            break now;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "the clock did not change at 10:01");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(rest(&after) == rest(&before), "only the clock's corner is redrawn");
+    assert_eq!(frame.current_id(), Some(id));
 }

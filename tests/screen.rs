@@ -23,6 +23,15 @@ fn screen(frame: &Frame) -> Value {
     frame.status()["screen"].clone()
 }
 
+/// A headless frame in Berlin whose clock starts at `clock` (RFC 3339).
+fn start_at(dir: &std::path::Path, config: &'static str, clock: &str) -> Frame {
+    let env = vec![
+        ("TZ".to_owned(), "Europe/Berlin".to_owned()),
+        ("DISCORD_FRAME_CLOCK".to_owned(), clock.to_owned()),
+    ];
+    Frame::start(FrameOptions { config, env, ..FrameOptions::headless(&dir.join("data")) })
+}
+
 fn set_screen(frame: &Frame, body: Value) -> reqwest::blocking::Response {
     frame.http.post(format!("{}/api/screen", frame.url)).json(&body).send().unwrap()
 }
@@ -34,15 +43,7 @@ fn set_screen(frame: &Frame, body: Value) -> reqwest::blocking::Response {
 fn the_schedule_turns_the_screen_on_with_the_photo_that_came_at_night_and_sleep_and_wake_work() {
     let dir = tempfile::tempdir().unwrap();
     let config = "[schedule]\non = [\"mon-fri 09:00-17:00\"]\n[display]\ntransition = \"0s\"\n";
-    let env = vec![
-        ("TZ".to_owned(), "Europe/Berlin".to_owned()),
-        ("DISCORD_FRAME_CLOCK".to_owned(), "2026-12-08T08:59:54+01:00".to_owned()),
-    ];
-    let frame = Frame::start(FrameOptions {
-        config,
-        env,
-        ..FrameOptions::headless(&dir.path().join("data"))
-    });
+    let frame = start_at(dir.path(), config, "2026-12-08T08:59:54+01:00");
     let off = screen(&frame);
     assert_eq!(off["screen"], "off", "{off}");
     assert_eq!(off["why"], "schedule");
@@ -82,4 +83,33 @@ fn the_schedule_turns_the_screen_on_with_the_photo_that_came_at_night_and_sleep_
     let (status, _, message) = error_of(set_screen(&frame, json!({ "on": false, "for": "ever" })));
     assert_eq!(status, 400);
     assert!(message.contains("`ever` is not a length of time"), "{message}");
+}
+
+/// At night, a photo lights the screen for `wake_on_photo`, then it goes dark again by
+/// itself; a motion sensor that this machine does not have is explained in the status, and
+/// the frame goes on without it.
+#[test]
+fn a_photo_at_night_lights_the_screen_for_a_while_and_a_missing_sensor_is_explained() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[schedule]\non = [\"mon-fri 09:00-17:00\"]\nwake_on_photo = \"3s\"\n\
+                  motion_gpio = \"GPIO17\"\n[display]\ntransition = \"0s\"\n";
+    let frame = start_at(dir.path(), config, "2026-12-08T23:00:00+01:00");
+    let off = screen(&frame);
+    assert_eq!(off["screen"], "off", "{off}");
+    let sensor = off["motion_sensor"].as_str().unwrap_or_default().to_owned();
+    assert!(sensor.contains("GPIO17"), "{off}");
+
+    assert_eq!(frame.upload(fixture("ladybird.jpg")).status(), 201);
+    wait_for(
+        5 * SECS,
+        || format!("a photo did not light the screen: {}", screen(&frame)),
+        || (screen(&frame)["why"] == "photo" && !black(&frame)).then_some(()),
+    );
+    assert_eq!(screen(&frame)["screen"], "on");
+    wait_for(
+        10 * SECS,
+        || format!("still lit after wake_on_photo: {}", screen(&frame)),
+        || (screen(&frame)["screen"] == "off" && black(&frame)).then_some(()),
+    );
+    assert_eq!(screen(&frame)["why"], "schedule");
 }

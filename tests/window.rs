@@ -9,9 +9,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::fixture;
 use support::frame::{Frame, FrameOptions};
 use support::xvfb::Xvfb;
+use support::{fixture, wait_for};
 
 /// The largest difference of any channel between two images of the same size.
 fn max_diff(a: &image::RgbaImage, b: &image::RgbaImage) -> u8 {
@@ -25,9 +25,13 @@ fn max_diff(a: &image::RgbaImage, b: &image::RgbaImage) -> u8 {
 }
 
 fn start(x: &Xvfb, backend: &str, data: &std::path::Path) -> Frame {
+    start_with(x, backend, data, "[display]\ntransition = \"300ms\"\n")
+}
+
+fn start_with(x: &Xvfb, backend: &str, data: &std::path::Path, config: &'static str) -> Frame {
     let mut opts = FrameOptions::headless(data);
     opts.args = vec!["--display".into(), backend.into()];
-    opts.config = "[display]\ntransition = \"300ms\"\n";
+    opts.config = config;
     opts.env =
         vec![("DISPLAY".into(), x.display.clone()), ("WAYLAND_DISPLAY".into(), String::new())];
     Frame::start(opts)
@@ -35,9 +39,19 @@ fn start(x: &Xvfb, backend: &str, data: &std::path::Path) -> Frame {
 
 /// Waits until the X screen shows what the frame says it shows (the fade has ended).
 fn assert_screen_matches(x: &Xvfb, frame: &Frame, tolerance: u8) {
+    assert_screen_shows(x, frame, tolerance, |shot| shot);
+}
+
+/// Waits until the X screen shows the screenshot as `turn` makes it (a screen mounted turned).
+fn assert_screen_shows(
+    x: &Xvfb,
+    frame: &Frame,
+    tolerance: u8,
+    turn: impl Fn(image::RgbaImage) -> image::RgbaImage,
+) {
     let start = Instant::now();
     loop {
-        let (screen, shot) = (x.capture(), frame.screenshot());
+        let (screen, shot) = (x.capture(), turn(frame.screenshot()));
         let diff = max_diff(&screen, &shot);
         if diff <= tolerance {
             return;
@@ -89,6 +103,40 @@ fn pixels_window_under_xvfb() {
     window_shows_the_photos("pixels", 2);
 }
 
+/// A screen mounted turned a quarter (`rotate = 90`): slides are composed upright for a
+/// portrait screen (the screenshot, what a person sees), and the panel gets them turned a
+/// quarter clockwise, on both presenters.
+fn a_turned_screen_shows_upright_photos(backend: &str, tolerance: u8) {
+    let x = Xvfb::start(800, 480);
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[display]\ntransition = \"0s\"\nrotate = 90\n";
+    let frame = start_with(&x, backend, &dir.path().join("data"), config);
+    let status = frame.status();
+    assert_eq!(
+        (status["display"]["width"].as_u64(), status["display"]["height"].as_u64()),
+        (Some(480), Some(800)),
+        "composed for the portrait screen: {status}"
+    );
+    let quarter = |shot: image::RgbaImage| image::imageops::rotate90(&shot);
+    assert_screen_shows(&x, &frame, tolerance, quarter);
+    let body: Value = frame.upload(fixture("orient-6.jpg")).json().unwrap();
+    frame.wait_current(body["photos"][0]["id"].as_i64().unwrap(), Duration::from_secs(2));
+    assert_eq!(frame.screenshot().dimensions(), (480, 800));
+    assert_screen_shows(&x, &frame, tolerance, quarter);
+}
+
+#[test]
+#[ignore = "needs Xvfb: run by .ci/run"]
+fn a_turned_screen_under_xvfb_softbuffer() {
+    a_turned_screen_shows_upright_photos("softbuffer", 0);
+}
+
+#[test]
+#[ignore = "needs Xvfb and Mesa's lavapipe: run by .ci/run"]
+fn a_turned_screen_under_xvfb_pixels() {
+    a_turned_screen_shows_upright_photos("pixels", 2);
+}
+
 #[test]
 #[ignore = "needs Xvfb and Mesa's lavapipe: run by .ci/run"]
 fn auto_picks_softbuffer_when_the_only_gpu_is_a_cpu_one() {
@@ -106,4 +154,30 @@ fn auto_picks_softbuffer_when_the_only_gpu_is_a_cpu_one() {
         "{}",
         frame.log()
     );
+}
+
+/// Asleep, the real window is black. Xvfb has no DPMS extension, so the frame says that it
+/// falls back to black, and why; awake, the window shows the slide again.
+#[test]
+#[ignore = "needs Xvfb: run by .ci/run"]
+fn asleep_the_window_is_black_and_the_status_says_why_not_dpms() {
+    let x = Xvfb::start(640, 360);
+    let dir = tempfile::tempdir().unwrap();
+    let frame = start(&x, "softbuffer", &dir.path().join("data"));
+    assert_screen_matches(&x, &frame, 0);
+    let set = |on: bool| {
+        let url = format!("{}/api/screen", frame.url);
+        let resp = frame.http.post(url).json(&serde_json::json!({ "on": on })).send().unwrap();
+        resp.json::<serde_json::Value>().unwrap()
+    };
+    let off = set(false);
+    assert_eq!((&off["screen"], &off["power_method"]), (&"off".into(), &"black".into()));
+    let note = off["power_note"].as_str().unwrap();
+    assert!(note.contains("no DPMS extension"), "{note}");
+    let black = || x.capture().pixels().all(|p| p[0] == 0 && p[1] == 0 && p[2] == 0);
+    let five = Duration::from_secs(5);
+    wait_for(five, || "the window is not black".into(), || black().then_some(()));
+    assert_eq!(set(true)["screen"], "on");
+    assert_screen_matches(&x, &frame, 0);
+    assert!(!black());
 }

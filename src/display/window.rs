@@ -22,7 +22,7 @@ use super::pixels::PixelsPresenter;
 use super::soft::SoftPresenter;
 use super::{FrameSink, KeyAction, Present, Shown};
 use crate::config::Backend;
-use crate::render::Slide;
+use crate::render::{Rotate, Slide};
 
 /// The keys a frame answers to (a keyboard or a remote's arrow keys) and what each does.
 /// Escape leaves a windowed frame; it does nothing fullscreen, where there is no other way
@@ -165,12 +165,13 @@ impl Display {
         backend: Backend,
         windowed: Option<(u32, u32)>,
         initial: (u32, u32),
+        rotate: Rotate,
     ) -> anyhow::Result<Display> {
         let event_loop = EventLoop::<AppEvent>::with_user_event()
             .build()
             .context("cannot connect to the display server")?;
         let proxy = event_loop.create_proxy();
-        let (size_tx, size_rx) = watch::channel(initial);
+        let (size_tx, size_rx) = watch::channel(rotate.composed(initial));
         let (keys_tx, keys_rx) = mpsc::unbounded_channel();
         let (opened_tx, opened_rx) = oneshot::channel();
         let sink = Arc::new(WindowSink {
@@ -181,6 +182,7 @@ impl Display {
         let app = App {
             backend,
             windowed,
+            rotate,
             window: None,
             presenter: None,
             sink: sink.clone(),
@@ -243,6 +245,8 @@ impl Display {
 struct App {
     backend: Backend,
     windowed: Option<(u32, u32)>,
+    /// The screen is mounted turned: slides come composed upright and are turned here.
+    rotate: Rotate,
     window: Option<Arc<Window>>,
     presenter: Option<Box<dyn Present>>,
     sink: Arc<WindowSink>,
@@ -324,9 +328,10 @@ impl App {
 
     fn report_size(&mut self, size: PhysicalSize<u32>) {
         if size.width > 0 && size.height > 0 {
+            let composed = self.rotate.composed((size.width, size.height));
             self.size_tx.send_if_modified(|s| {
-                let changed = *s != (size.width, size.height);
-                *s = (size.width, size.height);
+                let changed = *s != composed;
+                *s = composed;
                 changed
             });
         }
@@ -385,6 +390,11 @@ impl ApplicationHandler<AppEvent> for App {
     fn user_event(&mut self, el: &ActiveEventLoop, event: AppEvent) {
         match event {
             AppEvent::Show(slide, transition) => {
+                // Turned once per slide, here on the display's own thread, not per frame.
+                let slide = match self.rotate {
+                    Rotate::None => slide,
+                    rotate => Arc::new(rotate.apply(&slide)),
+                };
                 let old = self.current.replace(slide);
                 self.fade = None;
                 self.previous = None;

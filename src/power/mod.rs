@@ -2,11 +2,14 @@
 //! method, the slideshow shows black while the screen is off, so that a method that fails (or
 //! none at all) still leaves a dark screen rather than a photo glowing all night.
 //!
-//! Methods here, best first: a wlroots compositor's output power protocol ([`wlr`]), a DSI
-//! panel's backlight (`/sys/class/backlight/*/bl_power`, the official Raspberry Pi touch
-//! displays), and black alone. The method in use, and why, is in `/api/status` as
-//! `power_method` and `power_note`.
+//! Methods here, best first: HDMI-CEC when the owner says the screen is a TV ([`cec`]), a
+//! wlroots compositor's output power protocol ([`wlr`]), X11's DPMS ([`dpms`]), a DSI panel's
+//! backlight (`/sys/class/backlight/*/bl_power`, the official Raspberry Pi touch displays),
+//! and black alone. The method in use, and why, is in `/api/status` as `power_method` and
+//! `power_note`.
 
+pub mod cec;
+pub mod dpms;
 pub mod wlr;
 
 use std::path::{Path, PathBuf};
@@ -82,15 +85,31 @@ impl Power for Backlight {
 }
 
 /// The best method this setup has, in the order the README gives; black when none works.
-/// `backend` is the display's (`headless`, `pixels`, `softbuffer`).
-pub fn choose(backend: &str) -> Box<dyn Power> {
+/// `backend` is the display's (`headless`, `pixels`, `softbuffer`); `cec`: the owner says
+/// the screen is a TV that speaks HDMI-CEC, which then comes first (a TV told to sleep
+/// sleeps; a TV whose signal is cut shows "no signal").
+pub fn choose(backend: &str, cec: bool) -> Box<dyn Power> {
     if backend == "headless" {
         return Box::new(Black { why: "the headless display has no panel to power off".into() });
     }
     let mut tried = Vec::new();
-    if std::env::var_os("WAYLAND_DISPLAY").is_some() {
+    if cec {
+        match cec::Cec::connect() {
+            Ok(cec) => return Box::new(cec),
+            Err(e) => tried.push(format!("[schedule] cec is on, but {e}")),
+        }
+    }
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if set("WAYLAND_DISPLAY") {
         match wlr::Wlr::connect() {
             Ok(wlr) => return Box::new(wlr),
+            Err(e) => tried.push(e),
+        }
+    }
+    // Under Wayland, `DISPLAY` is Xwayland's, whose DPMS powers nothing.
+    if !set("WAYLAND_DISPLAY") && set("DISPLAY") {
+        match dpms::Dpms::connect() {
+            Ok(dpms) => return Box::new(dpms),
             Err(e) => tried.push(e),
         }
     }

@@ -123,29 +123,9 @@ impl Dispatch<WlRegistry, GlobalListContents> for Answers {
     }
 }
 
-impl Dispatch<WlOutput, ()> for Answers {
-    fn event(
-        _: &mut Self,
-        _: &WlOutput,
-        _: <WlOutput as Proxy>::Event,
-        _: &(),
-        _: &Connection,
-        _: &QueueHandle<Self>,
-    ) {
-    }
-}
-
-impl Dispatch<ZwlrOutputPowerManagerV1, ()> for Answers {
-    fn event(
-        _: &mut Self,
-        _: &ZwlrOutputPowerManagerV1,
-        _: <ZwlrOutputPowerManagerV1 as Proxy>::Event,
-        _: &(),
-        _: &Connection,
-        _: &QueueHandle<Self>,
-    ) {
-    }
-}
+// Neither an output's own events nor the manager's are needed: only the power objects'.
+wayland_client::delegate_noop!(Answers: ignore WlOutput);
+wayland_client::delegate_noop!(Answers: ignore ZwlrOutputPowerManagerV1);
 
 impl Dispatch<ZwlrOutputPowerV1, usize> for Answers {
     fn event(

@@ -13,6 +13,7 @@ mod jpeg;
 mod orient;
 mod png;
 mod resize;
+mod rotate;
 mod sniff;
 mod style;
 pub mod text;
@@ -21,6 +22,7 @@ use std::borrow::Cow;
 
 pub use compose::{veil, Layout};
 pub use error::{ErrorKind, RenderError};
+pub use rotate::Rotate;
 pub use sniff::{sniff, Format};
 pub use style::{Fit, Matte, UnknownStyle};
 

@@ -81,6 +81,19 @@ pub fn draw(
     weight: Weight,
     color: [u8; 3],
 ) {
+    stamp(slide, text, (x, baseline), px, weight, &[((0.0, 0.0), color)]);
+}
+
+/// Draws `text` once per `(offset, colour)` in `stamps`, in order, rasterising each glyph
+/// once for all of them (an outline is four dark stamps under a light one).
+fn stamp(
+    slide: &mut Slide,
+    text: &str,
+    (x, baseline): (f32, f32),
+    px: f32,
+    weight: Weight,
+    stamps: &[((f32, f32), [u8; 3])],
+) {
     let font = font(weight);
     let (sw, sh) = (slide.width as i64, slide.height as i64);
     let mut pen = x;
@@ -90,25 +103,27 @@ pub fn draw(
             pen += font.horizontal_kern(p, c, px).unwrap_or(0.0);
         }
         let (m, coverage) = font.rasterize(c, px);
-        let left = (pen + m.xmin as f32).round() as i64;
-        let top = (baseline - m.height as f32 - m.ymin as f32).round() as i64;
-        for gy in 0..m.height as i64 {
-            let y = top + gy;
-            if y < 0 || y >= sh {
-                continue;
-            }
-            for gx in 0..m.width as i64 {
-                let x = left + gx;
-                if x < 0 || x >= sw {
+        for &((dx, dy), color) in stamps {
+            let left = (pen + dx + m.xmin as f32).round() as i64;
+            let top = (baseline + dy - m.height as f32 - m.ymin as f32).round() as i64;
+            for gy in 0..m.height as i64 {
+                let y = top + gy;
+                if y < 0 || y >= sh {
                     continue;
                 }
-                let a = u32::from(coverage[(gy * m.width as i64 + gx) as usize]);
-                if a == 0 {
-                    continue;
-                }
-                let i = ((y * sw + x) * 4) as usize;
-                for (ch, &col) in slide.rgba[i..i + 3].iter_mut().zip(&color) {
-                    *ch = ((u32::from(*ch) * (255 - a) + u32::from(col) * a) / 255) as u8;
+                for gx in 0..m.width as i64 {
+                    let x = left + gx;
+                    if x < 0 || x >= sw {
+                        continue;
+                    }
+                    let a = u32::from(coverage[(gy * m.width as i64 + gx) as usize]);
+                    if a == 0 {
+                        continue;
+                    }
+                    let i = ((y * sw + x) * 4) as usize;
+                    for (ch, &col) in slide.rgba[i..i + 3].iter_mut().zip(&color) {
+                        *ch = ((u32::from(*ch) * (255 - a) + u32::from(col) * a) / 255) as u8;
+                    }
                 }
             }
         }
@@ -150,6 +165,65 @@ pub fn caption(slide: &mut Slide, text: &str) {
     let x = (slide.width as f32 - width) / 2.0;
     let baseline = slide.height as f32 - band as f32 / 2.0 + px * 0.35;
     draw(slide, &line, x, baseline, px, Weight::Regular, [255, 255, 255]);
+}
+
+/// `[display] clock`: what the clock on the slides shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+pub enum ClockShow {
+    #[default]
+    #[serde(rename = "none")]
+    None,
+    #[serde(rename = "time")]
+    Time,
+    #[serde(rename = "time+date")]
+    TimeAndDate,
+}
+
+/// A corner of the slide, for the clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Corner {
+    #[default]
+    TopRight,
+    TopLeft,
+    BottomRight,
+    BottomLeft,
+}
+
+/// Draws `lines` (the time, then maybe the date) in `corner`, white with a dark outline so
+/// that they read on a snowfield and on a night sky alike. Sized by the slide's height.
+pub fn corner_text(slide: &mut Slide, lines: &[&str], corner: Corner) {
+    let px = (slide.height as f32 / 14.0).clamp(14.0, 120.0);
+    let margin = px * 0.6;
+    let outline = (px / 24.0).max(1.0);
+    let mut baseline = match corner {
+        Corner::TopRight | Corner::TopLeft => margin + px * 0.8,
+        Corner::BottomRight | Corner::BottomLeft => {
+            // Above the caption's band.
+            slide.height as f32
+                - slide.height as f32 / 12.0
+                - margin
+                - px * 0.55 * (lines.len().saturating_sub(1)) as f32 * 1.6
+        }
+    };
+    for (i, line) in lines.iter().enumerate() {
+        let size = if i == 0 { px } else { px * 0.45 };
+        let width = measure(line, size, Weight::SemiBold);
+        let x = match corner {
+            Corner::TopRight | Corner::BottomRight => slide.width as f32 - margin - width,
+            Corner::TopLeft | Corner::BottomLeft => margin,
+        };
+        let (dark, light) = ([0, 0, 0], [255, 255, 255]);
+        let stamps = [
+            ((-outline, 0.0), dark),
+            ((outline, 0.0), dark),
+            ((0.0, -outline), dark),
+            ((0.0, outline), dark),
+            ((0.0, 0.0), light),
+        ];
+        stamp(slide, line, (x, baseline), size, Weight::SemiBold, &stamps);
+        baseline += size * 0.5 + px * 0.55;
+    }
 }
 
 #[cfg(test)]
@@ -205,5 +279,29 @@ mod tests {
         let mut only = black(300, 60);
         caption(&mut only, "🎂");
         assert!(only.rgba == black(300, 60).rgba, "nothing left to draw: no band either");
+    }
+
+    #[test]
+    fn the_clock_reads_on_light_and_dark_photos_in_its_corner() {
+        for ground in [0u8, 255] {
+            let mut slide = Slide::filled(640, 360, [ground, ground, ground, 255]);
+            corner_text(&mut slide, &["10:01", "Tuesday 8 December"], Corner::TopRight);
+            let (mut light, mut dark, mut left_half) = (0, 0, 0);
+            for (i, p) in slide.rgba().chunks_exact(4).enumerate() {
+                let x = i % 640;
+                let marked = p[0] == 255 && ground == 0 || p[0] < 60 && ground == 255;
+                if marked && x < 320 {
+                    left_half += 1;
+                }
+                if p[0] > 200 {
+                    light += 1;
+                } else if p[0] < 60 {
+                    dark += 1;
+                }
+            }
+            // White glyphs with a dark outline: both show whatever the ground.
+            assert!(light > 100 && dark > 100, "ground {ground}: {light} light, {dark} dark");
+            assert_eq!(left_half, 0, "drawn in the right-hand corner");
+        }
     }
 }
