@@ -18,6 +18,8 @@ convert "$tmp/base.png" -depth 16 "PNG48:$out/ladybird-16bit.png"
 convert "$tmp/base.png" -colorspace Gray -quality 90 "$out/ladybird-gray.jpg"
 convert "$tmp/base.png" -colorspace CMYK -quality 90 "$out/ladybird-cmyk.jpg"
 convert "$tmp/base.png" -quality 90 -interlace Plane "$out/ladybird-progressive.jpg"
+# The photo as a camera would store it: its EXIF block says when it was taken (captions' date).
+exiftool -q -DateTimeOriginal="2019:06:15 14:30:00" -o "$out/ladybird-dated.jpg" "$out/ladybird.jpg"
 convert "$tmp/base.png" -compress LZW "$out/ladybird.tiff"
 convert "$tmp/base.png" -type TrueColor "BMP3:$out/ladybird.bmp"
 cwebp -quiet -q 85 "$tmp/base.png" -o "$out/ladybird.webp"

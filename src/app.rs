@@ -88,6 +88,8 @@ pub struct Snapshot {
     pub photos: u64,
     /// The photo on screen; `None` for the welcome slide.
     pub current: Option<Photo>,
+    /// The photo sharing the slide with it (`[display] pair`).
+    pub beside: Option<Photo>,
     pub paused: bool,
     pub backend: &'static str,
     pub size: (u32, u32),
@@ -248,6 +250,7 @@ impl App {
         Ok(Snapshot {
             photos,
             current: show.current,
+            beside: show.beside,
             paused: show.paused,
             backend: self.sink.backend(),
             size: self.renderer.size(),
@@ -360,6 +363,8 @@ pub(crate) mod tests {
             matte: Matte::Blur,
             limits: Limits::default(),
             captions: true,
+            caption_fields: Default::default(),
+            pair: false,
         };
         let renderer = Renderer::new(settings, size);
         let sink = Arc::new(HeadlessSink::default());

@@ -262,6 +262,12 @@ pub struct DisplayConfig {
     pub transition: Duration,
     /// Draw the photo's caption (the message text) along the bottom of the slide.
     pub captions: bool,
+    /// What a caption says, in this order: `sender`, `text`, `date` (the day the photo was
+    /// taken, else received).
+    pub caption_fields: Vec<crate::slides::CaptionField>,
+    /// Two portrait photos share a slide on a landscape screen (two landscape photos on a
+    /// portrait screen), side by side.
+    pub pair: bool,
     /// The screen is mounted turned: 0, 90, 180 or 270 (degrees the picture is turned
     /// clockwise). Slides are composed upright for it; the screenshot shows them so.
     pub rotate: crate::render::Rotate,
@@ -292,6 +298,8 @@ impl Default for DisplayConfig {
             matte: Matte::Blur,
             transition: Duration::from_millis(800),
             captions: true,
+            caption_fields: vec![crate::slides::CaptionField::Text],
+            pair: true,
             rotate: crate::render::Rotate::None,
             clock: crate::render::text::ClockShow::None,
             clock_corner: crate::render::text::Corner::TopRight,
@@ -543,6 +551,13 @@ impl Config {
                 "must be at most 10s: write e.g. transition = \"800ms\", or \"0s\" for none",
             );
         }
+        if self.display.captions && self.display.caption_fields.is_empty() {
+            return invalid(
+                "[display] caption_fields",
+                "is empty: list what captions say, e.g. caption_fields = [\"sender\", \"text\", \"date\"], \
+                 or set captions = false to draw none",
+            );
+        }
         if !(1..=10).contains(&self.display.boost) {
             return invalid(
                 "[display] boost",
@@ -687,6 +702,11 @@ mod tests {
         assert!(err.contains("admin_commands") && err.contains("`pause`"), "{err}");
         let err = parse("[discord]\nspoilers = \"hide\"\n").unwrap_err().to_string();
         assert!(err.contains("`blur`"), "{err}");
+        let err = parse("[display]\ncaption_fields = []\n").unwrap_err().to_string();
+        assert!(err.starts_with("[display] caption_fields") && err.contains("captions = false"));
+        let err = parse("[display]\ncaption_fields = [\"place\"]\n").unwrap_err().to_string();
+        assert!(err.contains("`sender`") && err.contains("`date`"), "{err}");
+        parse("[display]\ncaptions = false\ncaption_fields = []\n").unwrap();
         let err = parse("[display]\nrotate = 45\n").unwrap_err().to_string();
         assert!(err.contains("0, 90, 180 or 270"), "{err}");
         assert_eq!(

@@ -28,7 +28,7 @@ use crate::http::{self, AppState};
 use crate::library::{Library, Retention};
 use crate::lifecycle::Tasks;
 use crate::service;
-use crate::slides::{Renderer, SlideSettings, WelcomeInfo};
+use crate::slides::{CaptionFields, Renderer, SlideSettings, WelcomeInfo};
 use crate::slideshow::{Command, Slideshow, Timing};
 
 /// How long shutdown waits for the tasks once the HTTP server has drained; systemd's stop
@@ -275,6 +275,8 @@ pub async fn serve(
             matte: config.display.matte,
             limits: config.limits.render_limits(),
             captions: config.display.captions,
+            caption_fields: CaptionFields::new(&config.display.caption_fields),
+            pair: config.display.pair,
         },
         size,
     );

@@ -100,7 +100,13 @@ impl Ingest {
         let (width, height) = info.upright_size();
         let bytes = Arc::new(req.bytes);
         let caption = req.caption.as_deref().and_then(clip_caption);
-        let look = Look { fit: req.fit, caption: caption.clone(), spoiler: req.spoiler };
+        let look = Look {
+            fit: req.fit,
+            caption: caption.clone(),
+            spoiler: req.spoiler,
+            sender: req.sender.clone(),
+            received_at: None,
+        };
         let slide = self.renderer.photo(bytes.clone(), look).await?;
         let new = NewPhoto {
             source: Some(req.source),
@@ -161,8 +167,14 @@ mod tests {
 
     fn ingest(dir: &std::path::Path, limits: Limits) -> Ingest {
         let library = Arc::new(Library::open(dir, Retention::default()).unwrap());
-        let settings =
-            SlideSettings { fit: Fit::Contain, matte: Matte::Black, limits, captions: true };
+        let settings = SlideSettings {
+            fit: Fit::Contain,
+            matte: Matte::Black,
+            limits,
+            captions: true,
+            caption_fields: Default::default(),
+            pair: false,
+        };
         let (_, size) = tokio::sync::watch::channel((320, 180));
         Ingest::new(library, Renderer::new(settings, size))
     }

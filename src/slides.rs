@@ -20,6 +20,82 @@ pub struct SlideSettings {
     pub limits: Limits,
     /// Draw captions along the bottom.
     pub captions: bool,
+    /// What a caption says, in order.
+    pub caption_fields: CaptionFields,
+    /// Two portrait photos share a landscape screen (two landscape ones a portrait screen).
+    pub pair: bool,
+}
+
+/// `[display] caption_fields`: one part of a photo's caption line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaptionField {
+    /// Who sent the photo (the Discord name, or an upload's `sender`).
+    Sender,
+    /// The text sent with it.
+    Text,
+    /// The day it was taken (EXIF DateTimeOriginal), else the day it was received.
+    Date,
+}
+
+/// The caption's parts in the order the owner listed them, each at most once. `Copy`, so the
+/// settings stay a plain value handed to every render.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaptionFields([Option<CaptionField>; 3]);
+
+impl CaptionFields {
+    /// The parts in this order; a part listed twice counts once.
+    pub fn new(fields: &[CaptionField]) -> CaptionFields {
+        let mut out = [None; 3];
+        let mut n = 0;
+        for &f in fields {
+            if n < out.len() && !out[..n].contains(&Some(f)) {
+                out[n] = Some(f);
+                n += 1;
+            }
+        }
+        CaptionFields(out)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = CaptionField> + '_ {
+        self.0.iter().flatten().copied()
+    }
+
+    /// The caption line for a photo: its parts joined by " · ", or `None` when it has none of
+    /// them. `taken` is only looked at when the date is wanted (it reads the photo's EXIF).
+    pub fn line(
+        &self,
+        look: &Look,
+        taken: impl FnOnce() -> Option<jiff::civil::Date>,
+    ) -> Option<String> {
+        let mut taken = Some(taken);
+        let parts: Vec<String> = self
+            .iter()
+            .filter_map(|field| match field {
+                CaptionField::Sender => look.sender.clone(),
+                CaptionField::Text => look.caption.clone(),
+                CaptionField::Date => {
+                    let date = taken.take().and_then(|f| f()).or_else(|| received_day(look));
+                    date.map(|d| d.strftime("%-d %B %Y").to_string())
+                }
+            })
+            .filter(|part| !part.trim().is_empty())
+            .collect();
+        (!parts.is_empty()).then(|| parts.join(" \u{b7} "))
+    }
+}
+
+impl Default for CaptionFields {
+    /// The text alone, as the frame captioned before the other parts existed.
+    fn default() -> CaptionFields {
+        CaptionFields::new(&[CaptionField::Text])
+    }
+}
+
+/// The day a photo was received, in the system's time zone.
+fn received_day(look: &Look) -> Option<jiff::civil::Date> {
+    let at = jiff::Timestamp::from_millisecond(look.received_at?).ok()?;
+    Some(at.to_zoned(jiff::tz::TimeZone::system()).date())
 }
 
 /// How one photo is drawn besides its pixels: from its index entry, or from an upload.
@@ -31,11 +107,22 @@ pub struct Look {
     pub caption: Option<String>,
     /// Sent as a spoiler: veiled, captioned [`SPOILER_CAPTION`].
     pub spoiler: bool,
+    /// Who sent it, for `caption_fields = ["sender", …]`.
+    pub sender: Option<String>,
+    /// When it was received (ms since the Unix epoch): the date shown when the photo carries
+    /// none of its own. `None` means now.
+    pub received_at: Option<i64>,
 }
 
 impl From<&Photo> for Look {
     fn from(photo: &Photo) -> Look {
-        Look { fit: photo.fit, caption: photo.caption.clone(), spoiler: photo.spoiler }
+        Look {
+            fit: photo.fit,
+            caption: photo.caption.clone(),
+            spoiler: photo.spoiler,
+            sender: photo.sender.clone(),
+            received_at: Some(photo.received_at),
+        }
     }
 }
 
@@ -89,6 +176,16 @@ impl Renderer {
         self.size.clone()
     }
 
+    /// Whether two photos of these upright sizes share a slide: `[display] pair` is on and
+    /// both are taller than wide on a landscape screen, or both wider than tall on a portrait
+    /// one. Alone, each would fill under half the screen.
+    pub fn pairs(&self, a: (u32, u32), b: (u32, u32)) -> bool {
+        let (w, h) = self.size();
+        let tall = |(x, y): (u32, u32)| y > x;
+        let wide = |(x, y): (u32, u32)| x > y;
+        self.settings.pair && ((w > h && tall(a) && tall(b)) || (h > w && wide(a) && wide(b)))
+    }
+
     /// Renders a photo for the screen. `fit` overrides the frame's setting for this photo.
     /// `bytes` is shared with the caller (ingest stores them afterwards); when the caller
     /// let go of them, they are freed as soon as they are decoded.
@@ -96,35 +193,84 @@ impl Renderer {
     /// Dropping the future while it waits for the gate costs nothing; once the decode has
     /// started it runs to the end, and keeps the gate until then.
     pub async fn photo(&self, bytes: Arc<Vec<u8>>, look: Look) -> Result<Arc<Slide>, RenderError> {
-        let Look { fit, caption, spoiler } = look;
-        let (width, height) = self.size();
+        self.sized(bytes, look, self.size()).await.map(Arc::new)
+    }
+
+    /// Renders two photos side by side (one above the other on a portrait screen), each
+    /// fitted in its half with its own fit, matte and caption, a thin black gap between.
+    /// One decode at a time, like every render.
+    pub async fn pair(
+        &self,
+        (first, first_look): (Arc<Vec<u8>>, Look),
+        (second, second_look): (Arc<Vec<u8>>, Look),
+    ) -> Result<Arc<Slide>, RenderError> {
+        let (w, h) = self.size();
+        let side_by_side = w >= h;
+        let across = if side_by_side { w } else { h };
+        // Thin, yet still a line from across a room: 8 px on a 1920-wide screen.
+        let gap = (across / 240).max(2).min(across.saturating_sub(2));
+        let one = (across - gap) / 2;
+        let two = across - gap - one;
+        let half = |n: u32| if side_by_side { (n, h) } else { (w, n) };
+        let a = self.sized(first, first_look, half(one)).await?;
+        let b = self.sized(second, second_look, half(two)).await?;
+        let mut slide = Slide::filled(w, h, [0, 0, 0, 255]);
+        paste(&mut slide, &a, (0, 0));
+        paste(&mut slide, &b, if side_by_side { (one + gap, 0) } else { (0, one + gap) });
+        Ok(Arc::new(slide))
+    }
+
+    async fn sized(
+        &self,
+        bytes: Arc<Vec<u8>>,
+        look: Look,
+        (width, height): (u32, u32),
+    ) -> Result<Slide, RenderError> {
         let mut opts = RenderOptions::new(width, height);
-        opts.fit = fit.unwrap_or(self.settings.fit);
+        opts.fit = look.fit.unwrap_or(self.settings.fit);
         opts.matte = self.settings.matte;
         opts.limits = self.settings.limits;
-        let captions = self.settings.captions;
+        let SlideSettings { captions, caption_fields, .. } = self.settings;
         let permit =
             self.permits.clone().acquire_owned().await.expect("the decode gate is never closed");
         self.decodes.fetch_add(1, Ordering::Relaxed);
         let job = tokio::task::spawn_blocking(move || {
             let _permit = permit;
+            // The caption is read before the bytes go to the decoder, which may take them.
+            let line = (captions && !look.spoiler)
+                .then(|| caption_fields.line(&look, || render::taken_on(&bytes)))
+                .flatten();
             let mut slide = match Arc::try_unwrap(bytes) {
                 Ok(owned) => render::render_owned(owned, &opts)?,
                 Err(shared) => render::render(&shared, &opts)?,
             };
-            if spoiler {
+            if look.spoiler {
                 // Whatever the settings, a spoiler says what it is: its own caption may give
                 // away what the sender meant to hide.
                 slide = render::veil(&slide);
                 text::caption(&mut slide, SPOILER_CAPTION);
-            } else if let (true, Some(caption)) = (captions, caption) {
-                text::caption(&mut slide, &caption);
+            } else if let Some(line) = line {
+                text::caption(&mut slide, &line);
             }
-            Ok(Arc::new(slide))
+            Ok(slide)
         });
         job.await.unwrap_or_else(|_| {
             Err(RenderError::Corrupt { format: "image", detail: "the decoder failed".into() })
         })
+    }
+}
+
+/// Copies `src` into `dst` with its top-left corner at `(x, y)`; what falls outside is cut.
+fn paste(dst: &mut Slide, src: &Slide, (x, y): (u32, u32)) {
+    let (dw, dh) = (dst.width() as usize, dst.height() as usize);
+    let (x, y) = (x as usize, y as usize);
+    let w = (src.width() as usize).min(dw.saturating_sub(x));
+    let rows = (src.height() as usize).min(dh.saturating_sub(y));
+    let src_stride = src.width() as usize * 4;
+    let out = dst.rgba_mut();
+    for (row, line) in src.rgba().chunks_exact(src_stride).take(rows).enumerate() {
+        let at = ((y + row) * dw + x) * 4;
+        out[at..at + w * 4].copy_from_slice(&line[..w * 4]);
     }
 }
 
@@ -287,5 +433,68 @@ mod tests {
             s.rgba()[s.rgba().len() / 2..].chunks_exact(4).filter(|p| p[2] > 150).count()
         };
         assert!(lower_half(&welcome(640, 360, &scheduled)) > lower_half(&s) + 50);
+    }
+
+    fn look() -> Look {
+        Look {
+            caption: Some("At the lake".into()),
+            sender: Some("anna".into()),
+            // 2024-03-10 12:00 UTC: the same day in every zone from UTC-11 to UTC+11.
+            received_at: Some(1_710_072_000_000),
+            ..Look::default()
+        }
+    }
+
+    #[test]
+    fn a_caption_line_has_the_parts_the_owner_listed_in_order() {
+        use CaptionField::{Date, Sender, Text};
+        let taken = || Some(jiff::civil::date(2019, 6, 15));
+        let all = CaptionFields::new(&[Sender, Text, Date]);
+        assert_eq!(all.line(&look(), taken).as_deref(), Some("anna · At the lake · 15 June 2019"));
+        let reordered = CaptionFields::new(&[Date, Sender, Date]);
+        assert_eq!(reordered.line(&look(), taken).as_deref(), Some("15 June 2019 · anna"));
+        // Without a camera date, the day it was received.
+        assert_eq!(
+            CaptionFields::new(&[Date]).line(&look(), || None).as_deref(),
+            Some("10 March 2024")
+        );
+        // The photo is not read for a date nobody asked for.
+        let text = CaptionFields::default().line(&look(), || panic!("read EXIF"));
+        assert_eq!(text.as_deref(), Some("At the lake"));
+        // Parts the photo lacks are left out; none at all means no caption band.
+        let bare = Look { caption: Some("  ".into()), ..Look::default() };
+        assert_eq!(all.line(&bare, || None), None);
+        assert_eq!(
+            all.line(&Look { sender: Some("bo".into()), ..bare }, || None).as_deref(),
+            Some("bo")
+        );
+    }
+
+    /// The renderer draws the line it composed: the camera's date from the photo's own EXIF.
+    #[tokio::test]
+    async fn a_rendered_caption_carries_the_camera_date() {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/ladybird-dated.jpg"
+        ))
+        .unwrap();
+        let (_, size) = tokio::sync::watch::channel((320, 200));
+        let settings = SlideSettings {
+            fit: Fit::Contain,
+            matte: Matte::Black,
+            limits: Limits::default(),
+            captions: true,
+            caption_fields: CaptionFields::new(&[CaptionField::Sender, CaptionField::Date]),
+            pair: false,
+        };
+        let renderer = Renderer::new(settings, size);
+        let drawn = renderer.photo(Arc::new(bytes.clone()), look()).await.unwrap();
+        let mut opts = RenderOptions::new(320, 200);
+        opts.matte = Matte::Black;
+        let plain = render::render(&bytes, &opts).unwrap();
+        let mut expected = plain.clone();
+        text::caption(&mut expected, "anna · 15 June 2019");
+        assert!(drawn.rgba() != plain.rgba(), "no caption was drawn");
+        assert!(drawn.rgba() == expected.rgba(), "the caption is not \"anna · 15 June 2019\"");
     }
 }

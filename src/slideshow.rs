@@ -71,6 +71,8 @@ pub enum Command {
 pub struct State {
     /// The photo showing, or `None` for the welcome slide.
     pub current: Option<Photo>,
+    /// The photo sharing the slide with it (`[display] pair`), if any.
+    pub beside: Option<Photo>,
     pub paused: bool,
     /// Counts slides shown, so that a test (or a client) can wait for the next one.
     pub shown: u64,
@@ -173,19 +175,39 @@ impl Slideshow {
     }
 }
 
+/// What one slide shows: a photo, or two side by side (`[display] pair`), the second being
+/// the one after the first in the order. A pair is one slide for `next` and `prev`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shot {
+    id: i64,
+    beside: Option<i64>,
+}
+
+impl Shot {
+    fn alone(id: i64) -> Shot {
+        Shot { id, beside: None }
+    }
+
+    /// Whether the slide shows any of `ids`.
+    fn shows_any(&self, ids: &[i64]) -> bool {
+        ids.contains(&self.id) || self.beside.is_some_and(|b| ids.contains(&b))
+    }
+}
+
 /// A render job under way. Dropping it (the job is superseded, or done with) cancels the job:
 /// one still waiting for the decode gate never takes it.
 struct Job {
     request: u64,
-    id: i64,
+    shot: Shot,
     _cancel: DropGuard,
 }
 
-/// A finished render job.
+/// A finished render job: the slide, and what it shows (a pair whose second photo could not
+/// be read is shown alone).
 struct Rendered {
     request: u64,
-    id: i64,
-    result: Result<Arc<Slide>, Unshown>,
+    shot: Shot,
+    result: Result<(Shot, Arc<Slide>), Unshown>,
 }
 
 /// Why a stored photo was not rendered.
@@ -220,8 +242,8 @@ struct Task {
     clock_due: Option<Instant>,
     /// The library's entries, for `status`: kept up to date from the commands, never re-read.
     photos: HashMap<i64, Photo>,
-    /// The photo on screen; `None` while the welcome slide shows.
-    current: Option<i64>,
+    /// What is on screen; `None` while the welcome slide shows.
+    current: Option<Shot>,
     paused: bool,
     /// When the timer next advances the rotation; `None` when paused or with under 2 photos.
     deadline: Option<Instant>,
@@ -231,7 +253,7 @@ struct Task {
     /// The render job preparing the next slide ahead of time.
     preparing: Option<Job>,
     /// The next slide, rendered ahead.
-    prepared: Option<(i64, Arc<Slide>)>,
+    prepared: Option<(Shot, Arc<Slide>)>,
     /// Photos that failed to render (changed limits, a damaged card): skipped in rotation.
     broken: HashSet<i64>,
     /// A photo that stays up for its own time (its sender's `--duration`) while it is the
@@ -297,10 +319,11 @@ impl Task {
                     // being sized) is rendered again, not dropped for the welcome slide.
                     self.prepared = None;
                     self.preparing = None;
-                    let wanted = self.wanted.take().map(|(job, transition)| (job.id, transition));
+                    let wanted =
+                        self.wanted.take().map(|(job, transition)| (job.shot.id, transition));
                     match (wanted, self.current) {
                         (Some((id, transition)), _) => self.go_to(id, transition),
-                        (None, Some(id)) => self.go_to(id, Duration::ZERO),
+                        (None, Some(shot)) => self.go_to(shot.id, Duration::ZERO),
                         (None, None) => self.show_welcome(),
                     }
                 }
@@ -333,10 +356,12 @@ impl Task {
                 self.handle(command);
             }
             Command::Show(id, reply) => {
+                // The photo asked for is shown alone, at its largest, even one that pairs.
                 let known = self.photos.contains_key(&id);
                 if known {
                     self.broken.remove(&id);
-                    self.go_to(id, self.timing.transition);
+                    self.place(id);
+                    self.show_shot(Shot::alone(id), self.timing.transition);
                 }
                 let _ = reply.send(known);
             }
@@ -349,9 +374,13 @@ impl Task {
                 match slide.filter(|s| (s.width(), s.height()) == self.renderer.size()) {
                     Some(slide) => {
                         self.wanted = None;
-                        self.display(id, slide, self.timing.transition);
+                        self.display(Shot::alone(id), slide, self.timing.transition);
                     }
-                    None => self.go_to(id, self.timing.transition),
+                    // A photo that has just arrived is shown alone first.
+                    None => {
+                        self.place(id);
+                        self.show_shot(Shot::alone(id), self.timing.transition);
+                    }
                 }
             }
             Command::Stored(photos) => {
@@ -376,13 +405,12 @@ impl Task {
                         *known = photo;
                     }
                 }
-                if self.prepared.as_ref().is_some_and(|(id, _)| ids.contains(id)) {
+                if self.prepared.as_ref().is_some_and(|(shot, _)| shot.shows_any(&ids)) {
                     self.prepared = None;
                 }
-                self.preparing = self.preparing.take().filter(|job| !ids.contains(&job.id));
-                let heading = self.wanted.as_ref().map(|(job, _)| job.id).or(self.current);
-                match heading.filter(|id| ids.contains(id)) {
-                    Some(id) => self.go_to(id, self.timing.transition),
+                self.preparing = self.preparing.take().filter(|job| !job.shot.shows_any(&ids));
+                match self.heading().filter(|shot| shot.shows_any(&ids)) {
+                    Some(shot) => self.show_shot(shot, self.timing.transition),
                     None => self.prepare_next(),
                 }
             }
@@ -392,10 +420,10 @@ impl Task {
                 for id in &ids {
                     self.photos.remove(id);
                 }
-                if self.prepared.as_ref().is_some_and(|(id, _)| ids.contains(id)) {
+                if self.prepared.as_ref().is_some_and(|(shot, _)| shot.shows_any(&ids)) {
                     self.prepared = None;
                 }
-                if self.current.is_some_and(|id| ids.contains(&id)) {
+                if self.current.is_some_and(|shot| shot.shows_any(&ids)) {
                     self.current = None;
                     match self.order.get(self.position()) {
                         Some(&id) => self.go_to(id, self.timing.transition),
@@ -498,10 +526,21 @@ impl Task {
         self.cursor.min(self.order.len().saturating_sub(1))
     }
 
+    /// The slide the screen is on, or on its way to.
+    fn heading(&self) -> Option<Shot> {
+        self.wanted.as_ref().map(|(job, _)| job.shot).or(self.current)
+    }
+
     /// The photo `step` places from the current one, skipping broken ones, with its place.
+    /// Forward from a pair, the step starts from its second photo.
     fn neighbour(&self, step: isize) -> Option<(usize, i64)> {
         let n = self.order.len() as isize;
-        let pos = self.position() as isize;
+        let mut pos = self.position();
+        let beside = self.heading().and_then(|shot| shot.beside);
+        if step > 0 && beside.is_some() && self.order.get(pos + 1).copied() == beside {
+            pos += 1;
+        }
+        let pos = pos as isize;
         (1..=n)
             .map(|k| (pos + step * k).rem_euclid(n) as usize)
             .map(|i| (i, self.order[i]))
@@ -509,7 +548,15 @@ impl Task {
     }
 
     fn step(&mut self, step: isize, transition: Duration) {
-        match self.neighbour(step) {
+        // Back onto the second photo of a pair: the pair is the slide before.
+        let back_to_pair = |(i, id): (usize, i64)| match i.checked_sub(1) {
+            Some(first) if self.shot_at(first).and_then(|s| s.beside) == Some(id) => {
+                (first, self.order[first])
+            }
+            _ => (i, id),
+        };
+        let target = self.neighbour(step).map(|n| if step < 0 { back_to_pair(n) } else { n });
+        match target {
             Some((i, id)) => {
                 self.cursor = i;
                 self.go_to(id, transition);
@@ -532,7 +579,7 @@ impl Task {
                 .map(|p| p.id)
                 .filter(|_| self.arrived_asleep);
             self.arrived_asleep = false;
-            match newest.or(self.current) {
+            match newest.or(self.current.map(|shot| shot.id)) {
                 Some(id) => self.go_to(id, Duration::ZERO),
                 None => self.show_welcome(),
             }
@@ -564,47 +611,67 @@ impl Task {
                 }
             }
         }
-        if self.timing.rotation.shuffles() && self.cursor + 1 >= self.order.len() {
+        // Two places ahead: the photo after this one may share its slide.
+        if self.timing.rotation.shuffles() && self.cursor + 2 >= self.order.len() {
             self.next_round();
         }
     }
 
-    /// Puts photo `id` on screen: at once if it was prepared, else when its render finishes.
-    /// Asleep, it only becomes the current photo, for the status and for the wake.
+    /// The slide for the photo at place `i`: with the next photo beside it when the two pair.
+    fn shot_at(&self, i: usize) -> Option<Shot> {
+        let id = *self.order.get(i)?;
+        let size = |id: &i64| self.photos.get(id).map(|p| (p.width, p.height));
+        let beside = self.order.get(i + 1).copied().filter(|b| {
+            *b != id
+                && !self.broken.contains(b)
+                && matches!((size(&id), size(b)), (Some(a), Some(b)) if self.renderer.pairs(a, b))
+        });
+        Some(Shot { id, beside })
+    }
+
+    /// Puts photo `id` on screen, paired with the next one if they pair: at once if it was
+    /// prepared, else when its render finishes.
     fn go_to(&mut self, id: i64, transition: Duration) {
         self.place(id);
+        let shot = self.shot_at(self.cursor).filter(|s| s.id == id).unwrap_or(Shot::alone(id));
+        self.show_shot(shot, transition);
+    }
+
+    /// Puts `shot` on screen (the cursor is already on its photo). Asleep, it only becomes
+    /// the current slide, for the status and for the wake.
+    fn show_shot(&mut self, shot: Shot, transition: Duration) {
         if self.asleep {
-            self.current = Some(id);
+            self.current = Some(shot);
             self.publish();
             return;
         }
-        if let Some((pid, slide)) = self.prepared.take() {
-            if pid == id && (slide.width(), slide.height()) == self.renderer.size() {
+        if let Some((prepared, slide)) = self.prepared.take() {
+            if prepared == shot && (slide.width(), slide.height()) == self.renderer.size() {
                 self.wanted = None;
-                self.display(id, slide, transition);
+                self.display(shot, slide, transition);
                 return;
             }
         }
         // The slide being prepared ahead is the one wanted now: wait for it, not for a second
         // render of the same photo.
-        let job = match self.preparing.take_if(|job| job.id == id) {
+        let job = match self.preparing.take_if(|job| job.shot == shot) {
             Some(job) => job,
-            None => self.start_render(id),
+            None => self.start_render(shot),
         };
         self.wanted = Some((job, transition));
     }
 
-    fn display(&mut self, id: i64, slide: Arc<Slide>, transition: Duration) {
-        self.place(id);
+    fn display(&mut self, shot: Shot, slide: Arc<Slide>, transition: Duration) {
+        self.place(shot.id);
         if self.asleep {
-            self.go_to(id, transition);
+            self.show_shot(shot, transition);
             return;
         }
-        if self.hold.is_some_and(|(held, _)| held != id) {
+        if self.hold.is_some_and(|(held, _)| held != shot.id) {
             self.hold = None;
         }
         self.present(slide, transition);
-        self.current = Some(id);
+        self.current = Some(shot);
         self.arm_timer();
         self.publish();
         self.prepare_next();
@@ -643,7 +710,7 @@ impl Task {
         let rotating =
             !self.paused && !self.asleep && self.order.len() > 1 && self.current.is_some();
         let interval = match self.hold {
-            Some((id, d)) if self.current == Some(id) => d,
+            Some((id, d)) if self.current.is_some_and(|shot| shot.id == id) => d,
             _ => self.timing.interval,
         };
         self.deadline = rotating.then(|| Instant::now() + interval);
@@ -653,10 +720,10 @@ impl Task {
         if self.asleep {
             return;
         }
-        let Some((_, next)) = self.neighbour(1) else { return };
+        let Some(next) = self.neighbour(1).and_then(|(i, _)| self.shot_at(i)) else { return };
         if Some(next) == self.current
-            || self.prepared.as_ref().is_some_and(|(id, _)| *id == next)
-            || self.preparing.as_ref().is_some_and(|job| job.id == next)
+            || self.prepared.as_ref().is_some_and(|(shot, _)| *shot == next)
+            || self.preparing.as_ref().is_some_and(|job| job.shot == next)
         {
             return;
         }
@@ -665,7 +732,7 @@ impl Task {
 
     /// Renders photo `id` on a worker; the result comes back through `results`, unless the
     /// job is dropped first.
-    fn start_render(&mut self, id: i64) -> Job {
+    fn start_render(&mut self, shot: Shot) -> Job {
         self.next_request += 1;
         let request = self.next_request;
         let (library, renderer, results) =
@@ -673,21 +740,21 @@ impl Task {
         let cancel = CancellationToken::new();
         let cancelled = cancel.clone();
         self.tasks.spawn(async move {
-            let render = render_stored(&library, &renderer, id);
+            let render = render_stored(&library, &renderer, shot);
             if let Some(result) = cancelled.run_until_cancelled(render).await {
-                let _ = results.send(Rendered { request, id, result }).await;
+                let _ = results.send(Rendered { request, shot, result }).await;
             }
         });
-        Job { request, id, _cancel: cancel.drop_guard() }
+        Job { request, shot, _cancel: cancel.drop_guard() }
     }
 
     fn rendered(&mut self, done: Rendered) {
         if let Some((job, transition)) = self.wanted.take_if(|(job, _)| job.request == done.request)
         {
-            let id = job.id;
+            let id = job.shot.id;
             {
                 match done.result {
-                    Ok(slide) => self.display(id, slide, transition),
+                    Ok((shot, slide)) => self.display(shot, slide, transition),
                     Err(Unshown::Gone) => {
                         self.forget(id);
                         match self.order.get(self.position()) {
@@ -698,7 +765,7 @@ impl Task {
                     Err(Unshown::Failed(e)) => {
                         tracing::warn!("photo {id} cannot be shown, skipping it: {e}");
                         self.broken.insert(id);
-                        self.current = Some(id);
+                        self.current = Some(Shot::alone(id));
                         self.step(1, transition);
                     }
                 }
@@ -706,12 +773,13 @@ impl Task {
             }
         }
         if self.preparing.take_if(|job| job.request == done.request).is_some() {
+            let id = done.shot.id;
             match done.result {
-                Ok(slide) => self.prepared = Some((done.id, slide)),
-                Err(Unshown::Gone) => self.forget(done.id),
+                Ok(prepared) => self.prepared = Some(prepared),
+                Err(Unshown::Gone) => self.forget(id),
                 Err(Unshown::Failed(e)) => {
-                    tracing::warn!("photo {} cannot be shown, skipping it: {e}", done.id);
-                    self.broken.insert(done.id);
+                    tracing::warn!("photo {id} cannot be shown, skipping it: {e}");
+                    self.broken.insert(id);
                 }
             }
         }
@@ -719,30 +787,46 @@ impl Task {
     }
 
     fn publish(&self) {
-        let current = self.current.and_then(|id| self.photos.get(&id).cloned());
+        let photo = |id: Option<i64>| id.and_then(|id| self.photos.get(&id).cloned());
+        let current = photo(self.current.map(|shot| shot.id));
+        let beside = photo(self.current.and_then(|shot| shot.beside));
         let paused = self.paused;
         self.state.send_modify(|s| {
             s.current = current;
+            s.beside = beside;
             s.paused = paused;
             s.shown += 1;
         });
     }
 }
 
-/// Reads a stored photo and renders it with its own fit and caption.
+/// Reads the stored photos of a slide and renders them with their own fit and caption. When
+/// the second photo of a pair cannot be read or drawn, the first is shown alone (the second
+/// is found out when its own turn comes).
 async fn render_stored(
     library: &Arc<Library>,
     renderer: &Renderer,
-    id: i64,
-) -> Result<Arc<Slide>, Unshown> {
-    let (photo, bytes) = match library.call(move |l| l.read(id)).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return Err(Unshown::Gone),
-        Err(e) => return Err(Unshown::Failed(e.to_string())),
+    shot: Shot,
+) -> Result<(Shot, Arc<Slide>), Unshown> {
+    let read = |id: i64| async move {
+        match library.call(move |l| l.read(id)).await {
+            Ok(Some((photo, bytes))) => Ok((Look::from(&photo), Arc::new(bytes))),
+            Ok(None) => Err(Unshown::Gone),
+            Err(e) => Err(Unshown::Failed(e.to_string())),
+        }
     };
-    renderer
-        .photo(Arc::new(bytes), Look::from(&photo))
-        .await
+    let (look, bytes) = read(shot.id).await?;
+    if let Some(beside) = shot.beside {
+        if let Ok((other_look, other)) = read(beside).await {
+            match renderer.pair((bytes.clone(), look.clone()), (other, other_look)).await {
+                Ok(slide) => return Ok((shot, slide)),
+                Err(e) => tracing::warn!("photos {} and {beside} cannot be paired: {e}", shot.id),
+            }
+        }
+    }
+    let slide = renderer.photo(bytes, look).await;
+    slide
+        .map(|slide| (Shot::alone(shot.id), slide))
         .map_err(|e: RenderError| Unshown::Failed(e.to_string()))
 }
 
@@ -814,6 +898,8 @@ pub(crate) mod tests {
             matte: Matte::Black,
             limits: Limits::default(),
             captions: true,
+            caption_fields: Default::default(),
+            pair: false,
         };
         let renderer = Renderer::new(settings, size);
         let sink = Arc::new(HeadlessSink::default());

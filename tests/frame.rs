@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use discord_frame::render::{self, RenderOptions};
 use serde_json::Value;
-use support::fixture;
 use support::frame::{error_of, Frame, FrameOptions};
+use support::{fixture, psnr};
 
 /// The slide the frame should show for a photo uploaded without a caption at 640×360.
 fn expected_slide(bytes: &[u8]) -> image::RgbaImage {
@@ -170,6 +170,18 @@ fn hostile_uploads_get_clear_json_errors_and_the_screen_keeps_its_photo() {
     assert!(m.contains("not a photo id"), "{m}");
     assert_eq!(error_of(frame.get("/nope")).0, 404);
     assert_eq!(error_of(frame.get("/api/next")).0, 405);
+    // A 20 KB caption in the address: through the real HTTP layer, a JSON 414 with the fix.
+    let long = format!("/api/photos?caption={}", "a".repeat(20 * 1024));
+    let (s, c, m) = error_of(
+        frame
+            .http
+            .post(format!("{}{long}", frame.url))
+            .body(fixture("ladybird.png"))
+            .send()
+            .unwrap(),
+    );
+    assert_eq!((s, c.as_str()), (414, "uri_too_long"), "{m}");
+    assert!(m.contains("-F caption="), "{m}");
 
     assert_eq!(frame.status()["photos"], 1, "nothing hostile was stored");
     assert_eq!(frame.current_id(), Some(id));
@@ -618,4 +630,97 @@ fn the_clock_changes_on_screen_across_a_minute() {
     };
     assert!(rest(&after) == rest(&before), "only the clock's corner is redrawn");
     assert_eq!(frame.current_id(), Some(id));
+}
+
+/// A real photograph turned on its side: a portrait photo, as a phone sends one.
+fn portrait_png(turn: fn(&image::RgbaImage) -> image::RgbaImage) -> Vec<u8> {
+    let photo = image::load_from_memory(&fixture("ladybird.png")).unwrap().to_rgba8();
+    let mut png = Vec::new();
+    turn(&photo).write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+    png
+}
+
+/// How well `screen` at `x` matches `photo` fitted (contain) in a `half_w`×`h` half, resized
+/// by `image` itself rather than the frame's pipeline: the best PSNR over ±1 px of placement.
+fn half_psnr(screen: &image::RgbaImage, x: u32, half_w: u32, photo: &[u8]) -> f64 {
+    let photo = image::load_from_memory(photo).unwrap().to_rgba8();
+    let h = screen.height();
+    let scale = f64::min(half_w as f64 / photo.width() as f64, h as f64 / photo.height() as f64);
+    let (fw, fh) = (
+        (photo.width() as f64 * scale).round() as u32,
+        (photo.height() as f64 * scale).round() as u32,
+    );
+    let reference = image::imageops::resize(&photo, fw, fh, image::imageops::FilterType::Triangle);
+    let (left, top) = (x + (half_w - fw) / 2, (h - fh) / 2);
+    let mut best = 0.0f64;
+    for dx in [-1i64, 0, 1] {
+        for dy in [-1i64, 0, 1] {
+            let (cx, cy) = ((left as i64 + dx).max(0) as u32, (top as i64 + dy).max(0) as u32);
+            if cx + fw > screen.width() || cy + fh > h {
+                continue;
+            }
+            let shown = image::imageops::crop_imm(screen, cx, cy, fw, fh).to_image();
+            best = best.max(psnr(&shown, &reference));
+        }
+    }
+    best
+}
+
+#[test]
+fn two_portrait_photos_share_a_slide_and_one_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut opts = FrameOptions::headless(&data);
+    // Newest first, so that the pairs are known; no caption or blurred matte over the photos.
+    opts.config = "[display]\ntransition = \"0s\"\norder = \"newest\"\nmatte = \"black\"\n\
+                   captions = false\n";
+    let frame = Frame::start(opts);
+    let (left, right) =
+        (portrait_png(image::imageops::rotate90), portrait_png(image::imageops::rotate270));
+    let wide = ids(&frame.upload(fixture("ladybird.jpg")).json().unwrap())[0];
+    let b = ids(&frame.upload(right.clone()).json().unwrap())[0];
+    frame.post("/api/pause");
+    let a = ids(&frame.upload(left.clone()).json().unwrap())[0];
+    // Just arrived: alone, although the photo before it would pair with it.
+    frame.wait_current(a, Duration::from_secs(2));
+    assert_eq!(frame.status()["beside"], Value::Null);
+
+    // The rotation: a with b beside it is one slide, then the landscape photo alone. The
+    // order is newest first: a (alone, just arrived), b, ladybird, then a again paired.
+    frame.post("/api/next");
+    frame.wait_current(b, Duration::from_secs(2));
+    assert_eq!(frame.status()["beside"], Value::Null, "b pairs with the photo after it only");
+    frame.post("/api/next");
+    frame.wait_current(wide, Duration::from_secs(2));
+    frame.post("/api/next");
+    frame.wait_current(a, Duration::from_secs(2));
+    let status = frame.status();
+    assert_eq!(status["beside"]["id"], b, "{status}");
+
+    // The halves: each photo fitted in its half, a thin black gap between.
+    let screen = frame.screenshot();
+    let (w, h) = screen.dimensions();
+    let gap = (w / 240).max(2);
+    let one = (w - gap) / 2;
+    let (p_left, p_right) =
+        (half_psnr(&screen, 0, one, &left), half_psnr(&screen, one + gap, w - gap - one, &right));
+    println!("pair halves: PSNR {p_left:.1} dB (left), {p_right:.1} dB (right)");
+    assert!(p_left > 30.0 && p_right > 30.0, "{p_left:.1} / {p_right:.1} dB");
+    for y in 0..h {
+        for x in one..one + gap {
+            assert_eq!(screen.get_pixel(x, y).0, [0, 0, 0, 255], "the gap at {x},{y}");
+        }
+    }
+
+    // One step each way: past the pair to the landscape photo, and back to the pair.
+    frame.post("/api/next");
+    frame.wait_current(wide, Duration::from_secs(2));
+    frame.post("/api/prev");
+    frame.wait_current(a, Duration::from_secs(2));
+    assert_eq!(frame.status()["beside"]["id"], b);
+
+    // `show` of a paired photo shows it alone, at its largest.
+    frame.post(&format!("/api/photos/{b}/show"));
+    frame.wait_current(b, Duration::from_secs(2));
+    assert_eq!(frame.status()["beside"], Value::Null);
 }

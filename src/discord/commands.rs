@@ -179,9 +179,10 @@ async fn status(core: &Core) -> Reply {
         Err(e) => return library_failed(e),
     };
     let count = now.photos;
-    let showing = match &now.current {
-        None => "the welcome slide".to_owned(),
-        Some(p) => describe(p),
+    let showing = match (&now.current, &now.beside) {
+        (None, _) => "the welcome slide".to_owned(),
+        (Some(p), None) => describe(p),
+        (Some(p), Some(beside)) => format!("{} beside {}", describe(p), describe(beside)),
     };
     let paused = if now.paused { ", paused" } else { "" };
     let photos = if count == 1 { "1 photo".to_owned() } else { format!("{count} photos") };

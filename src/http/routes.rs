@@ -16,7 +16,7 @@ use super::AppState;
 use crate::app::{DiscordState, ScreenshotError};
 use crate::discord::relay::RelayRequest;
 use crate::ingest::{IngestRequest, Ingested};
-use crate::library::Source;
+use crate::library::{Photo, Source};
 use crate::render::Fit;
 use crate::slideshow::Command;
 
@@ -56,7 +56,41 @@ pub fn app(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(bounded_head))
         .with_state(state)
+}
+
+/// The longest address (path and query) taken: room for a long caption in the query.
+const MAX_URI_BYTES: usize = 16 * 1024;
+/// The most header bytes taken, names and values together.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// Refuses an over-long address or header block with a JSON error that says what to do. The
+/// HTTP layer (hyper) has its own, higher limits (a 64 KB address, a 400 KB head), past which
+/// it answers a bare 414 or 431 before any route sees the request.
+async fn bounded_head(req: Request, next: Next) -> Response {
+    let uri = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if uri > MAX_URI_BYTES {
+        let msg = format!(
+            "the address is {} KB, over the {} KB the frame takes: send a long caption as a \
+             form field (curl -F caption=...) or a header-free body, not in the query",
+            uri.div_ceil(1024),
+            MAX_URI_BYTES / 1024
+        );
+        return AppError::new(StatusCode::URI_TOO_LONG, "uri_too_long", msg).into_response();
+    }
+    let headers: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
+    if headers > MAX_HEADER_BYTES {
+        let msg = format!(
+            "the request's headers are {} KB, over the {} KB the frame takes: send fewer or \
+             shorter headers",
+            headers.div_ceil(1024),
+            MAX_HEADER_BYTES / 1024
+        );
+        let status = StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE;
+        return AppError::new(status, "headers_too_large", msg).into_response();
+    }
+    next.run(req).await
 }
 
 /// With `[http] token` set, every `/api` request must carry `Authorization: Bearer <token>`.
@@ -393,9 +427,9 @@ async fn status(State(state): State<AppState>) -> Result<Json<Value>, AppError> 
             json!({ "state": "error", "user": null, "message": message })
         }
     };
-    let current = now.current.map(
-        |p| json!({ "id": p.id, "source": p.source, "sender": p.sender, "caption": p.caption }),
-    );
+    let showing = |p: Photo| json!({ "id": p.id, "source": p.source, "sender": p.sender, "caption": p.caption });
+    let current = now.current.map(showing);
+    let beside = now.beside.map(showing);
     Ok(Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "display": { "backend": now.backend, "width": width, "height": height },
@@ -404,6 +438,7 @@ async fn status(State(state): State<AppState>) -> Result<Json<Value>, AppError> 
         "library": { "notices": now.notices, "disk": now.disk },
         "paused": now.paused,
         "current": current,
+        "beside": beside,
         "screen": now.screen,
     })))
 }
@@ -516,6 +551,28 @@ mod tests {
         let (status, body) = call(&state, req).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(body["photos"][0]["caption"], "hi");
+    }
+
+    #[tokio::test]
+    async fn an_over_long_address_or_header_block_is_json_that_says_what_to_do() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path(), None);
+        let caption = "a".repeat(MAX_URI_BYTES);
+        let req = Request::post(format!("/api/photos?caption={caption}")).body(Body::empty());
+        let (status, body) = call(&state, req.unwrap()).await;
+        assert_eq!(status, StatusCode::URI_TOO_LONG);
+        assert!(body["error"]["message"].as_str().unwrap().contains("-F caption="), "{body}");
+        let mut req = Request::get("/api/status");
+        for i in 0..(MAX_HEADER_BYTES / 1000 + 1) {
+            req = req.header(format!("x-filler-{i}"), "b".repeat(1000));
+        }
+        let (status, body) = call(&state, req.body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
+        assert_eq!(body["error"]["code"], "headers_too_large", "{body}");
+        // Just under both limits: served.
+        let fits = format!("/api/status?x={}", "a".repeat(MAX_URI_BYTES - 20));
+        let (status, _) = call(&state, Request::get(fits).body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::OK);
     }
 
     #[tokio::test]

@@ -16,6 +16,7 @@ mod resize;
 mod rotate;
 mod sniff;
 mod style;
+mod taken;
 pub mod text;
 
 use std::borrow::Cow;
@@ -25,6 +26,7 @@ pub use error::{ErrorKind, RenderError};
 pub use rotate::Rotate;
 pub use sniff::{sniff, Format};
 pub use style::{Fit, Matte, UnknownStyle};
+pub use taken::taken_on;
 
 /// Bounds on what a photo may cost, checked from the header before any decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
