@@ -93,9 +93,11 @@ def main():
     # 1. A dying card: every fsync fails.
     fault = Injection(frame.proc.pid, "fsync,fdatasync", "EIO")
     status, body = frame.request("POST", "/api/photos", variant(10))
-    message = json.loads(body or b"{}").get("error", {}).get("message", "")
-    print(f"      fsync EIO: {status} {message}")
-    expect(status >= 500 and message != "", "an upload that cannot be made durable is refused in words")
+    error = json.loads(body or b"{}").get("error", {})
+    print(f"      fsync EIO: {status} {error.get('code')}: {error.get('message')}")
+    expect(status == 500 and error.get("code") == "storage_failed"
+           and "card" in error.get("message", ""),
+           "an upload that cannot be made durable is refused, naming the card")
     fault.detach()
     after, parts = files(data)
     expect(after == before and not parts, "nothing half-stored: the same originals, no .part file")

@@ -76,6 +76,11 @@ impl IngestError {
     pub fn is_disk_full(&self) -> bool {
         matches!(self, IngestError::Library(e) if e.is_disk_full())
     }
+
+    /// The photo was fine but the frame's card failed to write it (EIO).
+    pub fn is_io_failure(&self) -> bool {
+        matches!(self, IngestError::Library(e) if e.is_io_failure())
+    }
 }
 
 /// Ingest for every source. Cheap to clone.

@@ -63,6 +63,22 @@ impl LibraryError {
     }
 }
 
+impl LibraryError {
+    /// The card answered an input/output error: it may be failing. Nothing is wrong with the
+    /// photo, and trying again may work.
+    pub fn is_io_failure(&self) -> bool {
+        match self {
+            LibraryError::Io { source, .. } | LibraryError::NotWritable { source, .. } => {
+                source.raw_os_error() == Some(libc::EIO)
+            }
+            LibraryError::Db { source, .. } => {
+                source.sqlite_error_code() == Some(rusqlite::ErrorCode::SystemIoFailure)
+            }
+            LibraryError::Worker(_) => false,
+        }
+    }
+}
+
 fn is_enospc(e: &std::io::Error) -> bool {
     e.raw_os_error() == Some(libc::ENOSPC) || e.raw_os_error() == Some(libc::EDQUOT)
 }

@@ -465,6 +465,12 @@ impl Handler {
                  some space (or delete some photos), then send it again"
                     .into()
             }
+            e if e.is_io_failure() => {
+                tracing::error!("{e}");
+                "the frame's card could not write it (an input/output error): send it again \
+                 later; if this keeps happening, ask the frame's owner to check its card"
+                    .into()
+            }
             other => {
                 tracing::error!("{other}");
                 "the frame could not store it (its disk?): the frame's log has the details".into()

@@ -107,6 +107,16 @@ impl From<IngestError> for AppError {
         match e {
             IngestError::Photo(e) => e.into(),
             e if e.is_disk_full() => AppError::disk_full(),
+            e if e.is_io_failure() => {
+                tracing::error!("{e}");
+                AppError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "storage_failed",
+                    "the frame's card could not write the photo (an input/output error), so it \
+                     was not stored: send it again; if this keeps happening, the card may be \
+                     failing: copy the photos off it and replace it",
+                )
+            }
             other => AppError::internal("the frame could not store the photo", other),
         }
     }
