@@ -6,9 +6,10 @@ uploaded over HTTP as any client would, the screen read back from /api/screensho
 
 Run it again after a change to how slides look; .ci/run runs it (into a temporary folder) so
 that it keeps working. The photographs are Debian's mate-backgrounds; imagemagick crops the
-portrait ones (as a phone would take them) and writes the pictures as JPEG.
+portrait ones (as a phone would take them) and writes the pictures as JPEG; exiftool gives the
+captioned one the date a camera would have written.
 """
-import argparse, json, os, subprocess, sys, tempfile, time, urllib.parse, urllib.request
+import argparse, json, os, socket, subprocess, sys, tempfile, time, urllib.parse, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("DISCORD_FRAME_BIN", os.path.join(ROOT, "target", "release", "discord-frame"))
@@ -26,7 +27,7 @@ def request(url, data=None):
 class Frame:
     """A headless frame with its own config and data folder, on a free port."""
 
-    def __init__(self, tmp, name, config, size):
+    def __init__(self, tmp, name, config, size, port=0):
         data = os.path.join(tmp, name)
         path = data + ".toml"
         with open(path, "w") as f:
@@ -35,7 +36,7 @@ class Frame:
         env.pop("DISCORD_BOT_TOKEN", None)
         self.log = open(data + ".log", "w")
         self.proc = subprocess.Popen(
-            [BIN, "--config", path, "--data-dir", data, "--port", "0", "--display", "headless",
+            [BIN, "--config", path, "--data-dir", data, "--port", str(port), "--display", "headless",
              "--size", size], stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
         line = self.proc.stdout.readline().strip()
         prefix = "discord-frame: serving on "
@@ -71,6 +72,15 @@ class Frame:
         self.proc.wait(timeout=20)
 
 
+def port_free(port):
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
 def portrait(src, dst):
     """A portrait photograph cut from a landscape one, 2:3, as a phone would take it."""
     subprocess.run(["convert", src, "-resize", "x1500", "-gravity", "center", "-crop",
@@ -87,8 +97,9 @@ def main():
     portrait(os.path.join(NATURE, "YellowFlower.jpg"), tall[0])
     portrait(os.path.join(NATURE, "TwoWings.jpg"), tall[1])
 
-    # An empty frame: what it tells a person who has never sent it anything.
-    f = Frame(tmp, "welcome", "", "960x540")
+    # An empty frame: what it tells a person who has never sent it anything, on the port a
+    # frame has by default when that one is free here (the slide names it).
+    f = Frame(tmp, "welcome", "", "960x540", port=8080 if port_free(8080) else 0)
     f.wait(lambda s: s["current"] is None, "the welcome slide")
     time.sleep(0.2)
     f.picture(out, "welcome")
@@ -97,7 +108,10 @@ def main():
     # A photo with its caption (who sent it, what they wrote, the day) and the clock.
     f = Frame(tmp, "caption", 'clock = "time+date"\ncaption_fields = ["sender", "text", "date"]\n',
               "960x540")
-    photo = f.upload(os.path.join(NATURE, "GreenMeadow.jpg"), sender="Grandma",
+    meadow = os.path.join(tmp, "meadow.jpg")
+    subprocess.run(["exiftool", "-q", "-DateTimeOriginal=2026:05:24 17:03:00", "-o", meadow,
+                    os.path.join(NATURE, "GreenMeadow.jpg")], check=True)
+    photo = f.upload(meadow, sender="Grandma",
                      caption="The meadow behind the house")
     f.wait(lambda s: (s["current"] or {}).get("id") == photo, "the meadow")
     f.picture(out, "caption-and-clock")

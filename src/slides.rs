@@ -92,9 +92,12 @@ impl Default for CaptionFields {
     }
 }
 
-/// The day a photo was received, in the system's time zone.
+/// The day a photo was received (today, for one arriving now), in the system's time zone.
 fn received_day(look: &Look) -> Option<jiff::civil::Date> {
-    let at = jiff::Timestamp::from_millisecond(look.received_at?).ok()?;
+    let at = match look.received_at {
+        Some(ms) => jiff::Timestamp::from_millisecond(ms).ok()?,
+        None => jiff::Timestamp::now(),
+    };
     Some(at.to_zoned(jiff::tz::TimeZone::system()).date())
 }
 
@@ -461,11 +464,16 @@ mod tests {
         // The photo is not read for a date nobody asked for.
         let text = CaptionFields::default().line(&look(), || panic!("read EXIF"));
         assert_eq!(text.as_deref(), Some("At the lake"));
+        // A photo arriving now was received today.
+        let today = jiff::Zoned::now().date().strftime("%-d %B %Y").to_string();
+        let arriving = Look { received_at: None, ..look() };
+        assert_eq!(CaptionFields::new(&[Date]).line(&arriving, || None), Some(today));
         // Parts the photo lacks are left out; none at all means no caption band.
+        let who_and_what = CaptionFields::new(&[Sender, Text]);
         let bare = Look { caption: Some("  ".into()), ..Look::default() };
-        assert_eq!(all.line(&bare, || None), None);
+        assert_eq!(who_and_what.line(&bare, || None), None);
         assert_eq!(
-            all.line(&Look { sender: Some("bo".into()), ..bare }, || None).as_deref(),
+            who_and_what.line(&Look { sender: Some("bo".into()), ..bare }, || None).as_deref(),
             Some("bo")
         );
     }

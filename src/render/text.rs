@@ -144,8 +144,8 @@ pub fn darken_band(slide: &mut Slide, top: u32, bottom: u32, keep: u32) {
 }
 
 /// Draws a caption along the bottom of a slide, over a darkened band, centred and shortened
-/// with an ellipsis to fit. The size follows the slide's height so it reads the same on a
-/// 7" panel and a TV.
+/// with an ellipsis to fit. The size follows the slide's shorter side so it reads the same on a
+/// 7" panel and a TV, and a portrait screen's caption is not cut to a few words.
 pub fn caption(slide: &mut Slide, text: &str) {
     // A character the font lacks (an emoji, a script Inter does not cover) would be drawn as
     // an empty box: leave it out. The stored caption keeps it.
@@ -156,7 +156,7 @@ pub fn caption(slide: &mut Slide, text: &str) {
     if text.is_empty() {
         return;
     }
-    let px = (slide.height as f32 / 24.0).clamp(12.0, 64.0);
+    let px = (short_side(slide) / 24.0).clamp(12.0, 64.0);
     let band = (px * 2.0) as u32;
     let margin = px;
     let line = fit_width(&text, px, Weight::Regular, slide.width as f32 - 2.0 * margin);
@@ -165,6 +165,11 @@ pub fn caption(slide: &mut Slide, text: &str) {
     let x = (slide.width as f32 - width) / 2.0;
     let baseline = slide.height as f32 - band as f32 / 2.0 + px * 0.35;
     draw(slide, &line, x, baseline, px, Weight::Regular, [255, 255, 255]);
+}
+
+/// The slide's shorter side: what text is sized by, on landscape and portrait screens alike.
+fn short_side(slide: &Slide) -> f32 {
+    slide.height.min(slide.width) as f32
 }
 
 /// `[display] clock`: what the clock on the slides shows.
@@ -191,9 +196,9 @@ pub enum Corner {
 }
 
 /// Draws `lines` (the time, then maybe the date) in `corner`, white with a dark outline so
-/// that they read on a snowfield and on a night sky alike. Sized by the slide's height.
+/// that they read on a snowfield and on a night sky alike. Sized by the slide's shorter side.
 pub fn corner_text(slide: &mut Slide, lines: &[&str], corner: Corner) {
-    let px = (slide.height as f32 / 14.0).clamp(14.0, 120.0);
+    let px = (short_side(slide) / 14.0).clamp(14.0, 120.0);
     let margin = px * 0.6;
     let outline = (px / 24.0).max(1.0);
     let mut baseline = match corner {
@@ -201,7 +206,7 @@ pub fn corner_text(slide: &mut Slide, lines: &[&str], corner: Corner) {
         Corner::BottomRight | Corner::BottomLeft => {
             // Above the caption's band.
             slide.height as f32
-                - slide.height as f32 / 12.0
+                - short_side(slide) / 12.0
                 - margin
                 - px * 0.55 * (lines.len().saturating_sub(1)) as f32 * 1.6
         }
