@@ -542,6 +542,11 @@ impl Handler {
                             photos are posted (its owner sets the channels in [discord] \
                             listen_channels).";
                 self.answer_privately(ctx, cmd, text).await;
+            } else if !person.bot && !self.core.access.listens_in(&place) {
+                tracing::info!(
+                    "Discord: /frame asked where this frame does not read: left to the frame \
+                     that does ([discord] quiet_elsewhere)"
+                );
             }
             return;
         }
@@ -698,7 +703,12 @@ impl Handler {
                             r.count > u64::from(r.me)
                                 && self.controls.is_favourite(&r.reaction_type)
                         });
-                        if !left {
+                        if left {
+                            tracing::info!(
+                                "Discord: a favourite reaction was taken off; others are left, \
+                                 so the message's photos stay favourites"
+                            );
+                        } else {
                             self.mark_favourite(&photos, false).await;
                         }
                     }
