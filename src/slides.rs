@@ -478,6 +478,31 @@ mod tests {
         );
     }
 
+    #[test]
+    fn portrait_photos_pair_on_landscape_screens_and_landscape_ones_on_portrait_screens() {
+        let renderer = |(w, h), pair| {
+            let (_, size) = tokio::sync::watch::channel((w, h));
+            let settings = SlideSettings {
+                fit: Fit::Contain,
+                matte: Matte::Black,
+                limits: Limits::default(),
+                captions: true,
+                caption_fields: CaptionFields::default(),
+                pair,
+            };
+            Renderer::new(settings, size)
+        };
+        let (tall, wide, square) = ((3, 4), (4, 3), (5, 5));
+        let landscape = renderer((1920, 1080), true);
+        assert!(landscape.pairs(tall, tall));
+        assert!(!landscape.pairs(tall, wide) && !landscape.pairs(wide, wide));
+        assert!(!landscape.pairs(tall, square));
+        let portrait = renderer((1080, 1920), true);
+        assert!(portrait.pairs(wide, wide) && !portrait.pairs(tall, tall));
+        assert!(!renderer((1000, 1000), true).pairs(tall, tall), "a square screen never pairs");
+        assert!(!renderer((1920, 1080), false).pairs(tall, tall), "pair = false");
+    }
+
     /// The renderer draws the line it composed: the camera's date from the photo's own EXIF.
     #[tokio::test]
     async fn a_rendered_caption_carries_the_camera_date() {
