@@ -22,6 +22,7 @@ import concurrent.futures
 import http.client
 import os
 import resource
+import signal
 import socket
 import struct
 import subprocess
@@ -62,6 +63,9 @@ class Frame:
              "--port", "0", "--display", "headless", "--size", "1280x720",
              "--log-level", "warn"],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=limit,
+            # A group of its own: stop() signals the frame and a wrapper (strace) together; a
+            # SIGTERM to strace alone detaches it and leaves the frame running.
+            start_new_session=True,
             env={k: v for k, v in os.environ.items() if k != "DISCORD_BOT_TOKEN"})
         line = self.proc.stdout.readline().decode()
         prefix = "discord-frame: serving on http://"
@@ -87,12 +91,20 @@ class Frame:
         return float("nan")
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        group = self.proc.pid
+        os.killpg(group, signal.SIGTERM)
+        # Wait for the whole group: the frame may outlive a wrapper that detached.
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            self.proc.poll()
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            os.killpg(group, signal.SIGKILL)
+        self.proc.wait()
         self.dir.cleanup()
 
 
