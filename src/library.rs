@@ -61,9 +61,7 @@ impl LibraryError {
             LibraryError::Worker(_) => false,
         }
     }
-}
 
-impl LibraryError {
     /// The card answered an input/output error: it may be failing. Nothing is wrong with the
     /// photo, and trying again may work.
     pub fn is_io_failure(&self) -> bool {

@@ -360,8 +360,7 @@ impl Task {
                 let known = self.photos.contains_key(&id);
                 if known {
                     self.broken.remove(&id);
-                    self.place(id);
-                    self.show_shot(Shot::alone(id), self.timing.transition);
+                    self.go_alone(id, self.timing.transition);
                 }
                 let _ = reply.send(known);
             }
@@ -377,10 +376,7 @@ impl Task {
                         self.display(Shot::alone(id), slide, self.timing.transition);
                     }
                     // A photo that has just arrived is shown alone first.
-                    None => {
-                        self.place(id);
-                        self.show_shot(Shot::alone(id), self.timing.transition);
-                    }
+                    None => self.go_alone(id, self.timing.transition),
                 }
             }
             Command::Stored(photos) => {
@@ -635,6 +631,12 @@ impl Task {
         self.place(id);
         let shot = self.shot_at(self.cursor).filter(|s| s.id == id).unwrap_or(Shot::alone(id));
         self.show_shot(shot, transition);
+    }
+
+    /// Puts photo `id` on screen by itself, even where it would pair.
+    fn go_alone(&mut self, id: i64, transition: Duration) {
+        self.place(id);
+        self.show_shot(Shot::alone(id), transition);
     }
 
     /// Puts `shot` on screen (the cursor is already on its photo). Asleep, it only becomes

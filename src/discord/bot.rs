@@ -537,16 +537,18 @@ impl Handler {
         if !self.core.access.listens(&person, &place) {
             // Someone ignored gets nothing; in a channel the frame does not read, the person
             // asking is told so, unless another frame sharing this bot answers there.
-            if !person.bot && !self.core.access.listens_in(&place) && !self.quiet_elsewhere {
-                let text = "This frame does not listen in this channel: use /frame where its \
-                            photos are posted (its owner sets the channels in [discord] \
-                            listen_channels).";
-                self.answer_privately(ctx, cmd, text).await;
-            } else if !person.bot && !self.core.access.listens_in(&place) {
-                tracing::info!(
-                    "Discord: /frame asked where this frame does not read: left to the frame \
-                     that does ([discord] quiet_elsewhere)"
-                );
+            if !person.bot && !self.core.access.listens_in(&place) {
+                if self.quiet_elsewhere {
+                    tracing::info!(
+                        "Discord: /frame asked where this frame does not read: left to the \
+                         frame that does ([discord] quiet_elsewhere)"
+                    );
+                } else {
+                    let text = "This frame does not listen in this channel: use /frame where \
+                                its photos are posted (its owner sets the channels in \
+                                [discord] listen_channels).";
+                    self.answer_privately(ctx, cmd, text).await;
+                }
             }
             return;
         }

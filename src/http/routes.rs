@@ -73,7 +73,8 @@ async fn bounded_head(req: Request, next: Next) -> Response {
     if uri > MAX_URI_BYTES {
         let msg = format!(
             "the address is {} KB, over the {} KB the frame takes: send a long caption as a \
-             form field (curl -F caption=...) or a header-free body, not in the query",
+             form field with the photo (curl -F file=@photo.jpg -F caption=...), not in the \
+             address",
             uri.div_ceil(1024),
             MAX_URI_BYTES / 1024
         );
