@@ -189,6 +189,7 @@ impl Handler {
         };
         if let Some(text) = self.command_text(msg.content.trim()) {
             self.on_command(&feedback, text, &person).await;
+            tracing::info!("Discord: answered message {}", msg.id);
             return true;
         }
         let mut found = photos::find(msg, self.spoilers);
@@ -224,6 +225,8 @@ impl Handler {
         tracing::info!("Discord: {} photo(s) from {}", found.wanted.len(), person.username);
         let text = readable(&ctx.cache, photos::text(msg), &msg.mentions, msg.guild_id);
         self.on_photos(msg, &text, &feedback, found.wanted).await;
+        // The last word said: tests (and whoever reads the log) know the message is done.
+        tracing::info!("Discord: answered message {}", msg.id);
         true
     }
 
