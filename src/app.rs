@@ -131,6 +131,12 @@ impl App {
         }
     }
 
+    /// With `[video]`'s limits on clips and animations.
+    pub fn with_motion_limits(mut self, limits: crate::playback::MotionLimits) -> App {
+        self.ingest = self.ingest.with_motion_limits(limits);
+        self
+    }
+
     /// Starts storing photos that arrived together (one upload, one message). Each is stored
     /// as it comes; [`Batch::finish`] puts the last one on screen.
     pub fn batch(&self) -> Batch<'_> {
@@ -379,6 +385,7 @@ pub(crate) mod tests {
             transition: Duration::ZERO,
             rotation: crate::rotation::Rotation::newest(),
             clock: None,
+            motion: Default::default(),
         };
         // The tasks stop when the test's runtime ends.
         let tasks = crate::lifecycle::Tasks::new(tokio_util::sync::CancellationToken::new());

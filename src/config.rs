@@ -37,6 +37,48 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub log: LogConfig,
     pub schedule: ScheduleConfig,
+    pub video: VideoConfig,
+}
+
+/// `[video]`: how clips (and animated GIFs, WebPs and PNGs) play.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct VideoConfig {
+    /// Play a clip's sound (off: a frame in a living room should not start talking).
+    pub sound: bool,
+    /// How many times a clip plays before the slideshow goes on. Unset: clips under 15 s loop
+    /// until the slide's interval is over, longer ones play once.
+    pub loops: Option<u32>,
+    /// Longer clips are refused.
+    #[serde(with = "duration")]
+    pub max_duration: Duration,
+    /// Clips with more pixels a frame than this are refused (the default takes 4K, not 8K).
+    pub max_megapixels: f64,
+    /// Frames of an animation kept decoded at the screen's size while they fit in this many
+    /// MB; a longer one is decoded again each time round.
+    pub max_frames_mb: u64,
+}
+
+impl Default for VideoConfig {
+    fn default() -> Self {
+        VideoConfig {
+            sound: false,
+            loops: None,
+            max_duration: Duration::from_secs(180),
+            max_megapixels: 8.3,
+            max_frames_mb: 64,
+        }
+    }
+}
+
+impl VideoConfig {
+    /// The limits a clip is checked against at ingest.
+    pub fn limits(&self) -> crate::playback::MotionLimits {
+        crate::playback::MotionLimits {
+            max_duration: self.max_duration,
+            max_pixels: (self.max_megapixels * 1_000_000.0) as u64,
+        }
+    }
 }
 
 /// `[schedule]`: when the screen is on. Without it, always.
@@ -549,6 +591,25 @@ impl Config {
             return invalid(
                 "[display] transition",
                 "must be at most 10s: write e.g. transition = \"800ms\", or \"0s\" for none",
+            );
+        }
+        if self.video.max_duration.is_zero() || self.video.max_duration > Duration::from_secs(3600)
+        {
+            return invalid(
+                "[video] max_duration",
+                "must be between 1s and 1h: write e.g. max_duration = \"3m\"",
+            );
+        }
+        if !(self.video.max_megapixels > 0.0 && self.video.max_megapixels <= 40.0) {
+            return invalid(
+                "[video] max_megapixels",
+                "must be above 0 and at most 40 (8K is 33): write e.g. max_megapixels = 8.3",
+            );
+        }
+        if self.video.loops == Some(0) {
+            return invalid(
+                "[video] loops",
+                "must be at least 1: leave it out to loop short clips for the whole interval",
             );
         }
         if self.display.captions && self.display.caption_fields.is_empty() {

@@ -296,6 +296,11 @@ pub async fn serve(
                 clock: crate::schedule::Clock::from_env(),
             }
         }),
+        motion: crate::slideshow::MotionTiming {
+            loops: config.video.loops,
+            sound: config.video.sound,
+            keep_bytes: (config.video.max_frames_mb as usize).saturating_mul(1 << 20),
+        },
     };
     let (slideshow, _) =
         Slideshow::spawn(&tasks, library.clone(), renderer.clone(), sink.clone(), timing, welcome);
@@ -350,7 +355,8 @@ pub async fn serve(
             }
         }
     });
-    let app = App::new(library, renderer, slideshow, sink.clone(), screen, discord);
+    let app = App::new(library, renderer, slideshow, sink.clone(), screen, discord)
+        .with_motion_limits(config.video.limits());
     // The keyboard is a transport too: the display says which key, this says what it does.
     if let Some(mut keys) = keys {
         let app = app.clone();

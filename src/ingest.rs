@@ -8,7 +8,8 @@
 
 use std::sync::Arc;
 
-use crate::library::{Added, Library, LibraryError, NewPhoto, Photo, Source};
+use crate::library::{Added, Kind, Library, LibraryError, NewPhoto, Photo, Source};
+use crate::playback::{animation, video, MotionError, MotionInfo, MotionLimits};
 use crate::render::{self, Fit, RenderError, Slide};
 use crate::slides::{Look, Renderer};
 
@@ -65,6 +66,8 @@ pub struct Ingested {
 pub enum IngestError {
     #[error(transparent)]
     Photo(#[from] RenderError),
+    #[error(transparent)]
+    Motion(#[from] MotionError),
     #[error("the frame could not store the photo: {0}")]
     Library(#[from] LibraryError),
     #[error("the frame could not store the photo: {0}")]
@@ -88,22 +91,27 @@ impl IngestError {
 pub struct Ingest {
     library: Arc<Library>,
     renderer: Renderer,
+    motion: MotionLimits,
 }
 
 impl Ingest {
     pub fn new(library: Arc<Library>, renderer: Renderer) -> Ingest {
-        Ingest { library, renderer }
+        Ingest { library, renderer, motion: MotionLimits::default() }
+    }
+
+    /// With `[video]`'s limits on clips and animations.
+    pub fn with_motion_limits(mut self, limits: MotionLimits) -> Ingest {
+        self.motion = limits;
+        self
     }
 
     pub fn library(&self) -> &Arc<Library> {
         &self.library
     }
 
-    /// Checks, renders and stores one photo. Returns once it is on disk.
+    /// Checks, renders and stores one photo (or animation, or clip). Returns once it is on
+    /// disk.
     pub async fn ingest(&self, req: IngestRequest) -> Result<Ingested, IngestError> {
-        let info = render::probe(&req.bytes, &self.renderer.settings().limits)?;
-        let (width, height) = info.upright_size();
-        let bytes = Arc::new(req.bytes);
         let caption = req.caption.as_deref().and_then(clip_caption);
         let look = Look {
             fit: req.fit,
@@ -112,7 +120,22 @@ impl Ingest {
             sender: req.sender.clone(),
             received_at: None,
         };
-        let slide = self.renderer.photo(bytes.clone(), look).await?;
+        let bytes = Arc::new(req.bytes);
+        let (format, (width, height), kind, duration, slide) =
+            if let Some(container) = video::container(&bytes) {
+                let (info, slide) = self.check_video(&bytes, look).await?;
+                let size = (info.width, info.height);
+                (container.to_owned(), size, Kind::Video, Some(info.duration), slide)
+            } else {
+                let info = render::probe(&bytes, &self.renderer.settings().limits)?;
+                let motion = self.check_animation(&bytes, info.format).await?;
+                let slide = self.renderer.photo(bytes.clone(), look).await?;
+                let (kind, duration) = match motion {
+                    Some(m) => (Kind::Animation, Some(m.duration)),
+                    None => (Kind::Photo, None),
+                };
+                (info.format.name().to_owned(), info.upright_size(), kind, duration, slide)
+            };
         let new = NewPhoto {
             source: Some(req.source),
             sender: req.sender,
@@ -120,11 +143,13 @@ impl Ingest {
             caption,
             channel_id: req.channel_id,
             message_id: req.message_id,
-            format: info.format.name().to_owned(),
+            format,
             width,
             height,
             fit: req.fit,
             spoiler: req.spoiler,
+            kind,
+            duration_ms: duration.map(|d| d.as_millis() as u64),
         };
         let library = self.library.clone();
         let added = tokio::task::spawn_blocking(move || library.add(&bytes, new))
@@ -136,12 +161,65 @@ impl Ingest {
             source = ?photo.source,
             sender = photo.sender.as_deref().unwrap_or("-"),
             duplicate,
-            "stored a {}×{} {}",
+            "stored a {}×{} {} ({})",
             photo.width,
             photo.height,
-            photo.format
+            photo.format,
+            photo.kind,
         );
         Ok(Ingested { photo, duplicate, slide: Some(slide), removed })
+    }
+
+    /// An animated GIF, WebP or PNG: decoded to its last frame (which proves it plays) and
+    /// measured. `None` for a still image.
+    async fn check_animation(
+        &self,
+        bytes: &Arc<Vec<u8>>,
+        format: render::Format,
+    ) -> Result<Option<MotionInfo>, IngestError> {
+        if !matches!(format, render::Format::Gif | render::Format::WebP | render::Format::Png) {
+            return Ok(None);
+        }
+        let (bytes, limits) = (bytes.clone(), self.motion);
+        let probed = self
+            .renderer
+            .blocking(move || {
+                animation::is_animated(&bytes, format)
+                    .then(|| animation::probe(&bytes, format, &limits))
+                    .transpose()
+            })
+            .await
+            .ok_or_else(|| IngestError::Worker("the animation's worker failed".into()))?;
+        probed.map_err(|e| match e {
+            animation::ProbeError::Image(e) => IngestError::Photo(e),
+            animation::ProbeError::Motion(e) => IngestError::Motion(e),
+        })
+    }
+
+    /// A clip: GStreamer reads what it is (from a temporary file: it reads files), the limits
+    /// are checked, and its first frame becomes its still.
+    async fn check_video(
+        &self,
+        bytes: &Arc<Vec<u8>>,
+        look: Look,
+    ) -> Result<(MotionInfo, Arc<Slide>), IngestError> {
+        if !video::available() {
+            return Err(MotionError::NoGStreamer.into());
+        }
+        let library = self.library.clone();
+        let data = bytes.clone();
+        let scratch = tokio::task::spawn_blocking(move || library.scratch(&data))
+            .await
+            .map_err(|e| IngestError::Worker(e.to_string()))??;
+        let path = scratch.path().to_owned();
+        let limits = self.motion;
+        let info = tokio::task::spawn_blocking(move || video::probe(&path, &limits))
+            .await
+            .map_err(|e| IngestError::Worker(e.to_string()))??;
+        let size = (info.width, info.height);
+        let slide = self.renderer.video_still(scratch.path().to_owned(), size, look).await?;
+        drop(scratch);
+        Ok((info, slide))
     }
 }
 

@@ -48,6 +48,7 @@ pub mod ingest;
 pub mod library;
 pub mod lifecycle;
 pub mod motion;
+pub mod playback;
 pub mod power;
 pub mod render;
 pub mod rotation;

@@ -144,6 +144,10 @@ pub struct NewPhoto {
     pub fit: Option<Fit>,
     /// Sent as a spoiler (`[discord] spoilers = "blur"`): shown veiled.
     pub spoiler: bool,
+    /// A photo, an animation or a video.
+    pub kind: Kind,
+    /// How long one play of an animation or a video lasts.
+    pub duration_ms: Option<u64>,
 }
 
 /// One stored photo, as the index knows it.
@@ -172,6 +176,67 @@ pub struct Photo {
     pub favourite: bool,
     /// Sent as a spoiler: shown veiled, never in full.
     pub spoiler: bool,
+    /// A photo, an animation or a video.
+    pub kind: Kind,
+    /// How long one play of an animation or a video lasts, in milliseconds.
+    pub duration_ms: Option<u64>,
+}
+
+/// What a stored original is: a still photo, an animated image (GIF, WebP, APNG) or a video
+/// clip. Written as its word everywhere (API, index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    #[default]
+    Photo,
+    Animation,
+    Video,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Photo => "photo",
+            Kind::Animation => "animation",
+            Kind::Video => "video",
+        }
+    }
+
+    /// Whether it moves on screen.
+    pub fn moves(self) -> bool {
+        self != Kind::Photo
+    }
+}
+
+impl std::fmt::Display for Kind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Kind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Kind, String> {
+        match s {
+            "photo" => Ok(Kind::Photo),
+            "animation" => Ok(Kind::Animation),
+            "video" => Ok(Kind::Video),
+            other => Err(format!("`{other}` is not a kind: photo, animation or video")),
+        }
+    }
+}
+
+impl rusqlite::types::ToSql for Kind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for Kind {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Kind> {
+        value.as_str()?.parse().map_err(|e: String| rusqlite::types::FromSqlError::Other(e.into()))
+    }
 }
 
 /// What `add` did.
@@ -222,6 +287,22 @@ pub struct Library {
     full: AtomicBool,
 }
 
+/// A temporary file, removed when dropped.
+#[derive(Debug)]
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
+}
+
 /// The data directory's disk, for `/api/status`.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct DiskUsage {
@@ -263,10 +344,14 @@ const MIGRATIONS: &[&str] = &[
     // 2: favourites, kept by retention; spoilers, shown veiled.
     "ALTER TABLE photos ADD COLUMN favourite INTEGER NOT NULL DEFAULT 0;
      ALTER TABLE photos ADD COLUMN spoiler INTEGER NOT NULL DEFAULT 0;",
+    // 3: motion: animations and videos, with their length.
+    "ALTER TABLE photos ADD COLUMN kind TEXT NOT NULL DEFAULT 'photo';
+     ALTER TABLE photos ADD COLUMN duration_ms INTEGER;",
 ];
 
 const COLUMNS: &str = "id, sha256, source, sender, caption, channel_id, message_id, received_at, \
-                       width, height, bytes, format, fit, sender_id, favourite, spoiler";
+                       width, height, bytes, format, fit, sender_id, favourite, spoiler, kind, \
+                       duration_ms";
 
 impl Library {
     /// Opens (creating if needed) the library in `dir`, and tidies what a crash may have left:
@@ -497,8 +582,10 @@ impl Library {
             None => {
                 tx.execute(
                     "INSERT INTO photos (sha256, source, sender, caption, channel_id, message_id, \
-                     received_at, width, height, bytes, format, fit, sender_id, spoiler) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                     received_at, width, height, bytes, format, fit, sender_id, spoiler, kind, \
+                     duration_ms) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
+                     ?16)",
                     params![
                         sha256,
                         new.source.unwrap_or(Source::Http).as_str(),
@@ -514,6 +601,8 @@ impl Library {
                         new.fit,
                         new.sender_id.map(|v| v as i64),
                         new.spoiler,
+                        new.kind,
+                        new.duration_ms.map(|v| v as i64),
                     ],
                 )
                 .map_err(|e| self.db_err(e))?;
@@ -525,6 +614,24 @@ impl Library {
         tx.commit().map_err(|e| self.db_err(e))?;
         let photo = photo.ok_or_else(|| self.db_err(rusqlite::Error::QueryReturnedNoRows))?;
         Ok((photo, duplicate, removed))
+    }
+
+    /// Writes `bytes` to a temporary file (not synced: it is read once and removed) for a tool
+    /// that reads files, not memory: a clip for GStreamer before it is stored. A crash leaves
+    /// a `.part` file, which the next start removes.
+    pub fn scratch(&self, bytes: &[u8]) -> Result<Scratch, LibraryError> {
+        let n = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
+        let path = self.dir.join("tmp").join(format!("{}-{n}-scratch.part", std::process::id()));
+        fs::write(&path, bytes).map_err(|source| {
+            let _ = fs::remove_file(&path);
+            LibraryError::Io { action: "cannot write", path: path.clone(), source }
+        })?;
+        Ok(Scratch(path))
+    }
+
+    /// Where a stored original's file is (a clip is played from it).
+    pub fn original_path(&self, photo: &Photo) -> PathBuf {
+        self.photo_path(&photo.sha256)
     }
 
     /// Writes to a unique temporary name, fsyncs, renames into place and fsyncs the directory,
@@ -1008,6 +1115,9 @@ fn photo_from_row(r: &Row<'_>) -> rusqlite::Result<Photo> {
         sender_id: r.get::<_, Option<i64>>(13)?.map(|v| v as u64),
         favourite: r.get(14)?,
         spoiler: r.get(15)?,
+        // A kind this version does not know is shown as a photo: its still still decodes.
+        kind: r.get::<_, Kind>(16).unwrap_or(Kind::Photo),
+        duration_ms: r.get::<_, Option<i64>>(17)?.map(|v| v.max(0) as u64),
     })
 }
 

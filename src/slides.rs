@@ -8,9 +8,12 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
+use std::path::PathBuf;
+
 use crate::display::ScreenSize;
 use crate::library::Photo;
-use crate::render::{self, text, Fit, Limits, Matte, RenderError, RenderOptions, Slide};
+use crate::playback::{video, MotionError};
+use crate::render::{self, text, Fit, Layout, Limits, Matte, RenderError, RenderOptions, Slide};
 
 /// The frame-wide settings every slide is rendered with.
 #[derive(Debug, Clone, Copy)]
@@ -223,6 +226,55 @@ impl Renderer {
         Ok(Arc::new(slide))
     }
 
+    /// Runs `work` on the blocking pool under the decode gate, like a render: probing an
+    /// animation decodes every frame.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Option<T> {
+        let permit =
+            self.permits.clone().acquire_owned().await.expect("the decode gate is never closed");
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work()
+        })
+        .await
+        .ok()
+    }
+
+    /// The still of a clip at `path`: its first frame over the matte, captioned like a photo.
+    /// The frame comes from a GStreamer child, under the decode gate.
+    pub async fn video_still(
+        &self,
+        path: PathBuf,
+        size: (u32, u32),
+        look: Look,
+    ) -> Result<Arc<Slide>, MotionError> {
+        let (layout, line) = self.motion_layout(size, &look);
+        let matte = self.settings.matte;
+        let shape = video::Shape { crop: layout.crop(), out: (layout.dest.2, layout.dest.3) };
+        let work = move || -> Result<Arc<Slide>, MotionError> {
+            let frame = video::first_frame(&path, shape)?;
+            let (w, h) = shape.out;
+            let picture = image::RgbaImage::from_raw(w, h, frame).expect("a frame of w×h RGBA");
+            let slide = render::compose_fitted(picture, &layout, matte);
+            Ok(Arc::new(finish_still(slide, &look, line.as_deref())))
+        };
+        self.blocking(work).await.unwrap_or_else(|| {
+            Err(MotionError::Damaged { detail: "the frame's worker failed on it".into() })
+        })
+    }
+
+    /// Where a moving picture of `size` goes on the screen, and its caption.
+    pub fn motion_layout(&self, size: (u32, u32), look: &Look) -> (Layout, Option<String>) {
+        let fit = look.fit.unwrap_or(self.settings.fit);
+        let layout = Layout::new(size, self.size(), fit);
+        let line = (self.settings.captions && !look.spoiler)
+            .then(|| self.settings.caption_fields.line(look, || None))
+            .flatten();
+        (layout, line)
+    }
+
     async fn sized(
         &self,
         bytes: Arc<Vec<u8>>,
@@ -243,24 +295,29 @@ impl Renderer {
             let line = (captions && !look.spoiler)
                 .then(|| caption_fields.line(&look, || render::taken_on(&bytes)))
                 .flatten();
-            let mut slide = match Arc::try_unwrap(bytes) {
+            let slide = match Arc::try_unwrap(bytes) {
                 Ok(owned) => render::render_owned(owned, &opts)?,
                 Err(shared) => render::render(&shared, &opts)?,
             };
-            if look.spoiler {
-                // Whatever the settings, a spoiler says what it is: its own caption may give
-                // away what the sender meant to hide.
-                slide = render::veil(&slide);
-                text::caption(&mut slide, SPOILER_CAPTION);
-            } else if let Some(line) = line {
-                text::caption(&mut slide, &line);
-            }
-            Ok(slide)
+            Ok(finish_still(slide, &look, line.as_deref()))
         });
         job.await.unwrap_or_else(|_| {
             Err(RenderError::Corrupt { format: "image", detail: "the decoder failed".into() })
         })
     }
+}
+
+/// A rendered slide made ready for the screen: veiled if a spoiler (whatever the settings, a
+/// spoiler says what it is: its own caption may give away what the sender meant to hide),
+/// else captioned.
+fn finish_still(mut slide: Slide, look: &Look, line: Option<&str>) -> Slide {
+    if look.spoiler {
+        slide = render::veil(&slide);
+        text::caption(&mut slide, SPOILER_CAPTION);
+    } else if let Some(line) = line {
+        text::caption(&mut slide, line);
+    }
+    slide
 }
 
 /// Copies `src` into `dst` with its top-left corner at `(x, y)`; what falls outside is cut.

@@ -24,8 +24,10 @@ use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use crate::display::FrameSink;
-use crate::library::{Library, Photo};
+use crate::library::{Kind, Library, Photo};
 use crate::lifecycle::Tasks;
+use crate::playback::player::{self, Playing};
+use crate::playback::Player;
 use crate::render::{RenderError, Slide};
 use crate::rotation::{Entry, Rotation};
 use crate::slides::{self, Look, Renderer, WelcomeInfo};
@@ -97,6 +99,40 @@ pub struct Timing {
     pub rotation: Rotation,
     /// The clock drawn on the slides, if any.
     pub clock: Option<slides::ClockFace>,
+    /// How animations and clips play.
+    pub motion: MotionTiming,
+}
+
+/// `[video]`: how animations and clips play.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MotionTiming {
+    /// Plays of each; `None`: those under [`LOOP_UNDER`] loop for the interval, longer ones
+    /// play once.
+    pub loops: Option<u32>,
+    pub sound: bool,
+    /// An animation's frames are kept decoded while they fit in this many bytes.
+    pub keep_bytes: usize,
+}
+
+impl Default for MotionTiming {
+    fn default() -> Self {
+        MotionTiming { loops: None, sound: false, keep_bytes: 64 << 20 }
+    }
+}
+
+/// Clips shorter than this loop until the slide's interval is over (unless `[video] loops`).
+pub const LOOP_UNDER: Duration = Duration::from_secs(15);
+
+impl MotionTiming {
+    /// How many times a clip of `length` plays (`None`: until the slide changes), and how
+    /// long its slide stays up given the frame's `interval`.
+    pub fn plan(&self, length: Duration, interval: Duration) -> (Option<u32>, Duration) {
+        match self.loops {
+            Some(n) => (Some(n), length * n),
+            None if length < LOOP_UNDER => (None, interval.max(length)),
+            None => (Some(1), length),
+        }
+    }
 }
 
 impl Slideshow {
@@ -139,6 +175,7 @@ impl Slideshow {
             hold: None,
             asleep: false,
             arrived_asleep: false,
+            playing: None,
         };
         let handle = tasks.spawn_graceful(task.run(rx, results));
         tasks.spawn_graceful(remember_showing(library_for_state, state.clone(), tasks.token()));
@@ -264,6 +301,8 @@ struct Task {
     asleep: bool,
     /// A photo arrived while the screen was off: it is what shows at wake.
     arrived_asleep: bool,
+    /// The animation or clip on screen, playing; dropping it stops it.
+    playing: Option<Player>,
 }
 
 impl Task {
@@ -581,6 +620,7 @@ impl Task {
             }
         } else {
             self.asleep = true;
+            self.playing = None;
             self.deadline = None;
             self.clock_due = None;
             self.bare = None;
@@ -617,8 +657,12 @@ impl Task {
     fn shot_at(&self, i: usize) -> Option<Shot> {
         let id = *self.order.get(i)?;
         let size = |id: &i64| self.photos.get(id).map(|p| (p.width, p.height));
+        // A moving picture has the screen to itself: it plays alone.
+        let still = |id: &i64| self.photos.get(id).is_some_and(|p| !p.kind.moves());
         let beside = self.order.get(i + 1).copied().filter(|b| {
             *b != id
+                && still(&id)
+                && still(b)
                 && !self.broken.contains(b)
                 && matches!((size(&id), size(b)), (Some(a), Some(b)) if self.renderer.pairs(a, b))
         });
@@ -672,14 +716,64 @@ impl Task {
         if self.hold.is_some_and(|(held, _)| held != shot.id) {
             self.hold = None;
         }
-        self.present(slide, transition);
+        self.playing = None;
+        self.present(slide.clone(), transition);
+        self.playing = self.play(shot, slide, transition);
         self.current = Some(shot);
         self.arm_timer();
         self.publish();
         self.prepare_next();
     }
 
+    /// Starts playing the slide's animation or clip over its still, after the crossfade. A
+    /// spoiler stays veiled and still; a pair is two stills.
+    fn play(&self, shot: Shot, still: Arc<Slide>, transition: Duration) -> Option<Player> {
+        let photo = self.photos.get(&shot.id).filter(|p| p.kind.moves() && !p.spoiler)?;
+        if shot.beside.is_some() {
+            return None;
+        }
+        let path = self.library.original_path(photo);
+        let source = match photo.kind {
+            Kind::Video => player::Source::Video { path, sound: self.timing.motion.sound },
+            _ => player::Source::Animation { path },
+        };
+        let look = Look::from(photo);
+        let (layout, caption) = self.renderer.motion_layout((photo.width, photo.height), &look);
+        let length = Duration::from_millis(photo.duration_ms.unwrap_or(0));
+        let (loops, _) = self.timing.motion.plan(length, self.timing.interval);
+        let sink = self.sink.clone();
+        Some(Player::start(Playing {
+            source,
+            still,
+            caption,
+            layout,
+            loops,
+            keep_bytes: self.timing.motion.keep_bytes,
+            after: transition,
+            show: Arc::new(move |frame| sink.show(frame, Duration::ZERO)),
+        }))
+    }
+
+    /// How long the slide on screen stays: the interval, or what its clip needs.
+    fn slide_time(&self) -> Duration {
+        let interval = self.timing.interval;
+        let moving = self
+            .current
+            .filter(|shot| shot.beside.is_none())
+            .and_then(|shot| self.photos.get(&shot.id))
+            .filter(|p| p.kind.moves() && !p.spoiler);
+        match moving {
+            Some(photo) => {
+                let length = Duration::from_millis(photo.duration_ms.unwrap_or(0));
+                let (_, time) = self.timing.motion.plan(length, interval);
+                time + self.timing.transition
+            }
+            None => interval,
+        }
+    }
+
     fn show_welcome(&mut self) {
+        self.playing = None;
         self.current = None;
         self.wanted = None;
         self.deadline = None;
@@ -713,7 +807,7 @@ impl Task {
             !self.paused && !self.asleep && self.order.len() > 1 && self.current.is_some();
         let interval = match self.hold {
             Some((id, d)) if self.current.is_some_and(|shot| shot.id == id) => d,
-            _ => self.timing.interval,
+            _ => self.slide_time(),
         };
         self.deadline = rotating.then(|| Instant::now() + interval);
     }
@@ -810,16 +904,31 @@ async fn render_stored(
     renderer: &Renderer,
     shot: Shot,
 ) -> Result<(Shot, Arc<Slide>), Unshown> {
+    // A clip is not read into memory: GStreamer reads its file.
     let read = |id: i64| async move {
-        match library.call(move |l| l.read(id)).await {
-            Ok(Some((photo, bytes))) => Ok((Look::from(&photo), Arc::new(bytes))),
+        let found = library.call(move |l| match l.get(id)? {
+            Some(photo) if photo.kind == Kind::Video => Ok(Some((photo, None))),
+            Some(_) => Ok(l.read(id)?.map(|(photo, bytes)| (photo, Some(Arc::new(bytes))))),
+            None => Ok(None),
+        });
+        match found.await {
+            Ok(Some(found)) => Ok(found),
             Ok(None) => Err(Unshown::Gone),
             Err(e) => Err(Unshown::Failed(e.to_string())),
         }
     };
-    let (look, bytes) = read(shot.id).await?;
+    let (photo, bytes) = read(shot.id).await?;
+    let look = Look::from(&photo);
+    let Some(bytes) = bytes else {
+        let path = library.original_path(&photo);
+        let still = renderer.video_still(path, (photo.width, photo.height), look).await;
+        return still
+            .map(|slide| (Shot::alone(shot.id), slide))
+            .map_err(|e| Unshown::Failed(e.to_string()));
+    };
     if let Some(beside) = shot.beside {
-        if let Ok((other_look, other)) = read(beside).await {
+        if let Ok((other_photo, Some(other))) = read(beside).await {
+            let other_look = Look::from(&other_photo);
             match renderer.pair((bytes.clone(), look.clone()), (other, other_look)).await {
                 Ok(slide) => return Ok((shot, slide)),
                 Err(e) => tracing::warn!("photos {} and {beside} cannot be paired: {e}", shot.id),
@@ -918,6 +1027,7 @@ pub(crate) mod tests {
             transition: Duration::ZERO,
             rotation: Rotation::newest(),
             clock: None,
+            motion: MotionTiming::default(),
         };
         let tasks = Tasks::new(CancellationToken::new());
         let (show, task) =

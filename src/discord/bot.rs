@@ -462,6 +462,7 @@ impl Handler {
         req.spoiler = want.spoiler;
         batch.ingest(req).await.map_err(|e| match e {
             IngestError::Photo(e) => e.to_string(),
+            IngestError::Motion(e) => e.to_string(),
             e if e.is_disk_full() => {
                 tracing::error!("{e}");
                 "the frame's disk is full, so it was not stored: ask the frame's owner to free \

@@ -7,9 +7,13 @@
 //! A forwarded message carries what it forwards in `message_snapshots`: its photos are taken
 //! like the message's own, and its text is the caption (the forwarder is the sender).
 //!
-//! What is not a photo is decided here, before anything is downloaded ([`Skipped`]): voice
-//! messages and audio are left alone without a word, videos and spoilers are skipped (the bot
-//! says so in a DM, and nothing in a server, where the message was meant for people).
+//! Clips are taken like photos (ingest plays them), and so are GIFs from Discord's GIF picker,
+//! which are not GIF files but `gifv` embeds whose `video` is an MP4 behind the media proxy.
+//!
+//! What is not for the screen is decided here, before anything is downloaded ([`Skipped`]):
+//! voice messages and audio are left alone without a word, and spoilers are skipped when the
+//! owner says so (the bot says so in a DM, and nothing in a server, where the message was
+//! meant for people).
 
 use serenity::all::{Attachment, Embed, Message, MessageFlags};
 
@@ -21,8 +25,6 @@ pub use crate::config::Spoilers;
 pub enum Skipped {
     /// A voice message or an audio file: never for the screen, never answered.
     Audio,
-    /// A video: the frame cannot play them yet.
-    Video,
     /// A file marked as a spoiler (`SPOILER_` in its name), with `spoilers = "skip"`.
     Spoiler,
 }
@@ -32,9 +34,6 @@ impl Skipped {
     pub fn note(self) -> Option<&'static str> {
         match self {
             Skipped::Audio => None,
-            Skipped::Video => {
-                Some("This frame shows photos only, so the video was not stored: send a photo.")
-            }
             Skipped::Spoiler => Some(
                 "Spoilers are not put on the frame: send the photo without marking it as a \
                  spoiler if it may be shown.",
@@ -100,7 +99,21 @@ pub fn find(msg: &Message, spoilers: Spoilers) -> Found {
 /// hosts the frame may not fetch from (`allowed`), and has no embed yet.
 pub fn awaits_embed(msg: &Message, allowed: impl Fn(&reqwest::Url) -> bool) -> bool {
     msg.embeds.is_empty()
-        && links(&msg.content).iter().any(|l| reqwest::Url::parse(l).map_or(true, |u| !allowed(&u)))
+        && (links(&msg.content)
+            .iter()
+            .any(|l| reqwest::Url::parse(l).map_or(true, |u| !allowed(&u)))
+            || !gif_links(&msg.content).is_empty())
+}
+
+/// Links to pages of GIF sites (what Discord's GIF picker sends): only their embed, a `gifv`
+/// whose video is on Discord's media proxy, can be shown.
+fn gif_links(text: &str) -> Vec<&str> {
+    const SITES: [&str; 3] =
+        ["https://tenor.com/", "https://giphy.com/", "https://media.giphy.com/"];
+    text.split_whitespace()
+        .map(|w| w.trim_start_matches('<').trim_end_matches('>'))
+        .filter(|w| SITES.iter().any(|site| w.starts_with(site)))
+        .collect()
 }
 
 /// Whether an attachment is taken, by what Discord says of it: never downloaded otherwise.
@@ -110,9 +123,6 @@ fn classify(a: &Attachment, spoilers: Spoilers) -> Result<(), Skipped> {
     let kind = a.content_type.as_deref().unwrap_or("").to_ascii_lowercase();
     if kind.starts_with("audio/") || a.duration_secs.is_some() {
         return Err(Skipped::Audio);
-    }
-    if kind.starts_with("video/") {
-        return Err(Skipped::Video);
     }
     if spoilers == Spoilers::Skip && is_spoiler(a) {
         return Err(Skipped::Spoiler);
@@ -150,7 +160,11 @@ fn in_parts(
         let thumb = (embed.kind.as_deref() == Some("image"))
             .then(|| embed.thumbnail.as_ref().map(|t| (t.proxy_url.clone(), t.url.clone())))
             .flatten();
-        if let Some((proxy, url)) = image.or(thumb) {
+        // A GIF from the picker: the `video` is the animation (an MP4), the thumbnail a still.
+        let gifv = (embed.kind.as_deref() == Some("gifv"))
+            .then(|| embed.video.as_ref().map(|v| (v.proxy_url.clone(), v.url.clone())))
+            .flatten();
+        if let Some((proxy, url)) = gifv.or(image).or(thumb) {
             if let Some(link) = &embed.url {
                 embedded_links.push(link.clone());
             }
@@ -213,10 +227,8 @@ mod tests {
             classify(&attachment("photo.bin", "application/octet-stream"), Spoilers::Skip),
             Ok(())
         );
-        assert_eq!(
-            classify(&attachment("a.mov", "video/quicktime"), Spoilers::Show),
-            Err(Skipped::Video)
-        );
+        // A clip is taken: the frame plays it.
+        assert_eq!(classify(&attachment("a.mov", "video/quicktime"), Spoilers::Show), Ok(()));
         assert_eq!(
             classify(&attachment("a.m4a", "audio/mp4"), Spoilers::Show),
             Err(Skipped::Audio)
@@ -227,6 +239,43 @@ mod tests {
         assert_eq!(classify(&spoiler, Spoilers::Blur), Ok(()));
         assert!(is_spoiler(&spoiler) && !is_spoiler(&photo));
         assert!(Skipped::Audio.note().is_none(), "voice messages are never answered");
+    }
+
+    /// A GIF from Discord's picker, as Discord sends it: a Tenor link, and a `gifv` embed whose
+    /// `video` is an MP4 behind the media proxy.
+    #[test]
+    fn a_gif_from_the_picker_is_its_embeds_video() {
+        let msg: Message = serde_json::from_value(serde_json::json!({
+            "id": "3", "channel_id": "5", "type": 0, "content": "https://tenor.com/view/cat-dance-gif-123",
+            "author": { "id": "7", "username": "anna", "discriminator": "0", "avatar": null },
+            "timestamp": "2026-12-04T10:00:00.000000+00:00", "edited_timestamp": null,
+            "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [],
+            "attachments": [], "pinned": false,
+            "embeds": [{
+                "type": "gifv", "url": "https://tenor.com/view/cat-dance-gif-123",
+                "provider": { "name": "Tenor", "url": "https://tenor.co" },
+                "thumbnail": {
+                    "url": "https://media.tenor.com/AAA/cat.png",
+                    "proxy_url": "https://images-ext-1.discordapp.net/external/t/https/media.tenor.com/AAA/cat.png",
+                    "width": 498, "height": 280
+                },
+                "video": {
+                    "url": "https://media.tenor.com/AAA/cat.mp4",
+                    "proxy_url": "https://images-ext-1.discordapp.net/external/v/https/media.tenor.com/AAA/cat.mp4",
+                    "width": 498, "height": 280
+                }
+            }]
+        }))
+        .unwrap();
+        let found = find(&msg, Spoilers::Show);
+        assert_eq!(found.wanted.len(), 1, "{found:?}");
+        assert!(found.wanted[0].url.ends_with("/https/media.tenor.com/AAA/cat.mp4"));
+        assert!(found.wanted[0].url.starts_with("https://images-ext-1.discordapp.net/"));
+        // Before Discord adds the embed, the bot waits for it.
+        let mut bare = msg.clone();
+        bare.embeds.clear();
+        assert!(awaits_embed(&bare, |_| true));
+        assert!(find(&bare, Spoilers::Show).wanted.is_empty());
     }
 
     #[test]

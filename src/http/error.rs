@@ -106,6 +106,17 @@ impl From<IngestError> for AppError {
     fn from(e: IngestError) -> AppError {
         match e {
             IngestError::Photo(e) => e.into(),
+            IngestError::Motion(e) => {
+                let (status, code) = match e.kind() {
+                    _ if e.is_setup() => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "cannot_play_videos"),
+                    ErrorKind::Unsupported => {
+                        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_format")
+                    }
+                    ErrorKind::TooLarge => (StatusCode::UNPROCESSABLE_ENTITY, "video_too_large"),
+                    ErrorKind::Damaged => (StatusCode::UNPROCESSABLE_ENTITY, "damaged_video"),
+                };
+                AppError::new(status, code, e.to_string())
+            }
             e if e.is_disk_full() => AppError::disk_full(),
             e if e.is_io_failure() => {
                 tracing::error!("{e}");

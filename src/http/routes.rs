@@ -335,6 +335,10 @@ async fn original(
         "GIF" => "image/gif",
         "BMP" => "image/bmp",
         "TIFF" => "image/tiff",
+        "MP4" => "video/mp4",
+        "MOV" => "video/quicktime",
+        "WebM" => "video/webm",
+        "MKV" => "video/x-matroska",
         _ => "application/octet-stream",
     };
     Ok(([(header::CONTENT_TYPE, mime)], bytes).into_response())

@@ -53,6 +53,13 @@ impl Layout {
         }
     }
 
+    /// Pixels cut from each side of the upright photo, left-right and top-bottom: none for
+    /// `contain`, the overflow's halves for `cover`.
+    pub fn crop(&self) -> (u32, u32) {
+        let cut = |full: u32, kept: f64| ((f64::from(full) - kept).max(0.0) / 2.0) as u32;
+        (cut(self.photo.0, self.region.0), cut(self.photo.1, self.region.1))
+    }
+
     /// Whether the photo covers the whole slide, leaving no bars to fill.
     pub fn fills_slide(&self) -> bool {
         (self.dest.2, self.dest.3) == self.slide

@@ -213,6 +213,25 @@ pub fn probe(bytes: &[u8], limits: &Limits) -> Result<PhotoInfo, RenderError> {
     Ok(info)
 }
 
+/// Resizes one upright frame of an animation (its whole canvas) to its place in `layout`: the
+/// photo's rectangle `layout.dest`, cut as `fit` cuts a photo.
+pub fn fit_frame(frame: image::RgbaImage, layout: &Layout) -> image::RgbaImage {
+    let (width, height) = frame.dimensions();
+    let src = resize::Decoded {
+        width,
+        height,
+        pixels: frame.into_raw(),
+        channels: resize::Channels::Rgba,
+    };
+    resize::resize(&src, &layout.stored(image::metadata::Orientation::NoTransforms))
+}
+
+/// A slide with `picture`, already at `layout.dest`'s size, in its place over the matte: the
+/// still of a video, whose first frame comes scaled from the decoder.
+pub fn compose_fitted(picture: image::RgbaImage, layout: &Layout, matte: Matte) -> Slide {
+    compose::compose(picture, layout, matte)
+}
+
 /// Turns a photo into a slide of exactly `opts.width`×`opts.height`.
 pub fn render(bytes: &[u8], opts: &RenderOptions) -> Result<Slide, RenderError> {
     guard(format_name(bytes), || render_unguarded(Cow::Borrowed(bytes), opts))

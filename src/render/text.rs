@@ -156,16 +156,29 @@ pub fn caption(slide: &mut Slide, text: &str) {
     if text.is_empty() {
         return;
     }
-    let px = (short_side(slide) / 24.0).clamp(12.0, 64.0);
-    let band = (px * 2.0) as u32;
+    let px = caption_px(slide);
+    let band = caption_band(slide);
     let margin = px;
     let line = fit_width(&text, px, Weight::Regular, slide.width as f32 - 2.0 * margin);
-    darken_band(slide, slide.height.saturating_sub(band), slide.height, 110);
+    darken_band(slide, slide.height.saturating_sub(band), slide.height, CAPTION_KEEP);
     let width = measure(&line, px, Weight::Regular);
     let x = (slide.width as f32 - width) / 2.0;
     let baseline = slide.height as f32 - band as f32 / 2.0 + px * 0.35;
     draw(slide, &line, x, baseline, px, Weight::Regular, [255, 255, 255]);
 }
+
+/// The caption's text size on `slide`.
+fn caption_px(slide: &Slide) -> f32 {
+    (short_side(slide) / 24.0).clamp(12.0, 64.0)
+}
+
+/// The height of the darkened band a caption is drawn on, along the bottom of `slide`.
+pub fn caption_band(slide: &Slide) -> u32 {
+    ((caption_px(slide) * 2.0) as u32).min(slide.height)
+}
+
+/// How much [`caption`] darkens its band: `keep`/256 of the brightness.
+pub const CAPTION_KEEP: u32 = 110;
 
 /// The slide's shorter side: what text is sized by, on landscape and portrait screens alike.
 fn short_side(slide: &Slide) -> f32 {

@@ -119,3 +119,19 @@ pub fn stderr(out: &Output) -> String {
 pub mod discord;
 pub mod frame;
 pub mod xvfb;
+
+/// A clip or animation made by ffmpeg (Debian's) at test time: `args` are its input and
+/// encoding options, `ext` the container. Tests that call this are ignored by default and run
+/// by `.ci/run`, which installs ffmpeg.
+pub fn ffmpeg_clip(args: &[&str], ext: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join(format!("clip.{ext}"));
+    let status = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y"])
+        .args(args)
+        .arg(&out)
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run ffmpeg ({e}): apt install ffmpeg"));
+    assert!(status.success(), "ffmpeg {args:?} failed");
+    std::fs::read(&out).unwrap()
+}

@@ -1,0 +1,260 @@
+//! Video clips through GStreamer's command-line tools, run as child processes: what ingest
+//! learns of a clip (`gst-discoverer-1.0`), and its frames as raw RGBA at the size they are
+//! shown (`gst-launch-1.0`, paced by the pipeline's own clock).
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::{MotionError, MotionInfo, MotionLimits};
+
+/// How long `gst-discoverer-1.0` may take to read a clip's headers.
+const DISCOVER_TIMEOUT_S: u32 = 15;
+
+/// The containers a phone or Discord sends clips in, by the bytes' signature.
+/// Returns the container's name, as the library stores it.
+pub fn container(bytes: &[u8]) -> Option<&'static str> {
+    infer::get(bytes).and_then(|k| match k.mime_type() {
+        "video/mp4" | "video/x-m4v" => Some("MP4"),
+        "video/quicktime" => Some("MOV"),
+        "video/webm" => Some("WebM"),
+        "video/x-matroska" => Some("MKV"),
+        _ => None,
+    })
+}
+
+/// The GStreamer tool `name`, where the system has it.
+fn tool(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file())
+}
+
+/// Whether this system can play clips at all (GStreamer's tools are installed).
+pub fn available() -> bool {
+    tool("gst-launch-1.0").is_some() && tool("gst-discoverer-1.0").is_some()
+}
+
+/// Reads what a clip is: its picture's upright size and its length, checked against `limits`.
+/// Blocking (a child process, up to [`DISCOVER_TIMEOUT_S`]).
+pub fn probe(path: &Path, limits: &MotionLimits) -> Result<MotionInfo, MotionError> {
+    let discoverer = tool("gst-discoverer-1.0").ok_or(MotionError::NoGStreamer)?;
+    let output = Command::new(discoverer)
+        .arg(format!("--timeout={DISCOVER_TIMEOUT_S}"))
+        .arg(path)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map_err(|_| MotionError::NoGStreamer)?;
+    let report = String::from_utf8_lossy(&output.stdout);
+    let info = parse_discovery(&report)?;
+    if info.duration > limits.max_duration {
+        return Err(MotionError::TooLong { length: info.duration, limit: limits.max_duration });
+    }
+    if u64::from(info.width) * u64::from(info.height) > limits.max_pixels {
+        return Err(MotionError::TooManyPixels {
+            width: info.width,
+            height: info.height,
+            limit_mp: limits.max_pixels as f64 / 1e6,
+        });
+    }
+    Ok(info)
+}
+
+/// Reads `gst-discoverer-1.0`'s report: the duration, the first video stream's size, and
+/// whether a plugin is missing.
+pub fn parse_discovery(report: &str) -> Result<MotionInfo, MotionError> {
+    let value = |line: &str, key: &str| line.trim().strip_prefix(key).map(|v| v.trim().to_owned());
+    if report.contains("Missing plugins") {
+        // The line after names what is missing: "(gstreamer|1.0|…|H.265 (Main Profile)
+        // decoder|decoder-video/x-h265…)".
+        let codec = report
+            .lines()
+            .skip_while(|l| !l.contains("Missing plugins"))
+            .nth(1)
+            .and_then(|l| l.split('|').nth(3))
+            .map(|d| d.trim_end_matches(" decoder").to_owned())
+            .unwrap_or_else(|| "these".into());
+        return Err(MotionError::MissingDecoder { codec, package: "gstreamer1.0-libav" });
+    }
+    if let Some(i) = report.find("An error was encountered while discovering the file") {
+        let detail = report[i..].lines().nth(1).unwrap_or("").trim().trim_end_matches('.');
+        let detail = if detail.is_empty() { "GStreamer could not read it" } else { detail };
+        return Err(MotionError::Damaged { detail: detail.to_lowercase() });
+    }
+    let mut duration = None;
+    let (mut width, mut height, mut in_video, mut turned) = (None, None, false, false);
+    for line in report.lines() {
+        let t = line.trim();
+        if let Some(v) = value(t, "Duration:") {
+            duration = parse_clock(&v);
+        } else if t.starts_with("video #") {
+            in_video = width.is_none();
+        } else if t.starts_with("audio #") || t.starts_with("subtitles #") {
+            in_video = false;
+        } else if in_video {
+            if let Some(v) = value(t, "Width:") {
+                width = v.parse::<u32>().ok();
+            } else if let Some(v) = value(t, "Height:") {
+                height = v.parse::<u32>().ok();
+            }
+        }
+        // A phone held upright records landscape pixels and a tag to turn them.
+        if t.contains("image orientation: rotate-90") || t.contains("image orientation: rotate-270")
+        {
+            turned = true;
+        }
+    }
+    let (Some(w), Some(h)) = (width, height) else {
+        return Err(MotionError::NoPicture);
+    };
+    if w == 0 || h == 0 {
+        return Err(MotionError::Damaged { detail: format!("its picture is {w}×{h}") });
+    }
+    let duration = duration
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| MotionError::Damaged { detail: "it does not say how long it is".into() })?;
+    let (width, height) = if turned { (h, w) } else { (w, h) };
+    Ok(MotionInfo { width, height, duration })
+}
+
+/// `0:00:03.000000000` as a duration.
+fn parse_clock(v: &str) -> Option<Duration> {
+    let mut parts = v.split(':');
+    let h: u64 = parts.next()?.parse().ok()?;
+    let m: u64 = parts.next()?.parse().ok()?;
+    let s: f64 = parts.next()?.parse().ok()?;
+    (s.is_finite() && s >= 0.0)
+        .then(|| Duration::from_secs(h * 3600 + m * 60) + Duration::from_secs_f64(s))
+}
+
+/// How a clip is cut and scaled for the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Pixels cut from the upright picture's left and right, top and bottom (`cover`).
+    pub crop: (u32, u32),
+    /// The frames' size once scaled: the picture's rectangle on the slide.
+    pub out: (u32, u32),
+}
+
+/// A running `gst-launch-1.0`. Dropping it kills the child.
+#[derive(Debug)]
+pub struct Pipeline {
+    child: Child,
+}
+
+/// A pipeline's standard output: raw RGBA frames of `shape.out`, each written when it is due
+/// by the clip's clock.
+#[derive(Debug)]
+pub struct Frames {
+    out: std::process::ChildStdout,
+    frame: usize,
+}
+
+impl Pipeline {
+    /// Starts playing `path`; `sound` plays its audio on the system's default output.
+    pub fn spawn(
+        path: &Path,
+        shape: Shape,
+        sound: bool,
+    ) -> Result<(Pipeline, Frames), MotionError> {
+        let launch = tool("gst-launch-1.0").ok_or(MotionError::NoGStreamer)?;
+        let (cx, cy) = shape.crop;
+        let (w, h) = shape.out;
+        let mut args: Vec<String> = vec!["-q".into(), "filesrc".into()];
+        args.push(format!("location={}", path.display()));
+        args.extend(["!", "decodebin", "name=d", "d.", "!", "queue", "!"].map(String::from));
+        // Upright first (a phone's rotation tag), then cut, then scale: the cut is in the
+        // upright picture's pixels, as the layout computed it.
+        args.extend(["videoflip", "video-direction=auto", "!", "videocrop"].map(String::from));
+        args.extend([format!("left={cx}"), format!("right={cx}")]);
+        args.extend([format!("top={cy}"), format!("bottom={cy}")]);
+        args.extend(["!", "videoconvert", "!", "videoscale", "!"].map(String::from));
+        args.push(format!("video/x-raw,format=RGBA,width={w},height={h},pixel-aspect-ratio=1/1"));
+        args.extend(["!", "fdsink", "fd=1", "sync=true"].map(String::from));
+        if sound {
+            args.extend(["d.", "!", "queue", "!", "audioconvert", "!"].map(String::from));
+            args.extend(["audioresample", "!", "autoaudiosink"].map(String::from));
+        }
+        let mut child = Command::new(launch)
+            .args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|_| MotionError::NoGStreamer)?;
+        let out = child.stdout.take().expect("stdout is piped");
+        Ok((Pipeline { child }, Frames { out, frame: w as usize * h as usize * 4 }))
+    }
+}
+
+impl Frames {
+    /// The next frame, or `None` at the end of the clip (or once the child is gone).
+    pub fn next_frame(&mut self) -> Option<Vec<u8>> {
+        let mut frame = vec![0; self.frame];
+        self.out.read_exact(&mut frame).ok()?;
+        Some(frame)
+    }
+}
+
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The first frame of a clip, for its still: the pipeline is stopped once it came.
+pub fn first_frame(path: &Path, shape: Shape) -> Result<Vec<u8>, MotionError> {
+    let (_pipeline, mut frames) = Pipeline::spawn(path, shape, false)?;
+    frames.next_frame().ok_or_else(|| MotionError::Damaged {
+        detail: "not one frame of it could be decoded".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H264: &str = "Analyzing file:///tmp/a.mp4
+Done discovering file:///tmp/a.mp4
+
+Properties:
+  Duration: 0:00:03.000000000
+  Seekable: yes
+  Live: no
+  container #0: Quicktime
+    audio #2: MPEG-4 AAC
+      Channels: 1 (unknown layout)
+    video #1: H.264 (High Profile)
+      Stream ID: e2d3/001
+      Width: 1280
+      Height: 720
+      Frame rate: 30/1
+";
+
+    #[test]
+    fn a_discovery_report_gives_size_and_length() {
+        let info = parse_discovery(H264).unwrap();
+        assert_eq!(info, MotionInfo { width: 1280, height: 720, duration: Duration::from_secs(3) });
+        let turned = format!("{H264}      Tags:\n        image orientation: rotate-90\n");
+        assert_eq!((parse_discovery(&turned).unwrap().width, 720), (720, 720));
+        let sound = H264.replace("    video #1", "    subtitles #1");
+        assert_eq!(parse_discovery(&sound), Err(MotionError::NoPicture));
+        let broken = "Done discovering file:///x\nAn error was encountered while discovering \
+                      the file\n This file contains no playable streams.\n";
+        assert_eq!(
+            parse_discovery(broken).unwrap_err().to_string(),
+            "the video is damaged or incomplete and could not be played (this file contains no \
+             playable streams): send it again"
+        );
+        let missing = "Done discovering file:///x\nMissing plugins\n \
+                       (gstreamer|1.0|gst-discoverer-1.0|H.265 (Main Profile) \
+                       decoder|decoder-video/x-h265)\n";
+        let err = parse_discovery(missing).unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("this frame cannot decode H.265 (Main Profile) videos"));
+        assert!(err.is_setup());
+    }
+}
