@@ -592,6 +592,12 @@ impl Task {
         };
         let target = self.neighbour(step).map(|n| if step < 0 { back_to_pair(n) } else { n });
         match target {
+            // The only photo (or a shuffle's round of one) is on screen already: nothing to
+            // render again, and a clip that ended stays on its last frame.
+            Some((i, id)) if self.current == Some(Shot::alone(id)) && self.wanted.is_none() => {
+                self.cursor = i;
+                self.arm_timer();
+            }
             Some((i, id)) => {
                 self.cursor = i;
                 self.go_to(id, transition);
@@ -741,6 +747,7 @@ impl Task {
         let (layout, caption) = self.renderer.motion_layout((photo.width, photo.height), &look);
         let length = Duration::from_millis(photo.duration_ms.unwrap_or(0));
         let (loops, _) = self.timing.motion.plan(length, self.timing.interval);
+        tracing::info!("playing {} {} ({loops:?} times)", photo.kind, photo.id);
         let sink = self.sink.clone();
         Some(Player::start(Playing {
             source,

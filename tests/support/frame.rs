@@ -226,6 +226,51 @@ impl Frame {
         }
     }
 
+    /// The frame's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// CPU time the frame's process has used so far (all its threads), in clock ticks.
+    pub fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        // After the command name in parentheses: utime and stime are the 12th and 13th fields.
+        let rest = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    }
+
+    /// CPU ticks used so far by each of the frame's threads, by name (for a failure message).
+    pub fn thread_ticks(&self) -> Vec<(String, u64)> {
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid())).unwrap();
+        tasks
+            .flatten()
+            .filter_map(|t| {
+                let comm = std::fs::read_to_string(t.path().join("comm")).ok()?;
+                let stat = std::fs::read_to_string(t.path().join("stat")).ok()?;
+                let rest = &stat[stat.rfind(')')? + 2..];
+                let f: Vec<&str> = rest.split_whitespace().collect();
+                let ticks = f[11].parse::<u64>().ok()? + f[12].parse::<u64>().ok()?;
+                Some((comm.trim().to_owned(), ticks))
+            })
+            .collect()
+    }
+
+    /// The frame's child processes (a clip's GStreamer pipeline), by command name.
+    pub fn children(&self) -> Vec<String> {
+        // A child belongs to the thread that started it: every thread's list is read.
+        let tasks = std::fs::read_dir(format!("/proc/{}/task", self.pid())).unwrap();
+        let pids: String = tasks
+            .flatten()
+            .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+            .collect::<Vec<_>>()
+            .join(" ");
+        pids.split_whitespace()
+            .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok())
+            .map(|c| c.trim().to_owned())
+            .collect()
+    }
+
     /// SIGTERM, and the exit status.
     pub fn signal(&self, signal: nix::sys::signal::Signal) {
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);

@@ -1,0 +1,271 @@
+//! Animations and clips through the real binary: they are stored as what they are, play (the
+//! screen changes, and matches frames of the clip decoded independently by ffmpeg), go quiet
+//! when they end, survive their decoder being killed, and hostile ones are refused in words
+//! with the slide before kept.
+//!
+//! The clips are made at test time by Debian's ffmpeg, and played by Debian's GStreamer: these
+//! tests are ignored by default and run by `.ci/run`, which installs both.
+
+#![allow(clippy::unwrap_used)] // A failed unwrap is a failed test.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::frame::{error_of, Frame, FrameOptions};
+use support::{ffmpeg_clip, fixture, psnr, wait_for};
+
+const SECS: Duration = Duration::from_secs(1);
+/// The headless screen of `FrameOptions::headless`.
+const SCREEN: (u32, u32) = (640, 360);
+
+fn start(dir: &std::path::Path, config: &str) -> Frame {
+    Frame::start(FrameOptions { config, ..FrameOptions::headless(dir) })
+}
+
+/// Every frame of `clip` as ffmpeg decodes it, scaled to the screen.
+fn frames_of(clip: &[u8], ext: &str) -> Vec<image::RgbaImage> {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join(format!("in.{ext}"));
+    std::fs::write(&input, clip).unwrap();
+    decoded(&["-i", input.to_str().unwrap()])
+}
+
+/// The frames ffmpeg reads from `input` (a file, or a generated source), scaled to the screen.
+fn decoded(input: &[&str]) -> Vec<image::RgbaImage> {
+    let (w, h) = SCREEN;
+    let out = std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error"])
+        .args(input)
+        .args(["-vf", &format!("scale={w}:{h}"), "-f", "rawvideo", "-pix_fmt", "rgba", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ffmpeg could not decode the clip");
+    let size = (w * h * 4) as usize;
+    out.stdout
+        .chunks_exact(size)
+        .map(|f| image::RgbaImage::from_raw(w, h, f.to_vec()).unwrap())
+        .collect()
+}
+
+/// Screenshots 1 s apart differ, and each is one of the clip's frames (PSNR ≥ 30 dB against
+/// the closest frame ffmpeg decoded).
+fn assert_plays(frame: &Frame, reference: &[image::RgbaImage], what: &str) {
+    assert!(reference.len() > 5, "{what}: ffmpeg found {} frames", reference.len());
+    let best =
+        |shot: &image::RgbaImage| reference.iter().map(|r| psnr(shot, r)).fold(0.0_f64, f64::max);
+    // The crossfade onto the still comes first.
+    std::thread::sleep(SECS / 2);
+    let first = frame.screenshot();
+    std::thread::sleep(SECS);
+    let second = frame.screenshot();
+    assert!(first != second, "{what}: the screen did not change in 1 s");
+    for shot in [&first, &second] {
+        let db = best(shot);
+        println!("{what}: a screenshot matches a frame of the clip at {db:.1} dB");
+        assert!(db >= 30.0, "{what}: the screen is not a frame of the clip ({db:.1} dB)");
+    }
+}
+
+fn upload_ok(frame: &Frame, bytes: Vec<u8>) -> Value {
+    let resp = frame.upload(bytes);
+    assert_eq!(resp.status(), 201, "{}", resp.text().unwrap());
+    let body: Value = resp.json().unwrap();
+    body["photos"][0].clone()
+}
+
+#[test]
+#[ignore = "needs GStreamer and ffmpeg: run by .ci/run"]
+fn clips_in_three_codecs_play_and_match_their_frames() {
+    let dir = tempfile::tempdir().unwrap();
+    let frame = start(&dir.path().join("data"), "[display]\ninterval = \"60s\"\n");
+    let src = "testsrc2=size=640x360:rate=10";
+    let clips = [
+        ("H.264 MP4", "mp4", vec!["-c:v", "libx264", "-pix_fmt", "yuv420p"], "MP4"),
+        (
+            "HEVC MOV",
+            "mov",
+            vec!["-c:v", "libx265", "-tag:v", "hvc1", "-x265-params", "log-level=error"],
+            "MOV",
+        ),
+        ("VP9 WebM", "webm", vec!["-c:v", "libvpx-vp9", "-deadline", "realtime"], "WebM"),
+    ];
+    for (what, ext, codec, format) in clips {
+        let mut args = vec!["-f", "lavfi", "-i", src, "-t", "4"];
+        args.extend(codec);
+        let clip = ffmpeg_clip(&args, ext);
+        let photo = upload_ok(&frame, clip.clone());
+        assert_eq!(photo["kind"], "video", "{what}: {photo}");
+        assert_eq!(photo["format"], format, "{what}");
+        assert_eq!(photo["duration_ms"], 4000, "{what}");
+        assert_eq!((&photo["width"], &photo["height"]), (&640.into(), &360.into()), "{what}");
+        assert_plays(&frame, &frames_of(&clip, ext), what);
+    }
+    // The original is kept as sent, and served with its type.
+    let resp = frame.get("/api/photos/1");
+    assert_eq!(resp.headers()["content-type"], "video/mp4");
+    assert!(!frame.log().contains("ERROR"), "{}", frame.log());
+}
+
+#[test]
+#[ignore = "needs GStreamer and ffmpeg: run by .ci/run"]
+fn gif_webp_and_apng_animations_play_with_their_timings() {
+    let dir = tempfile::tempdir().unwrap();
+    let frame = start(&dir.path().join("data"), "[display]\ninterval = \"60s\"\n");
+    // An RGB source: the lossless WebP holds it exactly, with no YUV step on either side.
+    let src = ["-f", "lavfi", "-i", "testsrc=size=640x360:rate=10", "-t", "3"];
+    for (what, ext, extra, format) in [
+        ("GIF", "gif", vec![], "GIF"),
+        ("animated WebP", "webp", vec!["-loop", "0", "-lossless", "1"], "WebP"),
+        ("APNG", "apng", vec!["-plays", "0"], "PNG"),
+    ] {
+        let mut args = src.to_vec();
+        args.extend(extra);
+        let anim = ffmpeg_clip(&args, ext);
+        let photo = upload_ok(&frame, anim.clone());
+        assert_eq!((&photo["kind"], &photo["format"]), (&"animation".into(), &format.into()));
+        assert_eq!(photo["duration_ms"], 3000, "{what}: 30 frames of 100 ms");
+        // ffmpeg does not decode animated WebP: its reference is the source itself, which the
+        // lossless WebP holds exactly.
+        let reference = match ext {
+            "webp" => decoded(&src),
+            _ => frames_of(&anim, ext),
+        };
+        assert_plays(&frame, &reference[..reference.len().min(30)], what);
+    }
+}
+
+/// A short clip played once (`loops = 1`) stops on its last frame: its child is gone and the
+/// frame uses no CPU; while it played, killing its decoder left the frame running.
+#[test]
+#[ignore = "needs GStreamer and ffmpeg: run by .ci/run"]
+fn a_clip_that_ended_costs_nothing_and_a_killed_decoder_costs_only_the_clip() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[display]\ninterval = \"60s\"\n[video]\nloops = 1\n";
+    let frame = start(&dir.path().join("data"), config);
+    let clip = |secs: &str| {
+        ffmpeg_clip(
+            &[
+                "-f",
+                "lavfi",
+                "-i",
+                "testsrc2=size=640x360:rate=25",
+                "-t",
+                secs,
+                "-c:v",
+                "libx264",
+                "-pix_fmt",
+                "yuv420p",
+            ],
+            "mp4",
+        )
+    };
+    let long = upload_ok(&frame, clip("20"));
+    wait_for(
+        5 * SECS,
+        || format!("no decoder: {:?}", frame.children()),
+        || frame.children().iter().any(|c| c.starts_with("gst-launch")).then_some(()),
+    );
+    // The decoder dies (a hostile clip, the OOM killer): the frame goes on.
+    let killed = std::process::Command::new("pkill")
+        .args(["-9", "-P", &frame.pid().to_string(), "gst-launch"])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    std::thread::sleep(SECS / 2);
+    assert_eq!(frame.get("/healthz").status(), 200);
+    assert_eq!(frame.current_id(), long["id"].as_i64());
+    let photo = upload_ok(&frame, fixture("ladybird.jpg"));
+    frame.wait_current(photo["id"].as_i64().unwrap(), 5 * SECS);
+
+    // Paused, the slideshow stays on the clip once it has played.
+    let short = upload_ok(&frame, clip("2"));
+    assert_eq!(frame.post("/api/pause").status(), 200);
+    frame.wait_current(short["id"].as_i64().unwrap(), 5 * SECS);
+    // The thread that plays it starts with the slide, and ends once the clip has played
+    // (its decoder with it).
+    let player = || frame.thread_ticks().iter().any(|(name, _)| name == "player");
+    wait_for(5 * SECS, || "no player thread".into(), || player().then_some(()));
+    wait_for(10 * SECS, || "the player thread is still there".into(), || (!player()).then_some(()));
+    assert_eq!(frame.children(), Vec::<String>::new(), "the decoder is still running");
+    let last = frame.screenshot();
+    let (before, threads) = (frame.cpu_ticks(), frame.thread_ticks());
+    std::thread::sleep(2 * SECS);
+    let used = frame.cpu_ticks() - before;
+    println!("after the clip ended: {used} ticks of CPU in 2 s");
+    let by_thread = (threads, frame.thread_ticks());
+    assert!(used <= 1, "{used} ticks of CPU in 2 s on a still screen: threads {by_thread:?}");
+    assert!(frame.screenshot() == last, "the screen changed after the clip ended");
+    assert!(frame.screenshot() != image::RgbaImage::new(SCREEN.0, SCREEN.1), "not black");
+}
+
+/// Each hostile clip is refused in words (or, for a zero-delay GIF, played at a sane pace),
+/// within seconds, and the slide before stays.
+#[test]
+#[ignore = "needs GStreamer and ffmpeg: run by .ci/run"]
+fn hostile_clips_are_refused_in_words_and_the_slide_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let frame = start(&dir.path().join("data"), "[display]\ninterval = \"60s\"\n");
+    let photo = upload_ok(&frame, fixture("ladybird.jpg"));
+    let id = photo["id"].as_i64().unwrap();
+    frame.wait_current(id, 5 * SECS);
+    fn with<'a>(input: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
+        [input, &["-c:v", "libx264", "-pix_fmt", "yuv420p"], extra].concat()
+    }
+    let valid = ffmpeg_clip(
+        &with(&["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10", "-t", "2"], &[]),
+        "mp4",
+    );
+    let mut garbage = valid[..64].to_vec();
+    garbage.extend((0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    let hour = ffmpeg_clip(
+        &with(&["-f", "lavfi", "-i", "color=black:s=64x64:r=1", "-t", "3600"], &[]),
+        "mp4",
+    );
+    let eight_k = ffmpeg_clip(
+        &with(&["-f", "lavfi", "-i", "color=red:s=7680x4320:r=1", "-t", "1"], &[]),
+        "mp4",
+    );
+    let sound = ffmpeg_clip(&["-f", "lavfi", "-i", "sine=d=2", "-c:a", "aac"], "mp4");
+    let cases: [(&str, Vec<u8>, u16, &[&str]); 5] = [
+        (
+            "truncated MP4",
+            valid[..valid.len() / 2].to_vec(),
+            422,
+            &["damaged or incomplete", "send it again"],
+        ),
+        ("garbage after ftyp", garbage, 422, &["damaged or incomplete"]),
+        ("a 1-hour clip", hour, 422, &["1 h", "3 min limit", "[video] max_duration"]),
+        ("an 8K clip", eight_k, 422, &["7680×4320", "[video] max_megapixels"]),
+        ("sound only", sound, 415, &["no picture"]),
+    ];
+    for (what, bytes, status, words) in cases {
+        let started = Instant::now();
+        let (got, code, message) = error_of(frame.upload(bytes));
+        println!("{what}: {got} {code} in {:?}: {message}", started.elapsed());
+        assert_eq!(got, status, "{what}: {code} {message}");
+        for w in words {
+            assert!(message.contains(w), "{what}: {w:?} not in {message}");
+        }
+        assert!(started.elapsed() < 20 * SECS, "{what} took {:?}", started.elapsed());
+        assert_eq!(frame.current_id(), Some(id), "{what}: the slide before was not kept");
+    }
+    // A GIF claiming 65535×65535 is refused from its header.
+    let mut huge = b"GIF89a\xff\xff\xff\xff\0\0\0".to_vec();
+    huge.extend(b"\x2c\0\0\0\0\x01\0\x01\0\0\x02\x02\x44\x01\0\x3b");
+    let (got, _, message) = error_of(frame.upload(huge));
+    assert_eq!(got, 422, "{message}");
+    assert!(message.contains("65535×65535"), "{message}");
+    // A GIF whose frames say 0 ms plays at 10 a second (the browsers' rule), not flat out.
+    let fast =
+        ffmpeg_clip(&["-f", "lavfi", "-i", "testsrc2=size=160x120:rate=100", "-t", "1"], "gif");
+    let photo = upload_ok(&frame, fast);
+    assert_eq!(photo["kind"], "animation");
+    assert!(photo["duration_ms"].as_u64().unwrap() >= 1000, "{photo}");
+    assert_eq!(
+        frame.get("/api/photos").json::<Value>().unwrap()["photos"].as_array().unwrap().len(),
+        2
+    );
+    assert!(!frame.log().contains("panicked"), "{}", frame.log());
+}
