@@ -99,6 +99,8 @@ pub struct Snapshot {
     pub disk: Option<DiskUsage>,
     pub uptime: Duration,
     pub screen: ScreenStatus,
+    /// Why clips cannot play here (GStreamer is missing); `None` when they can.
+    pub videos: Option<String>,
 }
 
 /// Why the screen could not be captured.
@@ -265,6 +267,8 @@ impl App {
             disk,
             uptime: self.started.elapsed(),
             screen: self.screen.status(),
+            videos: (!crate::playback::video::available())
+                .then(|| crate::playback::MotionError::NoGStreamer.to_string()),
         })
     }
 

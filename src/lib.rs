@@ -22,6 +22,9 @@
 //! - [`slides`]: rendering slides for the screen (one decode at a time), the welcome slide.
 //! - [`display`]: the [`display::FrameSink`] the core talks to; the winit window with its
 //!   `pixels` and `softbuffer` presenters and crossfades; the headless sink.
+//! - [`playback`]: animations and clips on the screen: GStreamer's tools as child processes for
+//!   clips (what ingest learns of one, and its frames), the player thread, the still they play
+//!   over.
 //! - [`render`]: a photo's bytes to a screen-sized slide. Sniffs the format from the bytes,
 //!   checks the header against [`render::Limits`] before decoding, decodes JPEGs at a reduced
 //!   DCT scale, resizes with SIMD, applies the EXIF orientation and composes the slide over a

@@ -984,10 +984,7 @@ impl Library {
             return Err("its contents do not match its name (damaged?): left as it is".into());
         }
         // An original is never refused for its size: the limits apply to new photos.
-        let limits = crate::render::Limits { max_pixels: u64::MAX, max_decode_bytes: u64::MAX };
-        let info = crate::render::probe(&bytes, &limits)
-            .map_err(|e| format!("the frame cannot read it as a photo ({e}): left as it is"))?;
-        let (width, height) = info.upright_size();
+        let (format, (width, height), kind, duration) = recovered_shape(path, &bytes)?;
         let received = fs::metadata(path)
             .and_then(|m| m.modified())
             .ok()
@@ -995,8 +992,8 @@ impl Library {
             .map_or_else(now_ms, |d| d.as_millis() as i64);
         self.conn()
             .execute(
-                "INSERT INTO photos (sha256, source, received_at, width, height, bytes, format) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO photos (sha256, source, received_at, width, height, bytes, format, \
+                 kind, duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     name,
                     Source::Recovered.as_str(),
@@ -1004,12 +1001,41 @@ impl Library {
                     width,
                     height,
                     bytes.len() as i64,
-                    info.format.name(),
+                    format,
+                    kind,
+                    duration.map(|d| d.as_millis() as i64),
                 ],
             )
             .map_err(|e| format!("cannot index it ({e}): left as it is"))?;
         Ok(())
     }
+}
+
+/// An original's format, upright size, kind and length (of one play).
+type Shape = (String, (u32, u32), Kind, Option<std::time::Duration>);
+
+/// What an original found without a row is: its format, upright size, kind and length. A clip
+/// is read by GStreamer (where the system has it); the limits for new photos do not apply.
+fn recovered_shape(
+    path: &Path,
+    bytes: &[u8],
+) -> Result<Shape, String> {
+    use crate::playback::{animation, video, MotionLimits};
+    let unlimited = MotionLimits { max_duration: std::time::Duration::MAX, max_pixels: u64::MAX };
+    if let Some(container) = video::container(bytes) {
+        let info = video::probe(path, &unlimited).map_err(|e| {
+            format!("a video the frame cannot read now ({e}): left as it is, and indexed again at a later start")
+        })?;
+        return Ok((container.into(), (info.width, info.height), Kind::Video, Some(info.duration)));
+    }
+    let limits = crate::render::Limits { max_pixels: u64::MAX, max_decode_bytes: u64::MAX };
+    let info = crate::render::probe(bytes, &limits)
+        .map_err(|e| format!("the frame cannot read it as a photo ({e}): left as it is"))?;
+    let motion = animation::is_animated(bytes, info.format)
+        .then(|| animation::probe(bytes, info.format, &unlimited).ok())
+        .flatten();
+    let kind = if motion.is_some() { Kind::Animation } else { Kind::Photo };
+    Ok((info.format.name().into(), info.upright_size(), kind, motion.map(|m| m.duration)))
 }
 
 /// Opens the index, and checks that SQLite can read it as one.

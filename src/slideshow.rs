@@ -1281,6 +1281,18 @@ pub(crate) mod tests {
         until_showing(&mut state, Some(2)).await;
     }
 
+    /// How long a moving slide stays, and how many times it plays.
+    #[test]
+    fn short_clips_loop_for_the_interval_and_long_ones_play_once() {
+        let auto = MotionTiming::default();
+        let s = Duration::from_secs;
+        assert_eq!(auto.plan(s(4), s(60)), (None, s(60)), "loops until the interval is over");
+        assert_eq!(auto.plan(s(14), s(10)), (None, s(14)), "plays to its end at least once");
+        assert_eq!(auto.plan(s(40), s(60)), (Some(1), s(40)), "a long clip plays once");
+        let twice = MotionTiming { loops: Some(2), ..auto };
+        assert_eq!(twice.plan(s(4), s(60)), (Some(2), s(8)), "[video] loops = 2");
+    }
+
     /// The frame's stop ends the slideshow even while sources still hold handles.
     #[tokio::test(start_paused = true)]
     async fn the_frame_stopping_ends_the_slideshow() {

@@ -935,6 +935,10 @@ fn a_clip_sent_to_a_frame_without_gstreamer_says_what_to_install() {
     assert_eq!(answer.status(), 415);
     let body: Value = answer.json().unwrap();
     assert_eq!(body["error"]["code"], "cannot_play_videos", "{body}");
+    // And the status says so, for the owner.
+    let videos = &frame.status()["videos"];
+    assert_eq!(videos["playable"], false, "{videos}");
+    assert!(videos["message"].as_str().unwrap().contains("install GStreamer"), "{videos}");
 }
 
 /// A clip from a phone and a GIF from Discord's picker (a `gifv` embed whose video is an MP4

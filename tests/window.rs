@@ -181,3 +181,54 @@ fn asleep_the_window_is_black_and_the_status_says_why_not_dpms() {
     assert_screen_matches(&x, &frame, 0);
     assert!(!black());
 }
+
+/// A clip plays in the real window: what X shows changes while it plays, and is a frame of
+/// the clip (ffmpeg's own decode, placed as the frame places it: 800×450 between black bars).
+fn a_clip_plays_in_the_window(backend: &str) {
+    let x = Xvfb::start(800, 480);
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[display]\ntransition = \"0s\"\nmatte = \"black\"\n";
+    let frame = start_with(&x, backend, &dir.path().join("data"), config);
+    let src = ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=10", "-t", "4"];
+    let clip = support::ffmpeg_clip(
+        &[&src[..], &["-c:v", "libx264", "-pix_fmt", "yuv420p"]].concat(),
+        "mp4",
+    );
+    let resp = frame.upload(clip);
+    assert_eq!(resp.status(), 201);
+    let frames = {
+        let out = std::process::Command::new("ffmpeg")
+            .args(["-loglevel", "error"])
+            .args(src)
+            .args(["-vf", "scale=800:450,pad=800:480:0:15:black", "-f", "rawvideo"])
+            .args(["-pix_fmt", "rgba", "-"])
+            .output()
+            .unwrap();
+        out.stdout
+            .chunks_exact(800 * 480 * 4)
+            .map(|f| image::RgbaImage::from_raw(800, 480, f.to_vec()).unwrap())
+            .collect::<Vec<_>>()
+    };
+    std::thread::sleep(Duration::from_millis(500));
+    let first = x.capture();
+    std::thread::sleep(Duration::from_secs(1));
+    let second = x.capture();
+    assert!(max_diff(&first, &second) > 30, "the window did not change while the clip played");
+    for shot in [&first, &second] {
+        let best = frames.iter().map(|f| support::psnr(shot, f)).fold(0.0_f64, f64::max);
+        println!("{backend}: the window shows a frame of the clip at {best:.1} dB");
+        assert!(best >= 28.0, "{backend}: the window is not a frame of the clip ({best:.1} dB)");
+    }
+}
+
+#[test]
+#[ignore = "needs Xvfb, GStreamer and ffmpeg: run by .ci/run"]
+fn a_clip_plays_under_xvfb_softbuffer() {
+    a_clip_plays_in_the_window("softbuffer");
+}
+
+#[test]
+#[ignore = "needs Xvfb, Mesa's lavapipe, GStreamer and ffmpeg: run by .ci/run"]
+fn a_clip_plays_under_xvfb_pixels() {
+    a_clip_plays_in_the_window("pixels");
+}

@@ -186,15 +186,16 @@ async fn status(core: &Core) -> Reply {
     };
     let paused = if now.paused { ", paused" } else { "" };
     let photos = if count == 1 { "1 photo".to_owned() } else { format!("{count} photos") };
+    let videos = now.videos.map(|why| format!(" Videos: {why}.")).unwrap_or_default();
     Reply::ok(format!(
-        "Showing {showing}{paused}. {photos} in the library; up {}. {}",
+        "Showing {showing}{paused}. {photos} in the library; up {}. {}{videos}",
         uptime(now.uptime),
         now.screen.describe()
     ))
 }
 
 fn describe(p: &Photo) -> String {
-    let mut s = format!("photo {}", p.id);
+    let mut s = format!("{} {}", p.kind, p.id);
     if let Some(sender) = &p.sender {
         s.push_str(&format!(" from {sender}"));
     }

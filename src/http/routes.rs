@@ -445,6 +445,7 @@ async fn status(State(state): State<AppState>) -> Result<Json<Value>, AppError> 
         "current": current,
         "beside": beside,
         "screen": now.screen,
+        "videos": { "playable": now.videos.is_none(), "message": now.videos },
     })))
 }
 

@@ -80,6 +80,18 @@ impl Backdrop {
         }
         Slide::new(sw, self.still.height(), out).expect("the still's own size")
     }
+
+    /// Like [`Self::compose`], for an opaque frame (a clip's) given with its buffer: one that
+    /// fills the screen under no caption becomes the slide without a copy, the usual case
+    /// for a clip.
+    pub fn compose_opaque(&self, frame: Vec<u8>) -> Slide {
+        let (sw, sh) = self.still.size();
+        let fills = self.dest == (0, 0, sw, sh) && frame.len() == (sw * sh * 4) as usize;
+        if fills && self.caption.is_none() {
+            return Slide::new(sw, sh, frame).expect("a frame of the slide's size");
+        }
+        self.compose(&frame)
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 //! When it has played as many times as it should, it stops on its last frame and the thread
 //! ends: a still screen costs no CPU.
 
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
@@ -172,6 +173,18 @@ fn animate(p: &Playing, backdrop: &Backdrop, bytes: &[u8], mut clock: Clock) {
     }
 }
 
+/// The oldest slide sent, as a buffer, if nobody else holds it any more.
+fn reclaim(sent: &mut VecDeque<Arc<Slide>>) -> Vec<u8> {
+    match sent.front() {
+        Some(oldest) if Arc::strong_count(oldest) == 1 => sent
+            .pop_front()
+            .and_then(|slide| Arc::try_unwrap(slide).ok())
+            .map(Slide::into_rgba)
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
 fn run_clip(
     p: &Playing,
     backdrop: &Backdrop,
@@ -191,9 +204,17 @@ fn run_clip(
         };
         *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(pipeline);
         let mut shown = 0u64;
+        // The last slides sent to the screen: once the screen has let go of one, its memory
+        // takes the next frame.
+        let mut sent: VecDeque<Arc<Slide>> = VecDeque::new();
         // The child paces the frames by the clip's clock: each comes when it is due.
-        while let Some(frame) = frames.next_frame() {
-            (p.show)(Arc::new(backdrop.compose(&frame)));
+        while let Some(frame) = frames.next_frame_into(reclaim(&mut sent)) {
+            let slide = Arc::new(backdrop.compose_opaque(frame));
+            (p.show)(slide.clone());
+            sent.push_back(slide);
+            if sent.len() > 4 {
+                sent.pop_front();
+            }
             shown += 1;
             if clock.stopped() {
                 return;

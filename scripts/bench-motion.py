@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""Motion benchmarks on the release binary, each against a reference tool in the same run.
+
+  scripts/bench-motion.py [--display softbuffer|headless]
+
+  1. A 30 s 1280x720 30 fps H.264 clip played fullscreen (1920x1080): the CPU of the frame and
+     its GStreamer child together, against the bare decode pipeline
+     `gst-launch-1.0 filesrc ! decodebin ! videoconvert ! videoscale ! video/x-raw,... !
+     fakesink sync=true` on the same clip; frames shown (counted by the frame, from its debug
+     log) against the clip's 900; the frame's RSS while it plays, and the child's apart.
+  2. A 1080p animated GIF of 200 frames: the frame's peak RSS (VmHWM) and CPU per second of
+     playback, against `ffmpeg -i x.gif -f null -` decoding the same GIF.
+  3. Upload -> first frame on screen (the still, named by /api/status) for a 10 s 1080p clip,
+     against a 12 MP photo.
+Windows need a display server: run under `xvfb-run -s "-screen 0 1920x1080x24"`. The clips are
+made here by ffmpeg.
+"""
+import argparse, json, os, re, statistics, subprocess, sys, tempfile, time, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "discord-frame")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def request(url, data=None, method=None):
+    req = urllib.request.Request(url, data=data, method=method)
+    with urllib.request.urlopen(req, timeout=120) as r:
+        return r.status, r.read()
+
+
+def ticks(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime
+
+
+def status_kb(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def children(pid):
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            out += open(f"/proc/{pid}/task/{task}/children").read().split()
+        except OSError:
+            pass
+    return [int(p) for p in out]
+
+
+def ffmpeg(args, out):
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", *args, out], check=True)
+    return out
+
+
+class Frame:
+    def __init__(self, tmp, display, config):
+        path = os.path.join(tmp, "config.toml")
+        open(path, "w").write(config)
+        self.log_path = os.path.join(tmp, "frame.log")
+        cmd = [BIN, "--config", path, "--data-dir", os.path.join(tmp, "data"), "--port", "0",
+               "--display", display, "--log-level", "discord_frame=debug,warn"]
+        if display == "headless":
+            cmd += ["--size", "1920x1080"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                     stderr=open(self.log_path, "w"), text=True)
+        line = self.proc.stdout.readline()
+        m = re.match(r"discord-frame: serving on (\S+)", line)
+        if not m:
+            sys.exit(f"the frame did not start: {line!r}\n{open(self.log_path).read()}")
+        self.url = m.group(1)
+
+    def upload(self, path):
+        _, body = request(self.url + "/api/photos", open(path, "rb").read(), "POST")
+        return json.loads(body)["photos"][0]["id"]
+
+    def current(self):
+        _, body = request(self.url + "/api/status")
+        cur = json.loads(body)["current"]
+        return cur and cur["id"]
+
+    def wait_current(self, photo, within=60):
+        start = time.monotonic()
+        while self.current() != photo:
+            if time.monotonic() - start > within:
+                sys.exit(f"photo {photo} not on screen after {within} s")
+            time.sleep(0.002)
+        return time.monotonic() - start
+
+    def log(self):
+        return open(self.log_path).read()
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def clip_cpu(tmp, display):
+    clip = ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-t", "30",
+                   "-c:v", "libx264", "-pix_fmt", "yuv420p"], os.path.join(tmp, "clip30.mp4"))
+    # The reference: the same decode and scale, into nothing, at the clip's pace.
+    before = os.times()
+    ref = subprocess.Popen(["gst-launch-1.0", "-q", "filesrc", f"location={clip}", "!",
+                            "decodebin", "!", "videoconvert", "!", "videoscale", "!",
+                            "video/x-raw,format=RGBA,width=1920,height=1080", "!", "fakesink",
+                            "sync=true"])
+    _, status = os.waitpid(ref.pid, 0)
+    after = os.times()
+    ref_cpu = (after.children_user - before.children_user
+               + after.children_system - before.children_system)
+    ref.returncode = status
+    # The frame: one play of the clip, then it stays on its last frame.
+    frame = Frame(os.path.join(tmp, "f1"), display,
+                  '[display]\ninterval = "1h"\ntransition = "0s"\n[http]\nmax_upload_mb = 200\n'
+                  '[video]\nloops = 1\n')
+    try:
+        photo = frame.upload(clip)
+        frame.wait_current(photo)
+        start_frame, child, child_cpu, rss, child_rss = ticks(frame.proc.pid), None, 0, [], []
+        started = time.monotonic()
+        while time.monotonic() - started < 40:
+            kids = children(frame.proc.pid)
+            if kids:
+                child = kids[0]
+                try:
+                    child_cpu = ticks(child)
+                    child_rss.append(status_kb(child, "VmRSS") / 1024)
+                except OSError:
+                    pass
+            elif child is not None:
+                break  # played to the end
+            rss.append(status_kb(frame.proc.pid, "VmRSS") / 1024)
+            time.sleep(0.2)
+        took = time.monotonic() - started
+        frame_cpu = (ticks(frame.proc.pid) - start_frame) / TICK
+        shown = [int(n) for n in re.findall(r"played .* \((\d+) frames\)", frame.log())]
+    finally:
+        frame.stop()
+    total = frame_cpu + child_cpu / TICK
+    print(f"30 s 720p30 H.264 clip on a 1920x1080 {display} screen, played to its end in "
+          f"{took:.1f} s: frame {frame_cpu:.2f} s CPU + child {child_cpu / TICK:.2f} s = "
+          f"{total:.2f} s; bare gst-launch pipeline {ref_cpu:.2f} s: "
+          f"{total / ref_cpu:.2f}x")
+    print(f"  frames shown: {shown} of 900 ({900 - sum(shown)} dropped); frame RSS while "
+          f"playing median {statistics.median(rss):.0f} MB, max {max(rss):.0f} MB; child RSS "
+          f"median {statistics.median(child_rss or [0]):.0f} MB")
+    return total / ref_cpu
+
+
+def gif(tmp, display):
+    path = ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=20", "-t", "10"],
+                  os.path.join(tmp, "big.gif"))
+    mb = os.path.getsize(path) / 1e6
+    ref = subprocess.run(["/usr/bin/time", "-f", "%U %S %M", "ffmpeg", "-loglevel", "error",
+                          "-i", path, "-f", "null", "-"], capture_output=True, text=True)
+    u, s, m = ref.stderr.split()[-3:]
+    ref_cpu, ref_rss = (float(u) + float(s)) / 10, int(m) / 1024
+    frame = Frame(os.path.join(tmp, "f2"), display,
+                  '[display]\ninterval = "1h"\ntransition = "0s"\n[http]\nmax_upload_mb = 200\n')
+    try:
+        photo = frame.upload(path)
+        frame.wait_current(photo)
+        time.sleep(1)
+        before = ticks(frame.proc.pid)
+        time.sleep(20)  # two plays: the first decodes, the second too if the frames do not fit
+        cpu = (ticks(frame.proc.pid) - before) / TICK / 20
+        hwm = status_kb(frame.proc.pid, "VmHWM") / 1024
+    finally:
+        frame.stop()
+    print(f"1080p GIF, 200 frames ({mb:.0f} MB): frame {cpu:.2f} s CPU per s of playback, peak "
+          f"RSS {hwm:.0f} MB; ffmpeg -f null decode {ref_cpu:.2f} s CPU per s, peak RSS "
+          f"{ref_rss:.0f} MB: CPU {cpu / ref_cpu:.2f}x, RSS {hwm / ref_rss:.2f}x")
+
+
+def first_frame(tmp, display):
+    clip = ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=1920x1080:rate=30", "-t", "10",
+                   "-c:v", "libx264", "-pix_fmt", "yuv420p"], os.path.join(tmp, "clip10.mp4"))
+    photo = os.path.join(ROOT, "bench-photos", "12mp.jpg")
+    if not os.path.exists(photo):
+        subprocess.run([os.path.join(ROOT, "scripts", "make-bench-photos.sh"),
+                        os.path.join(ROOT, "bench-photos")], check=True, capture_output=True)
+    frame = Frame(os.path.join(tmp, "f3"), display,
+                  '[display]\ninterval = "1h"\ntransition = "0s"\n[http]\nmax_upload_mb = 200\n')
+    times = {"clip": [], "photo": []}
+    try:
+        for i in range(5):
+            for what, path in (("clip", clip), ("photo", photo)):
+                data = bytearray(open(path, "rb").read())
+                data += bytes([i])  # a new original each time, not a duplicate
+                part = os.path.join(tmp, f"upload-{what}")
+                open(part, "wb").write(data)
+                start = time.monotonic()
+                pid = frame.upload(part)
+                frame.wait_current(pid)
+                times[what].append(time.monotonic() - start)
+    finally:
+        frame.stop()
+    c, p = statistics.median(times["clip"]), statistics.median(times["photo"])
+    print(f"upload -> first frame on screen (median of 5): 10 s 1080p clip {c * 1000:.0f} ms, "
+          f"12 MP JPEG {p * 1000:.0f} ms: {c / p:.2f}x")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--display", default="softbuffer")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp()
+    for d in ("f1", "f2", "f3"):
+        os.makedirs(os.path.join(tmp, d))
+    clip_cpu(tmp, args.display)
+    gif(tmp, args.display)
+    first_frame(tmp, args.display)
+
+
+if __name__ == "__main__":
+    main()
