@@ -1016,10 +1016,7 @@ type Shape = (String, (u32, u32), Kind, Option<std::time::Duration>);
 
 /// What an original found without a row is: its format, upright size, kind and length. A clip
 /// is read by GStreamer (where the system has it); the limits for new photos do not apply.
-fn recovered_shape(
-    path: &Path,
-    bytes: &[u8],
-) -> Result<Shape, String> {
+fn recovered_shape(path: &Path, bytes: &[u8]) -> Result<Shape, String> {
     use crate::playback::{animation, video, MotionLimits};
     let unlimited = MotionLimits { max_duration: std::time::Duration::MAX, max_pixels: u64::MAX };
     if let Some(container) = video::container(bytes) {
