@@ -214,12 +214,29 @@ impl Drop for Pipeline {
 }
 
 /// The first frame of a clip, for its still: the pipeline is stopped once it came.
+/// A child that has not given one in [`FIRST_FRAME_TIMEOUT`] is killed: ingest holds the decode
+/// gate meanwhile, and a clip that stalls GStreamer must not stall every photo after it.
 pub fn first_frame(path: &Path, shape: Shape) -> Result<Vec<u8>, MotionError> {
-    let (_pipeline, mut frames) = Pipeline::spawn(path, shape, false)?;
-    frames.next_frame().ok_or_else(|| MotionError::Damaged {
+    let (pipeline, mut frames) = Pipeline::spawn(path, shape, false)?;
+    let (done, waiting) = std::sync::mpsc::channel::<()>();
+    // The child is not reaped before `pipeline` drops, so its id cannot be reused meanwhile.
+    let pid = nix::unistd::Pid::from_raw(pipeline.child.id() as i32);
+    std::thread::spawn(move || {
+        let waited = waiting.recv_timeout(FIRST_FRAME_TIMEOUT);
+        if waited == Err(std::sync::mpsc::RecvTimeoutError::Timeout) {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        }
+    });
+    let frame = frames.next_frame();
+    drop(done);
+    drop(pipeline);
+    frame.ok_or_else(|| MotionError::Damaged {
         detail: "not one frame of it could be decoded".into(),
     })
 }
+
+/// How long the first frame of a clip may take.
+const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[cfg(test)]
 mod tests {
