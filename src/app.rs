@@ -10,11 +10,14 @@ use serde::Serialize;
 use tokio::sync::watch;
 
 use crate::display::FrameSink;
+use crate::events::{Change, Changes, Events};
 use crate::ingest::{Ingest, IngestError, IngestRequest, Ingested};
+use crate::library::Kind;
 use crate::library::{DiskUsage, Library, LibraryError, Photo};
 use crate::screen::{Screen, ScreenStatus};
-use crate::slides::Renderer;
+use crate::slides::{Renderer, Thumbnail};
 use crate::slideshow::{Command, Slideshow};
+use crate::thumbnails::{self, Thumbnails};
 
 /// The connection to Discord, as `/api/status` reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -73,6 +76,9 @@ pub struct App {
     /// On or off, by the schedule or on request.
     screen: Screen,
     discord: watch::Receiver<DiscordState>,
+    /// Every change to the library, told to `events` subscribers.
+    changes: Changes,
+    thumbnails: Arc<Thumbnails>,
     started: Instant,
 }
 
@@ -103,6 +109,15 @@ pub struct Snapshot {
     pub videos: Option<String>,
 }
 
+/// Why a thumbnail could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ThumbnailError {
+    #[error(transparent)]
+    Library(#[from] LibraryError),
+    #[error("cannot make a thumbnail of photo {id}: {detail}")]
+    Render { id: i64, detail: String },
+}
+
 /// Why the screen could not be captured.
 #[derive(Debug, thiserror::Error)]
 pub enum ScreenshotError {
@@ -121,6 +136,7 @@ impl App {
         screen: Screen,
         discord: watch::Receiver<DiscordState>,
     ) -> App {
+        let thumbnails = Arc::new(Thumbnails::new(library.dir()));
         App {
             ingest: Ingest::new(library.clone(), renderer.clone()),
             library,
@@ -129,6 +145,8 @@ impl App {
             renderer,
             screen,
             discord,
+            changes: Changes::default(),
+            thumbnails,
             started: Instant::now(),
         }
     }
@@ -150,6 +168,7 @@ impl App {
         let deleted = self.library.call(move |l| l.delete(id)).await?;
         if deleted {
             self.slideshow.send(Command::Removed(vec![id])).await;
+            self.changes.send(Change::Removed(vec![id]));
         }
         Ok(deleted)
     }
@@ -173,6 +192,7 @@ impl App {
             .unwrap_or_default();
         if !removed.is_empty() {
             self.slideshow.send(Command::Removed(removed.clone())).await;
+            self.changes.send(Change::Removed(removed.clone()));
         }
         removed
     }
@@ -186,10 +206,39 @@ impl App {
     ) -> Result<Vec<Photo>, LibraryError> {
         let caption = caption.as_deref().and_then(crate::ingest::clip_caption);
         let photos = self.library.call(move |l| l.recaption_message(message_id, caption)).await?;
-        if !photos.is_empty() {
-            self.slideshow.send(Command::Changed(photos.clone())).await;
-        }
+        self.changed(&photos).await;
         Ok(photos)
+    }
+
+    /// Gives photo `id` a new caption (`None`: none), on screen too; `None` if there is no
+    /// such photo.
+    pub async fn recaption(
+        &self,
+        id: i64,
+        caption: Option<String>,
+    ) -> Result<Option<Photo>, LibraryError> {
+        let caption = caption.as_deref().and_then(crate::ingest::clip_caption);
+        let photo = self.library.call(move |l| l.recaption(id, caption)).await?;
+        self.changed(photo.as_slice()).await;
+        Ok(photo)
+    }
+
+    /// Tells the slideshow and the subscribers that these photos' entries changed.
+    async fn changed(&self, photos: &[Photo]) {
+        if !photos.is_empty() {
+            self.slideshow.send(Command::Changed(photos.to_vec())).await;
+            self.changes.send(Change::Changed(photos.to_vec()));
+        }
+    }
+
+    /// The state now, then every change, until the frame stops.
+    pub fn events(&self) -> Events {
+        Events::new(
+            self.changes.subscribe(),
+            self.slideshow.watch(),
+            self.screen.watch(),
+            self.discord.clone(),
+        )
     }
 
     /// Marks photo `id` a favourite (kept by retention), or not; `None` if there is no such
@@ -200,9 +249,7 @@ impl App {
         favourite: bool,
     ) -> Result<Option<Photo>, LibraryError> {
         let photo = self.library.call(move |l| l.set_favourite(id, favourite)).await?;
-        if let Some(photo) = &photo {
-            self.slideshow.send(Command::Changed(vec![photo.clone()])).await;
-        }
+        self.changed(photo.as_slice()).await;
         Ok(photo)
     }
 
@@ -229,6 +276,67 @@ impl App {
     /// One photo's entry and original bytes.
     pub async fn original(&self, id: i64) -> Result<Option<(Photo, Vec<u8>)>, LibraryError> {
         self.library.call(move |l| l.read(id)).await
+    }
+
+    /// How many decodes the renderer started (the tests count what a cached answer saved).
+    pub fn renderer_decodes(&self) -> u64 {
+        self.renderer.decodes()
+    }
+
+    /// Photo `id`'s thumbnail (a JPEG, [`thumbnails::SIDE`] square), from the cache or made
+    /// and kept; `None` if there is no such photo.
+    pub async fn thumbnail(&self, id: i64) -> Result<Option<Vec<u8>>, ThumbnailError> {
+        /// What the cache and the library had.
+        enum Found {
+            Cached(Vec<u8>),
+            Make(Box<(Photo, Thumbnail)>),
+        }
+        let cache = self.thumbnails.clone();
+        let found = self
+            .library
+            .call(move |l| {
+                let Some(photo) = l.get(id)? else { return Ok(None) };
+                if let Some(jpeg) = cache.get(&photo) {
+                    return Ok(Some(Found::Cached(jpeg)));
+                }
+                let of = match photo.kind {
+                    Kind::Video => Thumbnail::Clip {
+                        path: l.original_path(&photo),
+                        size: (photo.width, photo.height),
+                        spoiler: photo.spoiler,
+                    },
+                    Kind::Photo | Kind::Animation => {
+                        let (_, bytes) = l.read(id)?.ok_or(LibraryError::Worker(format!(
+                            "photo {id} went while its thumbnail was made"
+                        )))?;
+                        Thumbnail::Picture { bytes, spoiler: photo.spoiler }
+                    }
+                };
+                Ok(Some(Found::Make(Box::new((photo, of)))))
+            })
+            .await?;
+        let (photo, of) = match found {
+            None => return Ok(None),
+            Some(Found::Cached(jpeg)) => return Ok(Some(jpeg)),
+            Some(Found::Make(todo)) => *todo,
+        };
+        let jpeg = self
+            .renderer
+            .thumbnail(of, thumbnails::SIDE)
+            .await
+            .map_err(|detail| ThumbnailError::Render { id, detail })?;
+        let (cache, kept) = (self.thumbnails.clone(), jpeg.clone());
+        // Kept off the answer's path; never for a photo deleted meanwhile.
+        let library = self.library.clone();
+        tokio::task::spawn_blocking(move || {
+            match library.while_present(id, || cache.put(&photo, &kept)) {
+                Ok(Some(Ok(()))) | Ok(None) => {}
+                // Not kept (a full disk, a read-only card): made again next time, which is fine.
+                Ok(Some(Err(e))) => tracing::debug!("thumbnail of photo {id} not kept: {e}"),
+                Err(e) => tracing::debug!("thumbnail of photo {id} not kept: {e}"),
+            }
+        });
+        Ok(Some(jpeg))
     }
 
     /// Next, previous, pause, resume. Returns once the slideshow has taken the command, so
@@ -337,7 +445,9 @@ impl Batch<'_> {
     pub async fn finish(mut self, hold: Option<Duration>) -> Vec<Ingested> {
         let slideshow = &self.app.slideshow;
         if !self.removed.is_empty() {
-            slideshow.send(Command::Removed(std::mem::take(&mut self.removed))).await;
+            let removed = std::mem::take(&mut self.removed);
+            slideshow.send(Command::Removed(removed.clone())).await;
+            self.app.changes.send(Change::Removed(removed));
         }
         if let Some((last, earlier)) = self.stored.split_last() {
             if !earlier.is_empty() {
@@ -350,6 +460,11 @@ impl Batch<'_> {
             // the new caption, not the one before.
             slideshow.sync().await;
             self.app.screen.photo_arrived();
+            let added = self.stored.iter().filter(|s| !s.duplicate).map(|s| s.photo.clone());
+            let added: Vec<Photo> = added.collect();
+            if !added.is_empty() {
+                self.app.changes.send(Change::Added(added));
+            }
         }
         self.stored
     }

@@ -9,11 +9,14 @@
 //!   display on the main thread, SIGTERM.
 //! - [`http`]: the local endpoint (axum): uploads, library, slideshow control, status,
 //!   screenshot. One error type, JSON for every failure.
+//! - [`events`]: what changes on the frame (photos, the slide shown, the screen, Discord) as
+//!   one stream, for the page and for `GET /api/events`.
 //! - [`ingest`]: the one path from bytes to library for every source: sniff, limits, render
 //!   (which proves the photo decodes), store.
 //! - [`library`]: the originals, content-addressed, and the SQLite index; durable against
 //!   power loss; retention.
 //! - [`slideshow`]: what is on screen and when; owns every timer; renders the next slide ahead.
+//! - [`thumbnails`]: the page's thumbnails, made by the slide pipeline and cached on disk.
 //! - [`rotation`]: the order photos come up in: newest, shuffle, weighted rounds.
 //! - [`schedule`]: `[schedule] on` windows and their next change in the system's zone.
 //! - [`screen`]: on or off: the plan (schedule, sleep and wake, a photo or motion at night)
@@ -44,6 +47,7 @@ pub mod cli;
 pub mod config;
 pub mod discord;
 pub mod display;
+pub mod events;
 pub mod fetch;
 pub mod frame;
 pub mod http;
@@ -60,3 +64,4 @@ pub mod screen;
 pub mod service;
 pub mod slides;
 pub mod slideshow;
+pub mod thumbnails;

@@ -721,7 +721,20 @@ impl Library {
             if let Err(e) = fs::remove_file(&path) {
                 tracing::warn!("cannot remove {}: {e}", path.display());
             }
+            crate::thumbnails::forget(&self.dir, sha);
         }
+    }
+
+    /// Runs `f` while photo `id` is sure to stay (no delete can run meanwhile); `None`, without
+    /// running it, when there is no such photo. For what must not outlive its photo (a
+    /// thumbnail written after the photo was deleted would be kept forever).
+    pub fn while_present<T>(
+        &self,
+        id: i64,
+        f: impl FnOnce() -> T,
+    ) -> Result<Option<T>, LibraryError> {
+        let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(self.get(id)?.map(|_| f()))
     }
 
     /// One photo's index entry.
@@ -809,6 +822,22 @@ impl Library {
             }
             tx.commit()?;
             Ok(photos)
+        })();
+        let result = result.map_err(|e| self.db_err(e));
+        self.note_write(&result);
+        result
+    }
+
+    /// Gives photo `id` a new caption; returns it as it is now (`None`: no such photo).
+    pub fn recaption(
+        &self,
+        id: i64,
+        caption: Option<String>,
+    ) -> Result<Option<Photo>, LibraryError> {
+        let result = (|| {
+            let conn = self.conn();
+            conn.execute("UPDATE photos SET caption = ?1 WHERE id = ?2", params![caption, id])?;
+            get_in(&conn, id)
         })();
         let result = result.map_err(|e| self.db_err(e));
         self.note_write(&result);

@@ -265,6 +265,37 @@ impl Renderer {
         })
     }
 
+    /// A `side`×`side` thumbnail for the page's grid: the picture cropped to fill the square,
+    /// veiled if a spoiler, without a caption. Under the decode gate like every render.
+    /// Answers the JPEG.
+    pub async fn thumbnail(&self, of: Thumbnail, side: u32) -> Result<Vec<u8>, String> {
+        let limits = self.settings.limits;
+        self.decodes.fetch_add(1, Ordering::Relaxed);
+        let work = move || -> Result<Vec<u8>, String> {
+            let (slide, spoiler) = match of {
+                Thumbnail::Picture { bytes, spoiler } => {
+                    let mut opts = RenderOptions::new(side, side);
+                    opts.fit = Fit::Cover;
+                    opts.limits = limits;
+                    (render::render_owned(bytes, &opts).map_err(|e| e.to_string())?, spoiler)
+                }
+                Thumbnail::Clip { path, size, spoiler } => {
+                    let layout = Layout::new(size, (side, side), Fit::Cover);
+                    let shape =
+                        video::Shape { crop: layout.crop(), out: (layout.dest.2, layout.dest.3) };
+                    let frame = video::first_frame(&path, shape).map_err(|e| e.to_string())?;
+                    let (w, h) = shape.out;
+                    let picture =
+                        image::RgbaImage::from_raw(w, h, frame).expect("a frame of w×h RGBA");
+                    (render::compose_fitted(picture, &layout, Matte::default()), spoiler)
+                }
+            };
+            let slide = if spoiler { render::veil(&slide) } else { slide };
+            encode_jpeg(&slide, side).map_err(|e| e.to_string())
+        };
+        self.blocking(work).await.unwrap_or_else(|| Err("the frame's worker failed on it".into()))
+    }
+
     /// Where a moving picture of `size` goes on the screen, and its caption.
     pub fn motion_layout(&self, size: (u32, u32), look: &Look) -> (Layout, Option<String>) {
         let fit = look.fit.unwrap_or(self.settings.fit);
@@ -305,6 +336,15 @@ impl Renderer {
             Err(RenderError::Corrupt { format: "image", detail: "the decoder failed".into() })
         })
     }
+}
+
+/// What a thumbnail is made from.
+#[derive(Debug)]
+pub enum Thumbnail {
+    /// A photo's or an animation's bytes (an animation's first frame).
+    Picture { bytes: Vec<u8>, spoiler: bool },
+    /// A clip's original on disk, of `size` (upright): its first frame.
+    Clip { path: PathBuf, size: (u32, u32), spoiler: bool },
 }
 
 /// A rendered slide made ready for the screen: veiled if a spoiler (whatever the settings, a

@@ -4,6 +4,8 @@
 //! tests can drive it without a socket.
 
 pub mod error;
+pub mod events;
+pub mod page;
 pub mod routes;
 pub mod server;
 

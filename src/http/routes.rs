@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::error::AppError;
 use super::AppState;
-use crate::app::{DiscordState, ScreenshotError};
+use crate::app::{DiscordState, ScreenshotError, ThumbnailError};
 use crate::discord::relay::RelayRequest;
 use crate::ingest::{IngestRequest, Ingested};
 use crate::library::{Photo, Source};
@@ -26,7 +26,8 @@ pub fn app(state: AppState) -> Router {
         usize::try_from(state.max_upload_mb.saturating_mul(1024 * 1024)).unwrap_or(usize::MAX);
     let api = Router::new()
         .route("/api/photos", post(upload).get(list))
-        .route("/api/photos/{id}", get(original).delete(delete))
+        .route("/api/photos/{id}", get(original).delete(delete).patch(edit))
+        .route("/api/photos/{id}/thumbnail", get(thumbnail))
         .route("/api/photos/{id}/show", post(show))
         .route("/api/photos/{id}/favourite", post(favourite).delete(unfavourite))
         .route("/api/next", post(next))
@@ -36,10 +37,13 @@ pub fn app(state: AppState) -> Router {
         .route("/api/status", get(status))
         .route("/api/screen", post(screen))
         .route("/api/screenshot.png", get(screenshot))
+        .route("/api/screenshot.jpg", get(screenshot_jpeg))
+        .route("/api/events", get(super::events::events))
         .route("/api/discord/messages", post(relay))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
         .merge(api)
+        .merge(super::page::routes())
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(|| async {
             AppError::new(
@@ -56,6 +60,7 @@ pub fn app(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn(same_origin))
         .layer(middleware::from_fn(bounded_head))
         .with_state(state)
 }
@@ -92,6 +97,40 @@ async fn bounded_head(req: Request, next: Next) -> Response {
         return AppError::new(status, "headers_too_large", msg).into_response();
     }
     next.run(req).await
+}
+
+/// Refuses a change (any method but GET and HEAD) sent by a web page from another site: a
+/// page anywhere on the internet could otherwise make a family member's browser post to the
+/// frame on their home network. Browsers say where a request comes from in `Origin`;
+/// programs such as curl send none and are not affected.
+async fn same_origin(req: Request, next: Next) -> Response {
+    let method = req.method();
+    if method == axum::http::Method::GET || method == axum::http::Method::HEAD {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let same = match (origin, host) {
+        (None, _) => {
+            // An old browser without `Origin` still says whether the request is cross-site.
+            headers.get("sec-fetch-site").is_none_or(|site| site != "cross-site")
+        }
+        (Some(origin), Some(host)) => origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"))
+            .is_some_and(|o| o.eq_ignore_ascii_case(host)),
+        (Some(_), None) => false,
+    };
+    if same {
+        return next.run(req).await;
+    }
+    let from = origin.unwrap_or("another site");
+    let msg = format!(
+        "this change was sent by a web page from {from}, and only the frame's own page may          change it: open the frame's page (http://{}/) instead",
+        host.unwrap_or("the frame's address")
+    );
+    AppError::new(StatusCode::FORBIDDEN, "cross_origin", msg).into_response()
 }
 
 /// With `[http] token` set, every `/api` request must carry `Authorization: Bearer <token>`.
@@ -344,6 +383,53 @@ async fn original(
     Ok(([(header::CONTENT_TYPE, mime)], bytes).into_response())
 }
 
+/// The body of `PATCH /api/photos/{id}`: what to change.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PhotoEdit {
+    /// The new caption; `null` or blank: none.
+    caption: Option<String>,
+}
+
+/// `PATCH /api/photos/{id}` `{"caption": "At the lake"}`: a new caption, on screen too.
+async fn edit(
+    State(state): State<AppState>,
+    PhotoId(id): PhotoId,
+    body: Result<Json<PhotoEdit>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, AppError> {
+    let Json(edit) = body.map_err(|e| {
+        AppError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_parameter",
+            format!("{}: send JSON like {{\"caption\": \"At the lake\"}}", e.body_text()),
+        )
+    })?;
+    let photo = state
+        .app
+        .recaption(id, edit.caption)
+        .await
+        .map_err(|e| AppError::internal("cannot change the caption", e))?
+        .ok_or_else(|| AppError::not_found(format!("photo {id}")))?;
+    Ok(Json(serde_json::to_value(photo).unwrap_or(Value::Null)))
+}
+
+/// `GET /api/photos/{id}/thumbnail`: a square JPEG for the page's grid, made once and kept.
+async fn thumbnail(
+    State(state): State<AppState>,
+    PhotoId(id): PhotoId,
+) -> Result<Response, AppError> {
+    let jpeg = state.app.thumbnail(id).await.map_err(|e| match e {
+        ThumbnailError::Library(e) => AppError::internal("cannot read the photo", e),
+        e @ ThumbnailError::Render { .. } => AppError::internal("cannot make the thumbnail", e),
+    })?;
+    let jpeg = jpeg.ok_or_else(|| AppError::not_found(format!("photo {id}")))?;
+    // The page asks with `?v=` and the photo's hash: an id the library gives again after a
+    // delete is a new address, so a day's caching cannot show the wrong photo.
+    let headers =
+        [(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "private, max-age=86400")];
+    Ok((headers, jpeg).into_response())
+}
+
 /// `DELETE /api/photos/{id}`.
 async fn delete(
     State(state): State<AppState>,
@@ -509,13 +595,44 @@ async fn relay(
 
 /// `GET /api/screenshot.png`: the slide on screen, at the display's size.
 async fn screenshot(State(state): State<AppState>) -> Result<Response, AppError> {
-    let png = state.app.screenshot_png().await.map_err(|e| match e {
+    let png = state.app.screenshot_png().await.map_err(screenshot_error)?;
+    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png)
+        .into_response())
+}
+
+fn screenshot_error(e: ScreenshotError) -> AppError {
+    match e {
         ScreenshotError::NotReady => {
             AppError::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", e.to_string())
         }
         ScreenshotError::Encode(_) => AppError::internal("cannot encode the screenshot", e),
+    }
+}
+
+/// The parameters of `GET /api/screenshot.jpg`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScreenshotParams {
+    /// At most this wide (the screen's width when absent or larger).
+    width: Option<u32>,
+    /// Ignored: lets a page ask again at a new address.
+    #[allow(dead_code)]
+    t: Option<String>,
+}
+
+/// `GET /api/screenshot.jpg?width=960`: the slide on screen as a JPEG, for the page: a tenth
+/// of the PNG's bytes over a phone's Wi-Fi, and far less work for a Pi.
+async fn screenshot_jpeg(
+    State(state): State<AppState>,
+    query: Result<Query<ScreenshotParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AppError> {
+    let Query(params) = query.map_err(|e| {
+        let msg = format!("{}: the one parameter is width, in pixels", e.body_text());
+        AppError::new(StatusCode::BAD_REQUEST, "bad_parameter", msg)
     })?;
-    Ok(([(header::CONTENT_TYPE, "image/png"), (header::CACHE_CONTROL, "no-store")], png)
+    let width = params.width.unwrap_or(u32::MAX).max(16);
+    let jpeg = state.app.screenshot_jpeg(width).await.map_err(screenshot_error)?;
+    Ok(([(header::CONTENT_TYPE, "image/jpeg"), (header::CACHE_CONTROL, "no-store")], jpeg)
         .into_response())
 }
 
@@ -640,5 +757,171 @@ mod tests {
         let resp = app(state).oneshot(Request::get("/healthz").body(Body::empty()).unwrap());
         assert_eq!(resp.await.unwrap().status(), StatusCode::OK);
         assert!(constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd"));
+    }
+
+    fn request(method: &str, path: &str, body: Body) -> Request {
+        Request::builder().method(method).uri(path).body(body).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_change_from_another_site_is_refused_and_the_frames_own_page_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path(), None);
+        let from = |origin: Option<&str>, site: Option<&str>| {
+            let mut req = Request::post("/api/next").header(header::HOST, "frame.local:8080");
+            if let Some(origin) = origin {
+                req = req.header(header::ORIGIN, origin);
+            }
+            if let Some(site) = site {
+                req = req.header("sec-fetch-site", site);
+            }
+            req.body(Body::empty()).unwrap()
+        };
+        let (status, body) = call(&state, from(Some("http://evil.example"), None)).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["error"]["code"], "cross_origin");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("http://frame.local:8080/"), "{message}");
+        assert_eq!(call(&state, from(Some("null"), None)).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(call(&state, from(None, Some("cross-site"))).await.0, StatusCode::FORBIDDEN);
+        // The page itself, and programs (no Origin), may.
+        assert_eq!(
+            call(&state, from(Some("http://frame.local:8080"), None)).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(call(&state, from(None, Some("same-origin"))).await.0, StatusCode::OK);
+        assert_eq!(call(&state, from(None, None)).await.0, StatusCode::OK);
+        // Reading is not a change: a GET with a foreign Origin is answered (CORS keeps the
+        // answer from the other site's script, as no Access-Control header is sent).
+        let req = Request::get("/api/status").header(header::ORIGIN, "http://evil.example");
+        let resp = app(state.clone()).oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert!(resp.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    }
+
+    #[tokio::test]
+    async fn the_page_is_served_small_with_a_strict_policy() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path(), None);
+        for (path, mime) in
+            [("/", "text/html"), ("/page.js", "text/javascript"), ("/page.css", "text/css")]
+        {
+            let resp =
+                app(state.clone()).oneshot(request("GET", path, Body::empty())).await.unwrap();
+            assert_eq!(resp.status(), StatusCode::OK, "{path}");
+            let h = resp.headers();
+            assert!(h[header::CONTENT_TYPE].to_str().unwrap().starts_with(mime), "{path}");
+            assert!(h[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'"));
+        }
+        let weight = crate::http::page::weight();
+        assert!(weight < 60 * 1024, "the page weighs {weight} bytes");
+    }
+
+    #[tokio::test]
+    async fn captions_are_edited_and_thumbnails_made_once_kept_and_removed_with_the_photo() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path(), None);
+        let photo = include_bytes!("../../tests/fixtures/ladybird.jpg").to_vec();
+        let (_, body) = call(&state, request("POST", "/api/photos", photo.into())).await;
+        let id = body["photos"][0]["id"].as_i64().unwrap();
+        let sha = body["photos"][0]["sha256"].as_str().unwrap().to_owned();
+
+        let edit = |json: &str| {
+            Request::patch(format!("/api/photos/{id}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(json.to_owned()))
+                .unwrap()
+        };
+        let (status, body) = call(&state, edit(r#"{"caption": "At the lake"}"#)).await;
+        assert_eq!((status, &body["caption"]), (StatusCode::OK, &json!("At the lake")), "{body}");
+        let (status, body) = call(&state, edit(r#"{"caption": "  "}"#)).await;
+        assert_eq!((status, &body["caption"]), (StatusCode::OK, &Value::Null), "{body}");
+        let (status, body) = call(&state, edit(r#"{"title": "x"}"#)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["error"]["message"].as_str().unwrap().contains("caption"), "{body}");
+
+        let thumbnail = format!("/api/photos/{id}/thumbnail?v={}", &sha[..12]);
+        let resp = app(state.clone()).oneshot(request("GET", &thumbnail, Body::empty()));
+        let resp = resp.await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "image/jpeg");
+        let jpeg = resp.into_body().collect().await.unwrap().to_bytes();
+        let image = image::load_from_memory(&jpeg).unwrap();
+        assert_eq!(
+            (image.width(), image.height()),
+            (crate::thumbnails::SIDE, crate::thumbnails::SIDE)
+        );
+        // Kept on disk (written off the request's path: wait for it), and served from there.
+        let kept = dir.path().join("thumbnails").join(&sha[..2]).join(format!("{sha}.jpg"));
+        for _ in 0..100 {
+            if kept.exists() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(std::fs::read(&kept).unwrap(), jpeg);
+        let decodes = state.app.renderer_decodes();
+        let again = app(state.clone()).oneshot(request("GET", &thumbnail, Body::empty()));
+        let again = again.await.unwrap().into_body().collect().await.unwrap().to_bytes();
+        assert_eq!((again, state.app.renderer_decodes()), (jpeg.clone(), decodes));
+        // A torn one (a power cut) is made again.
+        std::fs::write(&kept, &jpeg[..jpeg.len() / 2]).unwrap();
+        let torn = app(state.clone()).oneshot(request("GET", &thumbnail, Body::empty()));
+        let torn = torn.await.unwrap().into_body().collect().await.unwrap().to_bytes();
+        assert!(image::load_from_memory(&torn).is_ok());
+
+        let (status, _) =
+            call(&state, request("DELETE", &format!("/api/photos/{id}"), Body::empty())).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!kept.exists(), "the thumbnail went with its photo");
+        let (status, body) = call(&state, request("GET", &thumbnail, Body::empty())).await;
+        assert_eq!((status, &body["error"]["code"]), (StatusCode::NOT_FOUND, &json!("not_found")));
+    }
+
+    #[tokio::test]
+    async fn the_events_stream_says_the_state_then_what_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path(), None);
+        let resp = app(state.clone()).oneshot(request("GET", "/api/events", Body::empty()));
+        let resp = resp.await.unwrap();
+        assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/event-stream");
+        let mut body = resp.into_body();
+        let mut text = String::new();
+        // Reads events until one named `name` whose data passes `test`; the ones before it
+        // are passed over.
+        let mut read_until = async |name: &str, test: &dyn Fn(&Value) -> bool| loop {
+            while let Some(end) = text.find("\n\n") {
+                let block: String = text.drain(..end + 2).collect();
+                let parsed = block.strip_prefix("event: ").and_then(|b| b.split_once("\ndata: "));
+                if let Some((event, data)) = parsed {
+                    let data: Value = serde_json::from_str(data.trim_end()).unwrap();
+                    if event == name && test(&data) {
+                        return data;
+                    }
+                }
+            }
+            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame());
+            let frame = frame.await.unwrap_or_else(|_| panic!("no {name} event in 5 s: {text}"));
+            if let Ok(data) = frame.unwrap().unwrap().into_data() {
+                text.push_str(std::str::from_utf8(&data).unwrap());
+            }
+        };
+        let any = |_: &Value| true;
+        // First the state as it is.
+        assert_eq!(read_until("shown", &any).await["current"], Value::Null);
+        assert_eq!(read_until("screen", &any).await["screen"], "on");
+        assert_eq!(read_until("discord", &any).await["state"], "disabled");
+
+        let photo = include_bytes!("../../tests/fixtures/ladybird.jpg").to_vec();
+        let (_, body) = call(&state, request("POST", "/api/photos", photo.into())).await;
+        let id = body["photos"][0]["id"].as_i64().unwrap();
+        let added = read_until("added", &any).await;
+        assert_eq!(added["photos"][0]["id"], id);
+        read_until("shown", &|d| d["current"]["id"] == id).await;
+        call(&state, request("DELETE", &format!("/api/photos/{id}"), Body::empty())).await;
+        assert_eq!(read_until("removed", &any).await["ids"], json!([id]));
     }
 }

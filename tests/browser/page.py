@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""The frame's page in a real browser: Debian's headless chromium, driven through WebDriver
+(chromium-driver, Python selenium), against the release binary on loopback.
+
+    tests/browser/page.py [--bin target/release/discord-frame] [--out DIR]
+
+Run by .ci/run (which installs chromium, chromium-driver and selenium in a venv). Saves a
+phone-sized screenshot of each view in DIR (default: target/browser-shots) and prints the page's
+weight and its time to first render, for BENCHMARKS.md. Exits non-zero on the first failure.
+"""
+
+import argparse, json, os, re, subprocess, sys, tempfile, time, urllib.error, urllib.request
+
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PHOTOS = ["/usr/share/backgrounds/mate/nature/Aqua.jpg",
+          "/usr/share/backgrounds/mate/nature/LadyBird.jpg"]
+# A phone: an iPhone 12/13/14's viewport in CSS pixels.
+PHONE = (390, 844)
+
+CONFIG = """\
+# The frame's settings for the browser test.
+[display]
+# Long enough that only the test moves the show on.
+interval = "10m"
+transition = "0s"
+"""
+
+
+def request(url, body=None, method="GET", headers=None):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+class Frame:
+    def __init__(self, binary, tmp):
+        self.config = os.path.join(tmp, "config.toml")
+        open(self.config, "w").write(CONFIG)
+        self.log_path = os.path.join(tmp, "frame.log")
+        cmd = [binary, "--config", self.config, "--data-dir", os.path.join(tmp, "data"),
+               "--port", "0", "--display", "headless", "--size", "1280x720"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
+                                     stderr=open(self.log_path, "w"), text=True)
+        line = self.proc.stdout.readline()
+        m = re.match(r"discord-frame: serving on (\S+)", line)
+        if not m:
+            sys.exit(f"the frame did not start: {line!r}\n{open(self.log_path).read()}")
+        self.url = m.group(1).rstrip("/")
+
+    def api(self, path, body=None, method="GET", headers=None):
+        status, data = request(self.url + path, body, method, headers)
+        return status, (json.loads(data) if data[:1] in (b"{", b"[") else data)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def wait(driver, what, test, within=20):
+    try:
+        return WebDriverWait(driver, within, poll_frequency=0.05).until(lambda d: test())
+    except Exception:
+        sys.exit(f"FAIL: {what} (waited {within} s)")
+
+
+def check(ok, what):
+    if not ok:
+        sys.exit(f"FAIL: {what}")
+    print(f"ok: {what}")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/discord-frame"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "target/browser-shots"))
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+
+    tmp = tempfile.mkdtemp(prefix="frame-browser-")
+    frame = Frame(args.bin, tmp)
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 f"--window-size={PHONE[0]},{PHONE[1]}", "--force-device-scale-factor=1"]:
+        options.add_argument(flag)
+    service = webdriver.ChromeService(executable_path="/usr/bin/chromedriver")
+    driver = webdriver.Chrome(options=options, service=service)
+    try:
+        run(driver, frame, args.out)
+    finally:
+        driver.quit()
+        frame.stop()
+    print(f"all checks passed; screenshots in {args.out}")
+
+
+def shot(driver, out, name):
+    path = os.path.join(out, f"{name}.png")
+    driver.save_screenshot(path)
+    print(f"   saved {path}")
+
+
+def run(driver, frame, out):
+    el = lambda css: driver.find_element(By.CSS_SELECTOR, css)
+    els = lambda css: driver.find_elements(By.CSS_SELECTOR, css)
+    driver.set_window_size(*PHONE)
+
+    # The page, empty frame: the welcome slide in the live view.
+    driver.get(frame.url + "/")
+    wait(driver, "the live view shows the welcome slide",
+         lambda: el("#live-caption").text == "The welcome slide."
+         and driver.execute_script("return document.getElementById('live').naturalWidth") > 0)
+    timing = driver.execute_script("""
+        const nav = performance.getEntriesByType('navigation')[0];
+        const paint = performance.getEntriesByName('first-contentful-paint')[0];
+        const bytes = performance.getEntriesByType('resource')
+            .filter(r => /page\\.(js|css)$/.test(r.name))
+            .reduce((n, r) => n + r.transferSize, nav.transferSize);
+        return {fcp: paint ? paint.startTime : null, load: nav.loadEventEnd, bytes};""")
+    print(f"measure: first contentful paint {timing['fcp']:.0f} ms, load {timing['load']:.0f} ms, "
+          f"page {timing['bytes']} bytes transferred (html + js + css, with headers)")
+    shot(driver, out, "1-now-welcome")
+    welcome = frame.api("/api/screenshot.png")[1]
+
+    # Two photos through the file input, at once.
+    driver.get(frame.url + "/#send")
+    el("#send-caption").send_keys("Sent from the page")
+    el("#files").send_keys("\n".join(PHOTOS))
+    wait(driver, "both uploads say they are on the frame",
+         lambda: [e.text for e in els("#uploads small")] == ["On the frame ✓"] * 2, within=60)
+    check(len(els("#uploads progress")) == 2 and
+          all(e.get_attribute("value") == "1" for e in els("#uploads progress")),
+          "a progress bar per file, both full")
+    shot(driver, out, "2-send")
+    _, listing = frame.api("/api/photos")
+    photos = listing["photos"]
+    check(len(photos) == 2 and all(p["caption"] == "Sent from the page" for p in photos),
+          "the library has both photos, with the caption typed on the page")
+    _, status = frame.api("/api/status")
+    check(status["current"]["id"] == photos[0]["id"], "the last one sent is on the frame's screen")
+    check(frame.api("/api/screenshot.png")[1] != welcome, "the frame's screen changed")
+
+    # A refused file says why, in the frame's words.
+    bad = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    open(bad, "w").write("not a photo")
+    el("#files").send_keys(bad)
+    wait(driver, "a refused file shows the frame's error",
+         lambda: "not a photo" in el("#uploads li small.bad").text.lower()
+         if els("#uploads li small.bad") else False)
+    print(f"   refused: {el('#uploads li small.bad').text}")
+
+    # The grid: newest first, thumbnails loaded.
+    driver.get(frame.url + "/#photos")
+    wait(driver, "two tiles with their thumbnails",
+         lambda: len(els(".tile")) == 2 and all(driver.execute_script(
+             "return arguments[0].complete && arguments[0].naturalWidth", img) == 320
+             for img in els(".tile img")))
+    check([int(t.get_attribute("data-id")) for t in els(".tile")] == [p["id"] for p in photos],
+          "the grid is newest first")
+    shot(driver, out, "3-photos")
+
+    # The live view follows a `next` sent by another program.
+    driver.get(frame.url + "/#now")
+    live = lambda: el("#live").get_attribute("data-photo")
+    wait(driver, "the live view shows the newest photo", lambda: live() == str(photos[0]["id"]))
+    first_src = el("#live").get_attribute("src")
+    check(frame.api("/api/next", b"", "POST")[0] == 200, "next, from curl's place")
+    wait(driver, "the live view follows the next", lambda: live() == str(photos[1]["id"]))
+    wait(driver, "its picture is asked again", lambda: el("#live").get_attribute("src") != first_src)
+    shot(driver, out, "4-now")
+
+    # Open the older one: a new caption, on the frame too.
+    driver.get(frame.url + "/#photos")
+    wait(driver, "tiles", lambda: len(els(".tile")) == 2)
+    target = photos[1]["id"]
+    el(f'.tile[data-id="{target}"]').click()
+    wait(driver, "the photo opens", lambda: el("#photo").get_attribute("open") is not None)
+    box = el("#photo-caption")
+    box.clear()
+    box.send_keys("Grandma's garden")
+    el("#photo-save").click()
+    wait(driver, "the caption is stored",
+         lambda: frame.api(f"/api/photos")[1]["photos"][1]["caption"] == "Grandma's garden")
+    wait(driver, "the tile shows it", lambda: "Grandma's garden" in
+         el(f'.tile[data-id="{target}"] span').get_attribute("textContent"))
+    _, status = frame.api("/api/status")
+    check(status["current"]["caption"] == "Grandma's garden", "the screen's caption changed too")
+    shot(driver, out, "5-photo")
+
+    # Delete it: confirmed, gone from the grid, the library and the screen.
+    el("#photo-delete").click()
+    WebDriverWait(driver, 5).until(lambda d: d.switch_to.alert).accept()
+    wait(driver, "one tile left", lambda: len(els(".tile")) == 1)
+    check([p["id"] for p in frame.api("/api/photos")[1]["photos"]] == [photos[0]["id"]],
+          "the library lost only that photo")
+
+    # Another program deletes the other: the page follows without a reload.
+    frame.api(f"/api/photos/{photos[0]['id']}", None, "DELETE")
+    wait(driver, "the grid follows a delete made elsewhere", lambda: len(els(".tile")) == 0)
+
+    # The status view.
+    driver.get(frame.url + "/#frame")
+    wait(driver, "the frame's facts", lambda: "Version" in el("#facts").text)
+    check("Off (no bot token in config.toml)" in el("#facts").text, "Discord's state in words")
+    shot(driver, out, "6-frame")
+
+    # A page from another origin (the same frame, reached as `localhost`, is another origin for
+    # the browser) cannot change the frame: its POST is refused before it does anything.
+    shown_before = frame.api("/api/status")[1]
+    other = frame.url.replace("127.0.0.1", "localhost")
+    driver.get(other + "/")
+    result = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch(arguments[0] + '/api/pause', {method: 'POST', mode: 'no-cors'})
+            .then(() => done('sent'), (e) => done('blocked: ' + e));""", frame.url)
+    time.sleep(0.3)
+    check(frame.api("/api/status")[1]["paused"] == shown_before["paused"] is False,
+          f"a cross-origin POST from a real browser changes nothing ({result})")
+    status, body = frame.api("/api/pause", b"", "POST", {"Origin": other})
+    check(status == 403 and body["error"]["code"] == "cross_origin",
+          "and is answered 403 cross_origin")
+
+
+if __name__ == "__main__":
+    main()

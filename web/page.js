@@ -1,0 +1,382 @@
+// The frame's page. It only uses the frame's documented API and follows GET /api/events, so
+// what it shows is what the frame knows. Text from senders (names, captions) is only ever put
+// in the page as text, never as HTML.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const VIEWS = ["now", "photos", "send", "frame"];
+
+/** Calls the API; throws an Error with the frame's own words when it refuses. */
+async function api(method, path, body) {
+  const init = { method, headers: {} };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch (e) {
+    throw new Error("The frame did not answer: is it on, and is this phone on the same Wi-Fi?");
+  }
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    throw new Error((data.error && data.error.message) || `The frame answered ${response.status}.`);
+  }
+  return data;
+}
+
+function problem(message) {
+  const p = $("problem");
+  p.textContent = message || "";
+  p.hidden = !message;
+}
+
+/** Runs an action from a button; a refusal is shown in words. */
+function act(button, action, where) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await action();
+      (where || problem)("");
+    } catch (e) {
+      (where || problem)(e.message);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+// ---- Views -------------------------------------------------------------------------------
+
+function showView() {
+  const wanted = location.hash.slice(1);
+  const view = VIEWS.includes(wanted) ? wanted : "now";
+  for (const v of VIEWS) {
+    $(v).hidden = v !== view;
+    $("tab-" + v).classList.toggle("on", v === view);
+  }
+  if (view === "frame") loadStatus();
+}
+
+// ---- What is on the screen ---------------------------------------------------------------
+
+const state = { paused: false, photos: new Map(), screenOn: true };
+
+function refreshLive() {
+  // Sized for the phone's screen; a new address each time, so that nothing stale shows.
+  const width = Math.min(1920, Math.ceil(document.body.clientWidth * (window.devicePixelRatio || 1)));
+  $("live").src = `/api/screenshot.jpg?width=${width}&t=${Date.now()}`;
+}
+
+function describe(photo) {
+  if (!photo) return "The welcome slide.";
+  const parts = [];
+  if (photo.caption && !photo.spoiler) parts.push(`“${photo.caption}”`);
+  if (photo.sender) parts.push(`from ${photo.sender}`);
+  parts.push(new Date(photo.received_at).toLocaleDateString());
+  return parts.join(" · ");
+}
+
+function onShown(data) {
+  state.paused = data.paused;
+  $("pause").textContent = data.paused ? "Resume" : "Pause";
+  $("live-caption").textContent = describe(data.current);
+  $("live").dataset.photo = data.current ? data.current.id : "";
+  refreshLive();
+}
+
+function onScreen(status) {
+  state.screenOn = status.screen === "on";
+  let line = state.screenOn ? "The screen is on." : "The screen is off.";
+  if (status.next_change) {
+    const at = new Date(status.next_change);
+    line += ` It turns ${state.screenOn ? "off" : "on"} by itself at ${at.toLocaleString([], {
+      weekday: "short", hour: "2-digit", minute: "2-digit" })}.`;
+  }
+  $("screen-line").textContent = line;
+  refreshLive();
+}
+
+act($("prev"), () => api("POST", "/api/prev"));
+act($("next"), () => api("POST", "/api/next"));
+act($("pause"), () => api("POST", state.paused ? "/api/resume" : "/api/pause"));
+act($("sleep"), () => api("POST", "/api/screen", { on: false }));
+act($("wake"), () => api("POST", "/api/screen", { on: true }));
+
+// ---- The library -------------------------------------------------------------------------
+
+function tile(photo) {
+  const button = document.createElement("button");
+  button.className = "tile";
+  button.dataset.id = photo.id;
+  const img = document.createElement("img");
+  img.loading = "lazy";
+  img.alt = photo.caption && !photo.spoiler ? photo.caption : "A photo";
+  // The hash in the address: a photo id given again after a delete is a new address.
+  img.src = `/api/photos/${photo.id}/thumbnail?v=${photo.sha256.slice(0, 12)}`;
+  const meta = document.createElement("span");
+  const badge = document.createElement("b");
+  button.append(img, meta, badge);
+  fillTile(button, photo);
+  button.addEventListener("click", () => openPhoto(Number(button.dataset.id)));
+  return button;
+}
+
+function fillTile(button, photo) {
+  button.querySelector("span").textContent = describe(photo);
+  const kind = photo.kind === "video" ? "▶" : photo.kind === "animation" ? "GIF" : "";
+  button.querySelector("b").textContent = (photo.favourite ? "★ " : "") + kind;
+}
+
+function countLine() {
+  const n = state.photos.size;
+  $("photos-count").textContent =
+    n === 0 ? "No photos yet: send some from the Send tab, or in Discord." :
+    `${n} photo${n === 1 ? "" : "s"}, newest first. Tap one to show, caption or delete it.`;
+}
+
+async function loadPhotos() {
+  const { photos } = await api("GET", "/api/photos");
+  state.photos = new Map(photos.map((p) => [p.id, p]));
+  $("grid").replaceChildren(...photos.map(tile));
+  countLine();
+}
+
+function tileOf(id) {
+  return $("grid").querySelector(`.tile[data-id="${id}"]`);
+}
+
+function onAdded(photos) {
+  for (const photo of photos) {
+    if (state.photos.has(photo.id)) continue;
+    state.photos.set(photo.id, photo);
+    $("grid").prepend(tile(photo));
+  }
+  countLine();
+}
+
+function onRemoved(ids) {
+  for (const id of ids) {
+    state.photos.delete(id);
+    const t = tileOf(id);
+    if (t) t.remove();
+    if (opened === id) $("photo").close();
+  }
+  countLine();
+}
+
+function onChanged(photos) {
+  for (const photo of photos) {
+    state.photos.set(photo.id, photo);
+    const t = tileOf(photo.id);
+    if (t) fillTile(t, photo);
+    if (opened === photo.id) fillDialog(photo);
+  }
+}
+
+// ---- One photo ---------------------------------------------------------------------------
+
+let opened = null;
+
+function openPhoto(id) {
+  const photo = state.photos.get(id);
+  if (!photo) return;
+  opened = id;
+  const view = $("photo-view");
+  let media;
+  if (photo.spoiler) {
+    // Veiled here too: whoever sent it meant it to be opened on purpose.
+    media = document.createElement("img");
+    media.src = `/api/photos/${id}/thumbnail?v=${photo.sha256.slice(0, 12)}`;
+  } else if (photo.kind === "video") {
+    media = document.createElement("video");
+    media.controls = true;
+    media.muted = true;
+    media.playsInline = true;
+    media.preload = "metadata";
+    media.src = `/api/photos/${id}`;
+  } else {
+    media = document.createElement("img");
+    media.src = `/api/photos/${id}`;
+  }
+  media.alt = "";
+  view.replaceChildren(media);
+  $("photo-caption").value = photo.caption || "";
+  $("photo-problem").textContent = "";
+  fillDialog(photo);
+  $("photo").showModal();
+}
+
+function fillDialog(photo) {
+  const size = `${photo.width}×${photo.height}`;
+  const length = photo.duration_ms ? ` · ${(photo.duration_ms / 1000).toFixed(0)} s` : "";
+  $("photo-meta").textContent = `${describe(photo)} · ${size}${length}`;
+  $("photo-fav").textContent = photo.favourite ? "★ Favourite" : "☆ Favourite";
+}
+
+$("photo").addEventListener("close", () => {
+  opened = null;
+  $("photo-view").replaceChildren();
+});
+const photoProblem = (m) => { $("photo-problem").textContent = m; };
+act($("photo-save"), async () => {
+  const photo = await api("PATCH", `/api/photos/${opened}`, { caption: $("photo-caption").value });
+  onChanged([photo]);
+}, photoProblem);
+act($("photo-fav"), async () => {
+  const on = !state.photos.get(opened).favourite;
+  const photo = await api(on ? "POST" : "DELETE", `/api/photos/${opened}/favourite`);
+  onChanged([photo]);
+}, photoProblem);
+act($("photo-show"), async () => {
+  await api("POST", `/api/photos/${opened}/show`);
+  $("photo").close();
+  location.hash = "#now";
+}, photoProblem);
+act($("photo-delete"), async () => {
+  if (!confirm("Delete this photo from the frame? This cannot be undone.")) return;
+  const id = opened;
+  await api("DELETE", `/api/photos/${id}`);
+  onRemoved([id]);
+}, photoProblem);
+
+// ---- Sending -----------------------------------------------------------------------------
+
+/** Sends one file with a progress bar; resolves when the frame has answered. */
+function upload(file, caption, row) {
+  const bar = row.querySelector("progress");
+  const note = row.querySelector("small");
+  return new Promise((resolve) => {
+    const form = new FormData();
+    form.append("file", file, file.name);
+    if (caption) form.append("caption", caption);
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", "/api/photos");
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) bar.value = e.loaded / e.total;
+    };
+    xhr.upload.onload = () => { note.textContent = "Sent; the frame is looking at it…"; };
+    xhr.onload = () => {
+      bar.value = 1;
+      let data = {};
+      try { data = JSON.parse(xhr.responseText); } catch (e) { /* not JSON: said below */ }
+      if (xhr.status === 201) {
+        const dup = data.photos && data.photos[0] && data.photos[0].duplicate;
+        note.textContent = dup ? "The frame already had this one: showing it." : "On the frame ✓";
+      } else {
+        note.className = "bad";
+        note.textContent = (data.error && data.error.message) || `The frame answered ${xhr.status}.`;
+      }
+      resolve();
+    };
+    xhr.onerror = () => {
+      note.className = "bad";
+      note.textContent = "The frame did not answer: is it on, and is this phone on the same Wi-Fi?";
+      resolve();
+    };
+    xhr.send(form);
+  });
+}
+
+$("files").addEventListener("change", async (e) => {
+  const files = [...e.target.files];
+  e.target.value = "";
+  const caption = $("send-caption").value.trim();
+  const rows = files.map((file) => {
+    const li = document.createElement("li");
+    const name = document.createElement("div");
+    name.textContent = file.name;
+    const bar = document.createElement("progress");
+    bar.max = 1;
+    bar.value = 0;
+    const note = document.createElement("small");
+    note.textContent = "Waiting…";
+    li.append(name, bar, note);
+    $("uploads").prepend(li);
+    return li;
+  });
+  // One at a time: the frame looks at each photo in turn anyway, and a phone on Wi-Fi
+  // finishes the first sooner.
+  for (let i = 0; i < files.length; i++) await upload(files[i], caption, rows[i]);
+});
+
+// ---- The frame's state -------------------------------------------------------------------
+
+const DISCORD = {
+  disabled: "Off (no bot token in config.toml)",
+  connecting: "Connecting…",
+  connected: "Connected",
+  limited: "Connected, limited",
+  error: "Not working",
+};
+
+const WHY = { schedule: "by the schedule", asked: "someone asked", photo: "a photo arrived",
+              motion: "the motion sensor" };
+const gb = (mb) => (mb >= 1024 ? `${(mb / 1024).toFixed(1)} GB` : `${mb} MB`);
+
+async function loadStatus() {
+  let s;
+  try {
+    s = await api("GET", "/api/status");
+  } catch (e) {
+    problem(e.message);
+    return;
+  }
+  const facts = [
+    ["Photos", String(s.photos)],
+    ["Discord", [DISCORD[s.discord.state] || s.discord.state, s.discord.user ? `as ${s.discord.user}` : "",
+                 s.discord.message || ""].filter(Boolean).join(" · ")],
+    ["Screen", `${s.screen.screen === "on" ? "On" : "Off"} (${WHY[s.screen.why] || s.screen.why})` +
+               (s.screen.next_change ? `, until ${new Date(s.screen.next_change).toLocaleString()}` : "")],
+    ["Disk", s.library.disk ? `${gb(s.library.disk.free_mb)} free of ${gb(s.library.disk.total_mb)}` +
+                              (s.library.disk.full ? " · FULL: delete some photos" : "") : "unknown"],
+    ["Videos", s.videos.playable ? "can play" : s.videos.message],
+    ["Display", `${s.display.width}×${s.display.height} (${s.display.backend})`],
+    ["Version", s.version],
+  ];
+  const dl = $("facts");
+  dl.replaceChildren();
+  for (const [k, v] of facts) {
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = v;
+    dl.append(dt, dd);
+  }
+  $("notices").replaceChildren(...s.library.notices.map((n) => {
+    const li = document.createElement("li");
+    li.textContent = n;
+    return li;
+  }));
+}
+
+// ---- Live --------------------------------------------------------------------------------
+
+function follow() {
+  const events = new EventSource("/api/events");
+  const on = (name, handle) =>
+    events.addEventListener(name, (e) => handle(JSON.parse(e.data)));
+  on("shown", onShown);
+  on("screen", onScreen);
+  on("added", (d) => onAdded(d.photos));
+  on("removed", (d) => onRemoved(d.ids));
+  on("changed", (d) => onChanged(d.photos));
+  on("missed", () => loadPhotos().catch((e) => problem(e.message)));
+  on("discord", () => { if (!$("frame").hidden) loadStatus(); });
+  events.onopen = () => {
+    problem("");
+    // Whatever happened while the stream was down.
+    loadPhotos().catch((e) => problem(e.message));
+  };
+  events.onerror = () => {
+    if (events.readyState === EventSource.CLOSED) {
+      problem("Lost the frame: trying again…");
+      setTimeout(follow, 5000);
+    }
+  };
+}
+
+window.addEventListener("hashchange", showView);
+showView();
+follow();
