@@ -890,38 +890,50 @@ mod tests {
         assert_eq!(resp.headers()[header::CONTENT_TYPE], "text/event-stream");
         let mut body = resp.into_body();
         let mut text = String::new();
-        // Reads events until one named `name` whose data passes `test`; the ones before it
-        // are passed over.
-        let mut read_until = async |name: &str, test: &dyn Fn(&Value) -> bool| loop {
-            while let Some(end) = text.find("\n\n") {
-                let block: String = text.drain(..end + 2).collect();
-                let parsed = block.strip_prefix("event: ").and_then(|b| b.split_once("\ndata: "));
-                if let Some((event, data)) = parsed {
-                    let data: Value = serde_json::from_str(data.trim_end()).unwrap();
-                    if event == name && test(&data) {
-                        return data;
+        // The next event: its name and data.
+        let mut next = async || -> (String, Value) {
+            loop {
+                if let Some(end) = text.find("\n\n") {
+                    let block: String = text.drain(..end + 2).collect();
+                    let parsed =
+                        block.strip_prefix("event: ").and_then(|b| b.split_once("\ndata: "));
+                    if let Some((event, data)) = parsed {
+                        return (event.to_owned(), serde_json::from_str(data.trim_end()).unwrap());
                     }
+                    continue;
+                }
+                let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame());
+                let frame = frame.await.unwrap_or_else(|_| panic!("no event in 5 s: {text}"));
+                if let Ok(data) = frame.unwrap().unwrap().into_data() {
+                    text.push_str(std::str::from_utf8(&data).unwrap());
                 }
             }
-            let frame = tokio::time::timeout(std::time::Duration::from_secs(5), body.frame());
-            let frame = frame.await.unwrap_or_else(|_| panic!("no {name} event in 5 s: {text}"));
-            if let Ok(data) = frame.unwrap().unwrap().into_data() {
-                text.push_str(std::str::from_utf8(&data).unwrap());
-            }
         };
-        let any = |_: &Value| true;
-        // First the state as it is.
-        assert_eq!(read_until("shown", &any).await["current"], Value::Null);
-        assert_eq!(read_until("screen", &any).await["screen"], "on");
-        assert_eq!(read_until("discord", &any).await["state"], "disabled");
+        // First the state as it is, in this order.
+        let (name, data) = next().await;
+        assert_eq!((name.as_str(), &data["current"]), ("shown", &Value::Null));
+        let (name, data) = next().await;
+        assert_eq!((name.as_str(), &data["screen"]), ("screen", &json!("on")));
+        let (name, data) = next().await;
+        assert_eq!((name.as_str(), &data["state"]), ("discord", &json!("disabled")));
 
+        // A photo arrives: it is added, and shown (the two may come in either order).
         let photo = include_bytes!("../../tests/fixtures/ladybird.jpg").to_vec();
         let (_, body) = call(&state, request("POST", "/api/photos", photo.into())).await;
         let id = body["photos"][0]["id"].as_i64().unwrap();
-        let added = read_until("added", &any).await;
-        assert_eq!(added["photos"][0]["id"], id);
-        read_until("shown", &|d| d["current"]["id"] == id).await;
+        let (mut added, mut shown) = (false, false);
+        while !(added && shown) {
+            let (name, data) = next().await;
+            added |= name == "added" && data["photos"][0]["id"] == id;
+            shown |= name == "shown" && data["current"]["id"] == id;
+        }
         call(&state, request("DELETE", &format!("/api/photos/{id}"), Body::empty())).await;
-        assert_eq!(read_until("removed", &any).await["ids"], json!([id]));
+        loop {
+            let (name, data) = next().await;
+            if name == "removed" {
+                assert_eq!(data["ids"], json!([id]));
+                break;
+            }
+        }
     }
 }
