@@ -6,7 +6,6 @@
 pub mod error;
 pub mod events;
 pub mod page;
-pub mod reach;
 pub mod routes;
 pub mod server;
 
