@@ -15,6 +15,7 @@ use crate::ingest::{Ingest, IngestError, IngestRequest, Ingested};
 use crate::library::Kind;
 use crate::library::{DiskUsage, Library, LibraryError, Photo};
 use crate::screen::{Screen, ScreenStatus};
+use crate::settings::{LiveSettings, SettingsChange, SettingsError, SettingsFile};
 use crate::slides::{Renderer, Thumbnail};
 use crate::slideshow::{Command, Slideshow};
 use crate::thumbnails::{self, Thumbnails};
@@ -79,6 +80,9 @@ pub struct App {
     /// Every change to the library, told to `events` subscribers.
     changes: Changes,
     thumbnails: Arc<Thumbnails>,
+    /// The config file, for the settings the page changes, and those settings now.
+    settings: Arc<SettingsFile>,
+    live: Arc<std::sync::Mutex<LiveSettings>>,
     started: Instant,
 }
 
@@ -147,6 +151,11 @@ impl App {
             discord,
             changes: Changes::default(),
             thumbnails,
+            settings: Arc::new(SettingsFile::new(None)),
+            live: Arc::new(std::sync::Mutex::new(LiveSettings {
+                interval: Duration::from_secs(60),
+                transition: Duration::ZERO,
+            })),
             started: Instant::now(),
         }
     }
@@ -155,6 +164,36 @@ impl App {
     pub fn with_motion_limits(mut self, limits: crate::playback::MotionLimits) -> App {
         self.ingest = self.ingest.with_motion_limits(limits);
         self
+    }
+
+    /// With the config file the frame started from, and the live settings as it read them.
+    pub fn with_settings(mut self, file: SettingsFile, live: LiveSettings) -> App {
+        self.settings = Arc::new(file);
+        self.live = Arc::new(std::sync::Mutex::new(live));
+        self
+    }
+
+    /// The settings the page may change, as they are now, and the file they are saved to.
+    pub fn settings(&self) -> (LiveSettings, Option<std::path::PathBuf>) {
+        let live = *self.live.lock().unwrap_or_else(|e| e.into_inner());
+        (live, self.settings.path().map(ToOwned::to_owned))
+    }
+
+    /// Saves `change` to the config file, then applies it: nothing changes unless it is saved.
+    pub async fn change_settings(
+        &self,
+        change: SettingsChange,
+    ) -> Result<LiveSettings, SettingsError> {
+        let file = self.settings.clone();
+        let saved = tokio::task::spawn_blocking(move || file.write(&change))
+            .await
+            .unwrap_or_else(|e| Err(SettingsError::Worker(e.to_string())))?;
+        *self.live.lock().unwrap_or_else(|e| e.into_inner()) = saved;
+        self.slideshow
+            .send(Command::Retime { interval: saved.interval, transition: saved.transition })
+            .await;
+        self.slideshow.sync().await;
+        Ok(saved)
     }
 
     /// Starts storing photos that arrived together (one upload, one message). Each is stored

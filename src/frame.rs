@@ -355,8 +355,13 @@ pub async fn serve(
             }
         }
     });
+    let live = crate::settings::LiveSettings {
+        interval: config.display.interval,
+        transition: config.display.transition,
+    };
     let app = App::new(library, renderer, slideshow, sink.clone(), screen, discord)
-        .with_motion_limits(config.video.limits());
+        .with_motion_limits(config.video.limits())
+        .with_settings(crate::settings::SettingsFile::new(settings.config_path.clone()), live);
     // The keyboard is a transport too: the display says which key, this says what it does.
     if let Some(mut keys) = keys {
         let app = app.clone();

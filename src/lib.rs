@@ -38,6 +38,8 @@
 //!   retries.
 //! - [`lifecycle`]: the root cancellation token and task tracker every task runs under;
 //!   shutdown cancels, drains and waits.
+//! - [`settings`]: the settings the page changes live, written back to `config.toml` with its
+//!   comments kept.
 //! - [`service`]: systemd's `Type=notify` and watchdog (READY once the first slide shows,
 //!   WATCHDOG while the display loop answers).
 //! - [`cli`]: the command line (clap), parsed in `main.rs`, which stays thin.
@@ -62,6 +64,7 @@ pub mod rotation;
 pub mod schedule;
 pub mod screen;
 pub mod service;
+pub mod settings;
 pub mod slides;
 pub mod slideshow;
 pub mod thumbnails;

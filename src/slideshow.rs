@@ -63,6 +63,12 @@ pub enum Command {
     /// Photos' entries changed (a new caption): the one on screen is drawn again, and none
     /// is shown from a slide rendered before the change.
     Changed(Vec<Photo>),
+    /// `[display] interval` and `transition` changed (the page's settings): the slide on
+    /// screen stays for the new interval from now.
+    Retime {
+        interval: Duration,
+        transition: Duration,
+    },
     /// The screen turns off (black, nothing rendered, no timer) or on again (the newest photo
     /// if one arrived meanwhile, else the one that was showing).
     Screen(bool),
@@ -380,6 +386,13 @@ impl Task {
         match command {
             Command::Next => self.step(1, self.timing.transition),
             Command::Prev => self.step(-1, self.timing.transition),
+            Command::Retime { interval, transition } => {
+                self.timing.interval = interval;
+                self.timing.transition = transition;
+                if self.deadline.is_some() {
+                    self.arm_timer();
+                }
+            }
             Command::Pause => {
                 self.paused = true;
                 self.deadline = None;
@@ -1157,6 +1170,26 @@ pub(crate) mod tests {
         until_showing(&mut state, None).await;
         drop((show, state));
         task.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_interval_counts_from_now_for_the_slide_on_screen() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = library_with(dir.path(), 2);
+        let Started { show, mut state, .. } = start(library.clone(), (160, 90));
+        until_showing(&mut state, Some(2)).await;
+        let hour = Duration::from_secs(3600);
+        show.send(Command::Retime { interval: hour, transition: Duration::ZERO }).await;
+        show.sync().await;
+        let shown = state.borrow().shown;
+        tokio::time::sleep(hour - Duration::from_secs(1)).await;
+        assert_eq!(state.borrow().shown, shown, "the slide stays for the new interval");
+        until_showing(&mut state, Some(1)).await;
+        show.send(Command::Retime { interval: Duration::from_secs(5), transition: Duration::ZERO })
+            .await;
+        let started = tokio::time::Instant::now();
+        until_showing(&mut state, Some(2)).await;
+        assert!(started.elapsed() <= Duration::from_secs(6), "{:?}", started.elapsed());
     }
 
     /// A window is sized after the slideshow starts (a Pi's screen is rarely the configured

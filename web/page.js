@@ -344,12 +344,41 @@ async function loadStatus() {
     dd.textContent = v;
     dl.append(dt, dd);
   }
+  loadSettings();
   $("notices").replaceChildren(...s.library.notices.map((n) => {
     const li = document.createElement("li");
     li.textContent = n;
     return li;
   }));
 }
+
+// ---- Settings ---------------------------------------------------------------------------
+
+function showSettings({ live, file }, note) {
+  $("set-interval").value = live.interval;
+  $("set-transition").value = live.transition;
+  $("set-note").className = "";
+  $("set-note").textContent = note ||
+    (file ? `Written to ${file}, with its comments kept. Everything else: edit that file.`
+          : "This frame has no config file to save settings in.");
+}
+
+async function loadSettings() {
+  try {
+    showSettings(await api("GET", "/api/settings"));
+  } catch (e) {
+    $("set-note").textContent = e.message;
+  }
+}
+
+act($("set-save"), async () => {
+  const body = { interval: $("set-interval").value, transition: $("set-transition").value };
+  showSettings(await api("PATCH", "/api/settings", body), "Saved ✓ The frame uses them now.");
+}, (m) => {
+  if (!m) return;
+  $("set-note").className = "bad";
+  $("set-note").textContent = m;
+});
 
 // ---- Live --------------------------------------------------------------------------------
 

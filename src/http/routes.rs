@@ -18,7 +18,9 @@ use crate::discord::relay::RelayRequest;
 use crate::ingest::{IngestRequest, Ingested};
 use crate::library::{Photo, Source};
 use crate::render::Fit;
+use crate::settings::{SettingsChange, SettingsError};
 use crate::slideshow::Command;
+use std::time::Duration;
 
 /// The router, with its state: served by `serve`, driven by `oneshot` in tests.
 pub fn app(state: AppState) -> Router {
@@ -39,6 +41,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/screenshot.png", get(screenshot))
         .route("/api/screenshot.jpg", get(screenshot_jpeg))
         .route("/api/events", get(super::events::events))
+        .route("/api/settings", get(settings).patch(change_settings))
         .route("/api/discord/messages", post(relay))
         .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
     Router::new()
@@ -600,6 +603,57 @@ async fn screenshot(State(state): State<AppState>) -> Result<Response, AppError>
         .into_response())
 }
 
+/// `GET /api/settings`: the settings the page may change, and where they are saved.
+async fn settings(State(state): State<AppState>) -> Json<Value> {
+    let (live, file) = state.app.settings();
+    Json(json!({ "live": live, "file": file }))
+}
+
+/// The body of `PATCH /api/settings`: each setting to change, in the config file's words.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsBody {
+    interval: Option<String>,
+    transition: Option<String>,
+}
+
+/// `PATCH /api/settings` `{"interval": "5m"}`: saved to the config file (comments kept), then
+/// applied; answers like `GET /api/settings`.
+async fn change_settings(
+    State(state): State<AppState>,
+    body: Result<Json<SettingsBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<Value>, AppError> {
+    let bad = |message: String| AppError::new(StatusCode::BAD_REQUEST, "bad_parameter", message);
+    let Json(body) = body.map_err(|e| {
+        bad(format!(
+            "{}: send JSON like {{\"interval\": \"5m\", \"transition\": \"800ms\"}}",
+            e.body_text()
+        ))
+    })?;
+    let length = |key: &str, text: Option<String>| -> Result<Option<Duration>, AppError> {
+        text.map(|t| {
+            humantime::parse_duration(t.trim()).map_err(|_| {
+                bad(format!("{key}: `{t}` is not a length of time: write it like 30s, 5m or 1h"))
+            })
+        })
+        .transpose()
+    };
+    let change = SettingsChange {
+        interval: length("interval", body.interval)?,
+        transition: length("transition", body.transition)?,
+    };
+    state.app.change_settings(change).await.map_err(|e| match e {
+        SettingsError::NoFile => {
+            AppError::new(StatusCode::CONFLICT, "no_config_file", e.to_string())
+        }
+        SettingsError::Invalid(_) => bad(e.to_string()),
+        SettingsError::Write { .. } | SettingsError::Worker(_) => {
+            AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "cannot_save_settings", e.to_string())
+        }
+    })?;
+    Ok(settings(State(state)).await)
+}
+
 fn screenshot_error(e: ScreenshotError) -> AppError {
     match e {
         ScreenshotError::NotReady => {
@@ -797,6 +851,28 @@ mod tests {
         let resp = app(state.clone()).oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(resp.status(), StatusCode::OK);
         assert!(resp.headers().get(header::ACCESS_CONTROL_ALLOW_ORIGIN).is_none());
+    }
+
+    #[tokio::test]
+    async fn settings_without_a_config_file_or_with_a_wrong_length_are_refused_in_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path(), None);
+        let patch = |json: &str| {
+            Request::patch("/api/settings")
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(json.to_owned()))
+                .unwrap()
+        };
+        let (status, body) = call(&state, patch(r#"{"interval": "soon"}"#)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body["error"]["message"].as_str().unwrap().contains("30s, 5m or 1h"), "{body}");
+        let (status, body) = call(&state, patch(r#"{"interval": "5m"}"#)).await;
+        assert_eq!(
+            (status, &body["error"]["code"]),
+            (StatusCode::CONFLICT, &json!("no_config_file"))
+        );
+        let (status, body) = call(&state, request("GET", "/api/settings", Body::empty())).await;
+        assert_eq!((status, &body["live"]["interval"]), (StatusCode::OK, &json!("1m")), "{body}");
     }
 
     #[tokio::test]

@@ -210,6 +210,25 @@ def run(driver, frame, out):
     check("Off (no bot token in config.toml)" in el("#facts").text, "Discord's state in words")
     shot(driver, out, "6-frame")
 
+    # A setting changed on the page: in use at once, and in config.toml with its comments.
+    wait(driver, "the settings are read", lambda: el("#set-interval").get_attribute("value") == "10m")
+    box = el("#set-interval")
+    box.clear()
+    box.send_keys("soon")
+    el("#set-save").click()
+    wait(driver, "a wrong value is refused in words",
+         lambda: "not a length of time" in el("#set-note").text)
+    check(open(frame.config).read() == CONFIG, "and the file is untouched")
+    box.clear()
+    box.send_keys("5m")
+    el("#set-save").click()
+    wait(driver, "the page says it is saved", lambda: "Saved" in el("#set-note").text)
+    text = open(frame.config).read()
+    check(text == CONFIG.replace('interval = "10m"', 'interval = "5m"'),
+          "config.toml has the new interval, every comment kept")
+    check(frame.api("/api/settings")[1]["live"]["interval"] == "5m", "the frame uses it")
+    shot(driver, out, "7-settings")
+
     # A page from another origin (the same frame, reached as `localhost`, is another origin for
     # the browser) cannot change the frame: its POST is refused before it does anything.
     shown_before = frame.api("/api/status")[1]

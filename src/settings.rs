@@ -1,0 +1,190 @@
+//! The settings the page may change while the frame runs (`[display] interval` and
+//! `transition`), written back to `config.toml` with everything else in it kept as it was:
+//! comments, order, spacing (`toml_edit`). The new file is checked by the same parser the
+//! frame starts with before it replaces the old one, and it replaces it whole (a temporary
+//! file, fsync, rename): a power cut leaves the old file or the new one, never half of each.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde::Serialize;
+use toml_edit::{DocumentMut, Item, Table, Value};
+
+use crate::config::{Config, ConfigError};
+
+/// The live settings, as they are now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LiveSettings {
+    #[serde(serialize_with = "words")]
+    pub interval: Duration,
+    #[serde(serialize_with = "words")]
+    pub transition: Duration,
+}
+
+fn words<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(&humantime::format_duration(*d))
+}
+
+/// What to change; `None` leaves a setting as it is.
+#[derive(Debug, Clone, Default)]
+pub struct SettingsChange {
+    pub interval: Option<Duration>,
+    pub transition: Option<Duration>,
+}
+
+/// Why settings could not be changed. Nothing was changed, on screen or on disk.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(
+        "this frame was started without a config file, so there is nowhere to save settings: \
+         start it with --config <file> (the packages use /etc/discord-frame/config.toml)"
+    )]
+    NoFile,
+    #[error("{0}")]
+    Invalid(ConfigError),
+    #[error(
+        "cannot save the settings to {path}: {source}. The frame's user needs write access to \
+         the file and its folder; the settings were not changed"
+    )]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("the frame's worker failed while saving the settings: {0}")]
+    Worker(String),
+}
+
+/// The config file the frame was started with.
+#[derive(Debug)]
+pub struct SettingsFile {
+    path: Option<PathBuf>,
+    /// One change at a time: two at once would each keep only their own.
+    writing: Mutex<()>,
+}
+
+impl SettingsFile {
+    pub fn new(path: Option<PathBuf>) -> SettingsFile {
+        SettingsFile { path, writing: Mutex::new(()) }
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Writes `change` into the file; answers the file's settings as they now are. Blocking:
+    /// call it on the blocking pool.
+    pub fn write(&self, change: &SettingsChange) -> Result<LiveSettings, SettingsError> {
+        let path = self.path.as_deref().ok_or(SettingsError::NoFile)?;
+        let _writing = self.writing.lock().unwrap_or_else(|e| e.into_inner());
+        let text = fs::read_to_string(path).map_err(|source| {
+            SettingsError::Invalid(ConfigError::Read { path: path.to_owned(), source })
+        })?;
+        let new = edit(&text, change, path)?;
+        let config = Config::parse(&new, path).map_err(SettingsError::Invalid)?;
+        replace(path, new.as_bytes())
+            .map_err(|source| SettingsError::Write { path: path.to_owned(), source })?;
+        Ok(LiveSettings {
+            interval: config.display.interval,
+            transition: config.display.transition,
+        })
+    }
+}
+
+/// The file's text with `change` made, and nothing else touched.
+fn edit(text: &str, change: &SettingsChange, path: &Path) -> Result<String, SettingsError> {
+    let mut doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        SettingsError::Invalid(ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.message().to_owned(),
+        })
+    })?;
+    let display = doc.entry("display").or_insert_with(|| Item::Table(Table::new()));
+    let Some(display) = display.as_table_like_mut() else {
+        return Err(SettingsError::Invalid(ConfigError::Invalid {
+            key: "[display]",
+            message: "is not a table: fix config.toml by hand first".into(),
+        }));
+    };
+    for (key, value) in [("interval", change.interval), ("transition", change.transition)] {
+        let Some(value) = value else { continue };
+        let mut new = Value::from(humantime::format_duration(value).to_string());
+        match display.get_mut(key).and_then(Item::as_value_mut) {
+            Some(old) => {
+                // The comment after the value stays with it.
+                *new.decor_mut() = old.decor().clone();
+                *old = new;
+            }
+            None => {
+                display.insert(key, Item::Value(new));
+            }
+        }
+    }
+    Ok(doc.to_string())
+}
+
+/// Replaces `path` with `bytes` whole, keeping the file's permissions.
+fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = fs::File::create(&tmp)?;
+        if let Ok(meta) = fs::metadata(path) {
+            file.set_permissions(meta.permissions())?;
+        }
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        fs::File::open(dir)?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &str = "\
+# My frame.
+[display]
+# How long each photo stays.
+interval = \"1m\"   # one minute
+transition = \"800ms\"
+
+[http]
+port = 8080 # the usual
+";
+
+    #[test]
+    fn a_change_keeps_every_comment_and_is_checked_before_it_is_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        fs::write(&path, FILE).unwrap();
+        let file = SettingsFile::new(Some(path.clone()));
+        let change = SettingsChange { interval: Some(Duration::from_secs(300)), transition: None };
+        let now = file.write(&change).unwrap();
+        assert_eq!(now.interval, Duration::from_secs(300));
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text, FILE.replace("interval = \"1m\"", "interval = \"5m\""));
+
+        // Refused by the frame's own checks: the file is as it was.
+        let change = SettingsChange { interval: Some(Duration::from_millis(10)), transition: None };
+        let err = file.write(&change).unwrap_err().to_string();
+        assert!(err.contains("[display] interval") && err.contains("at least 1s"), "{err}");
+        assert_eq!(fs::read_to_string(&path).unwrap(), text);
+
+        // A file without [display] gets one; no temporary file is left behind.
+        fs::write(&path, "[http]\nport = 8080\n").unwrap();
+        let change = SettingsChange { interval: None, transition: Some(Duration::ZERO) };
+        assert_eq!(file.write(&change).unwrap().transition, Duration::ZERO);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with("[http]\nport = 8080\n") && text.contains("transition = \"0s\""));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        let err = SettingsFile::new(None).write(&change).unwrap_err().to_string();
+        assert!(err.contains("--config"), "{err}");
+    }
+}
