@@ -317,11 +317,6 @@ impl App {
         self.library.call(move |l| l.read(id)).await
     }
 
-    /// How many decodes the renderer started (the tests count what a cached answer saved).
-    pub fn renderer_decodes(&self) -> u64 {
-        self.renderer.decodes()
-    }
-
     /// Photo `id`'s thumbnail (a JPEG, [`thumbnails::SIDE`] square), from the cache or made
     /// and kept; `None` if there is no such photo.
     pub async fn thumbnail(&self, id: i64) -> Result<Option<Vec<u8>>, ThumbnailError> {

@@ -105,6 +105,18 @@ fn clips_in_three_codecs_play_and_match_their_frames() {
     // The original is kept as sent, and served with its type.
     let resp = frame.get("/api/photos/1");
     assert_eq!(resp.headers()["content-type"], "video/mp4");
+    // The page's thumbnail of a clip is its first frame, cropped to the square.
+    let resp = frame.get("/api/photos/1/thumbnail");
+    assert_eq!(resp.status(), 200);
+    let thumbnail = image::load_from_memory(&resp.bytes().unwrap()).unwrap().to_rgba8();
+    assert_eq!(thumbnail.dimensions(), (320, 320));
+    let first = &frames_of(&ffmpeg_clip(&["-f", "lavfi", "-i", src, "-t", "1"], "mp4"), "mp4")[0];
+    // testsrc2's first frame, cropped to its centre square and scaled: the same picture.
+    let (w, h) = first.dimensions();
+    let square = image::imageops::crop_imm(first, (w - h) / 2, 0, h, h).to_image();
+    let square = image::imageops::resize(&square, 320, 320, image::imageops::FilterType::Triangle);
+    let db = psnr(&thumbnail, &square);
+    assert!(db >= 22.0, "the clip's thumbnail is not its first frame: {db:.1} dB");
     assert!(!frame.log().contains("ERROR"), "{}", frame.log());
 }
 
