@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
 use tokio::sync::watch;
 
+pub use crate::discord_state::DiscordState;
 use crate::display::FrameSink;
 use crate::events::{Change, Changes, Events};
 use crate::ingest::{Ingest, IngestError, IngestRequest, Ingested};
@@ -19,50 +19,6 @@ use crate::settings::{LiveSettings, SettingsChange, SettingsError, SettingsFile}
 use crate::slides::{Renderer, Thumbnail};
 use crate::slideshow::{Command, Slideshow};
 use crate::thumbnails::{self, Thumbnails};
-
-/// The connection to Discord, as `/api/status` reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "state", rename_all = "lowercase")]
-pub enum DiscordState {
-    /// No token: the frame runs without Discord.
-    Disabled,
-    Connecting,
-    Connected {
-        /// The bot's user name.
-        user: String,
-    },
-    /// Connected without the Message Content intent: only direct messages, messages that
-    /// mention the bot, and slash commands reach the frame.
-    Limited {
-        user: String,
-        /// What to switch on, and where.
-        message: String,
-    },
-    Error {
-        /// What went wrong and what to do, in plain words.
-        message: String,
-    },
-}
-
-impl DiscordState {
-    /// The welcome slide's line about Discord.
-    pub fn welcome_line(&self) -> String {
-        match self {
-            DiscordState::Disabled => {
-                "Discord is off: put a bot token in config.toml ([discord] token).".into()
-            }
-            DiscordState::Connecting => "Connecting to Discord…".into(),
-            DiscordState::Connected { user } => {
-                format!("post a photo where {user} can see it, or send it to {user} directly.")
-            }
-            DiscordState::Limited { user, .. } => format!(
-                "send photos to {user} directly, or mention @{user} with them (the frame's \
-                 owner can turn on the Message Content intent for more)."
-            ),
-            DiscordState::Error { message } => format!("Discord: {message}"),
-        }
-    }
-}
 
 /// The frame as every transport sees it. Cheap to clone.
 #[derive(Clone)]
@@ -330,7 +286,7 @@ impl App {
             .library
             .call(move |l| {
                 let Some(photo) = l.get(id)? else { return Ok(None) };
-                if let Some(jpeg) = cache.get(&photo) {
+                if let Some(jpeg) = cache.get(&photo.sha256, photo.spoiler) {
                     return Ok(Some(Found::Cached(jpeg)));
                 }
                 let of = match photo.kind {
@@ -363,7 +319,7 @@ impl App {
         // Kept off the answer's path; never for a photo deleted meanwhile.
         let library = self.library.clone();
         tokio::task::spawn_blocking(move || {
-            match library.while_present(id, || cache.put(&photo, &kept)) {
+            match library.while_present(id, || cache.put(&photo.sha256, photo.spoiler, &kept)) {
                 Ok(Some(Ok(()))) | Ok(None) => {}
                 // Not kept (a full disk, a read-only card): made again next time, which is fine.
                 Ok(Some(Err(e))) => tracing::debug!("thumbnail of photo {id} not kept: {e}"),

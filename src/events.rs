@@ -8,7 +8,7 @@
 
 use tokio::sync::{broadcast, watch};
 
-use crate::app::DiscordState;
+use crate::discord_state::DiscordState;
 use crate::library::Photo;
 use crate::screen::ScreenStatus;
 use crate::slideshow;

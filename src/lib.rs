@@ -34,6 +34,8 @@
 //!   matte; text (captions, the welcome slide) with the bundled font.
 //! - [`discord`]: the Discord source: a serenity bot that feeds photos to ingest, answers
 //!   commands by wake word and slash command, and relays messages for local programs.
+//! - [`discord_state`]: the connection to Discord as `status`, the welcome slide and the
+//!   events stream see it.
 //! - [`fetch`]: downloads of linked and attached photos: allowed hosts, size cap, timeouts,
 //!   retries.
 //! - [`lifecycle`]: the root cancellation token and task tracker every task runs under;
@@ -48,6 +50,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod discord;
+pub mod discord_state;
 pub mod display;
 pub mod events;
 pub mod fetch;

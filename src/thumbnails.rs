@@ -11,8 +11,6 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::library::Photo;
-
 /// The side of a thumbnail, in pixels: a grid cell of ~160 CSS pixels on a phone's screen of
 /// twice the density.
 pub const SIDE: u32 = 320;
@@ -35,9 +33,10 @@ impl Thumbnails {
         }
     }
 
-    /// The cached thumbnail, if there is a whole one.
-    pub fn get(&self, photo: &Photo) -> Option<Vec<u8>> {
-        let bytes = fs::read(path(&self.dir, &photo.sha256, photo.spoiler)).ok()?;
+    /// The cached thumbnail of the original `sha256` (veiled: a spoiler's), if there is a
+    /// whole one.
+    pub fn get(&self, sha256: &str, veiled: bool) -> Option<Vec<u8>> {
+        let bytes = fs::read(path(&self.dir, sha256, veiled)).ok()?;
         // A JPEG ends with its EOI marker: anything else is torn (a power cut before the
         // cache's data reached the card) and is made again.
         bytes.ends_with(&[0xFF, 0xD9]).then_some(bytes)
@@ -45,8 +44,8 @@ impl Thumbnails {
 
     /// Keeps a thumbnail. Written whole under a temporary name, then renamed, without fsync:
     /// a copy is not worth a slow card's wait.
-    pub fn put(&self, photo: &Photo, jpeg: &[u8]) -> std::io::Result<()> {
-        let dest = path(&self.dir, &photo.sha256, photo.spoiler);
+    pub fn put(&self, sha256: &str, veiled: bool, jpeg: &[u8]) -> std::io::Result<()> {
+        let dest = path(&self.dir, sha256, veiled);
         if let Some(parent) = dest.parent() {
             fs::create_dir_all(parent)?;
         }
