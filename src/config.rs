@@ -501,7 +501,7 @@ impl Serialize for Size {
 }
 
 /// Durations written as people write them: "30s", "5m", "1h 30m", "800ms".
-mod duration {
+pub(crate) mod duration {
     use super::*;
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {

@@ -18,14 +18,11 @@ use crate::config::{Config, ConfigError};
 /// The live settings, as they are now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct LiveSettings {
-    #[serde(serialize_with = "words")]
+    /// Written as the config file writes them ("5m", "800ms").
+    #[serde(serialize_with = "crate::config::duration::serialize")]
     pub interval: Duration,
-    #[serde(serialize_with = "words")]
+    #[serde(serialize_with = "crate::config::duration::serialize")]
     pub transition: Duration,
-}
-
-fn words<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&humantime::format_duration(*d))
 }
 
 /// What to change; `None` leaves a setting as it is.
