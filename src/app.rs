@@ -14,7 +14,9 @@ use crate::events::{Change, Changes, Events};
 use crate::ingest::{Ingest, IngestError, IngestRequest, Ingested};
 use crate::library::Kind;
 use crate::library::{DiskUsage, Library, LibraryError, Photo};
+use crate::pairing::{PairError, Pairing};
 use crate::screen::{Screen, ScreenStatus};
+use crate::sessions::{Session, SessionError, Sessions};
 use crate::settings::{LiveSettings, SettingsChange, SettingsError, SettingsFile};
 use crate::slides::{Renderer, Thumbnail};
 use crate::slideshow::{Command, Slideshow};
@@ -39,6 +41,8 @@ pub struct App {
     /// The config file, for the settings the page changes, and those settings now.
     settings: Arc<SettingsFile>,
     live: Arc<std::sync::Mutex<LiveSettings>>,
+    /// The pairing code on the screen and the browsers paired with it.
+    pairing: Arc<Pairing>,
     started: Instant,
 }
 
@@ -112,6 +116,7 @@ impl App {
                 interval: Duration::from_secs(60),
                 transition: Duration::ZERO,
             })),
+            pairing: Arc::new(Pairing::new(Sessions::in_memory())),
             started: Instant::now(),
         }
     }
@@ -127,6 +132,48 @@ impl App {
         self.settings = Arc::new(file);
         self.live = Arc::new(std::sync::Mutex::new(live));
         self
+    }
+
+    /// Pairs browsers with `pairing`, whose card the slideshow draws (the default pairs none
+    /// that survive a restart, and shows its code nowhere).
+    pub fn with_pairing(mut self, pairing: Arc<Pairing>) -> App {
+        self.pairing = pairing;
+        self
+    }
+
+    /// Shows a pairing code on the screen for a few minutes, with a QR code for `page` (the
+    /// address the asking browser used); how long it stays. Not while the screen is off: no
+    /// one could read it.
+    pub fn show_pairing_code(&self, page: &str) -> Result<Duration, PairError> {
+        if !self.screen.status().is_on() {
+            return Err(PairError::ScreenOff);
+        }
+        self.pairing.show_code(page)
+    }
+
+    /// Pairs a browser called `label` with the code it was given; its session key, once.
+    pub async fn pair(&self, code: &str, label: String) -> Result<(String, Session), PairError> {
+        self.pairing.pair(code, label).await
+    }
+
+    /// The paired browser holding `key`, if any.
+    pub fn session(&self, key: &str) -> Option<Session> {
+        self.pairing.sessions().check(key)
+    }
+
+    /// Every paired browser, the most recently used first.
+    pub fn sessions(&self) -> Vec<Session> {
+        self.pairing.sessions().list()
+    }
+
+    /// Whether browser `id` is still paired.
+    pub fn is_paired(&self, id: u64) -> bool {
+        self.pairing.sessions().list().iter().any(|s| s.id == id)
+    }
+
+    /// Unpairs browser `id`; `false` if there was none.
+    pub async fn unpair(&self, id: u64) -> Result<bool, SessionError> {
+        self.pairing.sessions().remove(id).await
     }
 
     /// The settings the page may change, as they are now, and the file they are saved to.
@@ -498,6 +545,7 @@ pub(crate) mod tests {
         };
         // The tasks stop when the test's runtime ends.
         let tasks = crate::lifecycle::Tasks::new(tokio_util::sync::CancellationToken::new());
+        let pairing = Arc::new(Pairing::new(Sessions::in_memory()));
         let (slideshow, _) = Slideshow::spawn(
             &tasks,
             library.clone(),
@@ -505,6 +553,7 @@ pub(crate) mod tests {
             sink.clone(),
             timing,
             welcome,
+            pairing.card(),
         );
         let (_, discord) = watch::channel(DiscordState::Disabled);
         let screen = crate::screen::Screen::spawn(
@@ -515,7 +564,7 @@ pub(crate) mod tests {
             slideshow.clone(),
             None,
         );
-        App::new(library, renderer, slideshow, sink, screen, discord)
+        App::new(library, renderer, slideshow, sink, screen, discord).with_pairing(pairing)
     }
 
     const PHOTOS: [&[u8]; 3] = [

@@ -270,7 +270,8 @@ pub struct HttpConfig {
     pub host: IpAddr,
     /// 0 picks a free port (the address is printed on stdout at start).
     pub port: u16,
-    /// Required (as `Authorization: Bearer …`) when set; mandatory off loopback.
+    /// Required (as `Authorization: Bearer …`) when set, from every client but a paired
+    /// browser. Without it, only the frame's own programs and paired browsers are let in.
     pub token: Option<Secret>,
     /// The largest request body accepted; bigger uploads get 413.
     pub max_upload_mb: u64,
@@ -652,17 +653,6 @@ impl Config {
                 );
             }
         }
-        if !self.http.host.is_loopback() && self.http.token.is_none() {
-            return Err(ConfigError::Invalid {
-                key: "[http] token",
-                message: format!(
-                    "the endpoint would listen on {}, reachable from other machines, with no \
-                     token: set [http] token = \"<a long random string>\" (clients send it as \
-                     `Authorization: Bearer …`), or keep [http] host = \"127.0.0.1\"",
-                    self.http.host
-                ),
-            });
-        }
         let schedule = &self.schedule;
         if schedule.motion_gpio.as_deref().is_some_and(|line| line.trim().is_empty()) {
             return invalid(
@@ -786,9 +776,9 @@ mod tests {
     }
 
     #[test]
-    fn a_public_address_needs_a_token() {
-        let err = parse("[http]\nhost = \"0.0.0.0\"\n").unwrap_err().to_string();
-        assert!(err.starts_with("[http] token"), "{err}");
+    fn a_public_address_needs_no_token_but_takes_a_good_one() {
+        // From the network, paired browsers (and programs with a token) are let in.
+        parse("[http]\nhost = \"0.0.0.0\"\n").unwrap();
         parse("[http]\nhost = \"0.0.0.0\"\ntoken = \"s3cret-and-long\"\n").unwrap();
         for bad in ["   ", "\\t", " padded "] {
             let err = parse(&format!("[http]\ntoken = \"{bad}\"\n")).unwrap_err().to_string();

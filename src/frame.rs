@@ -302,8 +302,21 @@ pub async fn serve(
             keep_bytes: (config.video.max_frames_mb as usize).saturating_mul(1 << 20),
         },
     };
-    let (slideshow, _) =
-        Slideshow::spawn(&tasks, library.clone(), renderer.clone(), sink.clone(), timing, welcome);
+    // The paired browsers; a file the frame cannot use only means they pair again.
+    let (sessions, sessions_notice) = crate::sessions::Sessions::open(library.dir());
+    if let Some(notice) = &sessions_notice {
+        tracing::warn!("{notice}");
+    }
+    let pairing = Arc::new(crate::pairing::Pairing::new(sessions));
+    let (slideshow, _) = Slideshow::spawn(
+        &tasks,
+        library.clone(),
+        renderer.clone(),
+        sink.clone(),
+        timing,
+        welcome,
+        pairing.card(),
+    );
     let shown = slideshow.watch();
     let schedule = &config.schedule;
     let mut plan = crate::screen::Plan::new(
@@ -361,7 +374,8 @@ pub async fn serve(
     };
     let app = App::new(library, renderer, slideshow, sink.clone(), screen, discord)
         .with_motion_limits(config.video.limits())
-        .with_settings(crate::settings::SettingsFile::new(settings.config_path.clone()), live);
+        .with_settings(crate::settings::SettingsFile::new(settings.config_path.clone()), live)
+        .with_pairing(pairing);
     // The keyboard is a transport too: the display says which key, this says what it does.
     if let Some(mut keys) = keys {
         let app = app.clone();

@@ -120,7 +120,7 @@ fn edit(text: &str, change: &SettingsChange, path: &Path) -> Result<String, Sett
 }
 
 /// Replaces `path` with `bytes` whole, keeping the file's permissions.
-fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));

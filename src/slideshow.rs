@@ -28,6 +28,7 @@ use crate::library::{Kind, Library, Photo};
 use crate::lifecycle::Tasks;
 use crate::playback::player::{self, Playing};
 use crate::playback::Player;
+use crate::render::card::PairingCard;
 use crate::render::{RenderError, Slide};
 use crate::rotation::{Entry, Rotation};
 use crate::slides::{self, Look, Renderer, WelcomeInfo};
@@ -151,6 +152,7 @@ impl Slideshow {
         sink: Arc<dyn FrameSink>,
         timing: Timing,
         welcome: watch::Receiver<WelcomeInfo>,
+        card: watch::Receiver<Option<Arc<PairingCard>>>,
     ) -> (Slideshow, tokio::task::JoinHandle<()>) {
         let library_for_state = library.clone();
         let (commands, rx) = mpsc::channel(64);
@@ -162,6 +164,7 @@ impl Slideshow {
             sink,
             timing,
             welcome,
+            card,
             tasks: tasks.clone(),
             state: state_tx,
             results_tx,
@@ -269,6 +272,8 @@ struct Task {
     timing: Timing,
     /// What the welcome slide says; it is redrawn when this changes (Discord connects).
     welcome: watch::Receiver<WelcomeInfo>,
+    /// The pairing code, drawn over every slide while it is valid.
+    card: watch::Receiver<Option<Arc<PairingCard>>>,
     /// Where render jobs run; its token stops the slideshow.
     tasks: Tasks,
     state: watch::Sender<State>,
@@ -279,7 +284,7 @@ struct Task {
     order: Vec<i64>,
     /// Where in `order` the screen is, or is heading.
     cursor: usize,
-    /// The slide on screen without its clock, to draw the next minute on.
+    /// The slide on screen without its clock or pairing card, to draw them again on.
     bare: Option<Arc<Slide>>,
     /// When the clock's minute changes (only while it is shown and the screen is on).
     clock_due: Option<Instant>,
@@ -319,6 +324,7 @@ impl Task {
     ) {
         let mut size = self.renderer.size_changes();
         let mut welcome = self.welcome.clone();
+        let mut card = self.card.clone();
         let stop = self.tasks.token();
         let saved = match self.library.call(|l| Ok((l.list()?, l.showing()?, l.round()?))).await {
             Ok((photos, showing, round)) => {
@@ -370,6 +376,16 @@ impl Task {
                         (Some((id, transition)), _) => self.go_to(id, transition),
                         (None, Some(shot)) => self.go_to(shot.id, Duration::ZERO),
                         (None, None) => self.show_welcome(),
+                    }
+                }
+                Ok(()) = card.changed() => {
+                    // A code appeared or went: drawn over the slide at once. A clip stops on
+                    // its still while a code shows, so that the code is not drawn over.
+                    if self.card.borrow().is_some() {
+                        self.playing = None;
+                    }
+                    if let (Some(bare), false) = (self.bare.clone(), self.asleep) {
+                        self.present(bare, Duration::ZERO);
                     }
                 }
                 Ok(()) = welcome.changed() => {
@@ -737,7 +753,9 @@ impl Task {
         }
         self.playing = None;
         self.present(slide.clone(), transition);
-        self.playing = self.play(shot, slide, transition);
+        if self.card.borrow().is_none() {
+            self.playing = self.play(shot, slide, transition);
+        }
         self.current = Some(shot);
         self.arm_timer();
         self.publish();
@@ -807,17 +825,20 @@ impl Task {
         self.publish();
     }
 
-    /// Puts `slide` on the screen, with the clock drawn on it if there is one, and wakes for
-    /// the clock's next minute (a copy of the slide and a few glyphs: as cheap as the
-    /// welcome slide, done here).
+    /// Puts `slide` on the screen, with the clock and the pairing card drawn on it if there
+    /// are any, and wakes for the clock's next minute (a copy of the slide and a few glyphs:
+    /// as cheap as the welcome slide, done here).
     fn present(&mut self, slide: Arc<Slide>, transition: Duration) {
-        let Some(face) = &self.timing.clock else {
-            self.sink.show(slide, transition);
-            return;
-        };
-        let shown = Arc::new(face.draw(&slide));
-        self.clock_due = Some(Instant::now() + face.until_next_minute());
-        self.bare = Some(slide);
+        self.bare = Some(slide.clone());
+        let card = self.card.borrow().clone();
+        let mut shown = slide;
+        if let Some(face) = &self.timing.clock {
+            shown = Arc::new(face.draw(&shown));
+            self.clock_due = Some(Instant::now() + face.until_next_minute());
+        }
+        if let Some(card) = card {
+            shown = Arc::new(card.draw(&shown));
+        }
         self.sink.show(shown, transition);
     }
 
@@ -1042,6 +1063,7 @@ pub(crate) mod tests {
         };
         // The sender may go: the slideshow then keeps the last welcome text.
         let (_, welcome) = watch::channel(info);
+        let (_, card) = watch::channel(None);
         let timing = Timing {
             interval: Duration::from_secs(60),
             transition: Duration::ZERO,
@@ -1050,8 +1072,15 @@ pub(crate) mod tests {
             motion: MotionTiming::default(),
         };
         let tasks = Tasks::new(CancellationToken::new());
-        let (show, task) =
-            Slideshow::spawn(&tasks, library, renderer.clone(), sink.clone(), timing, welcome);
+        let (show, task) = Slideshow::spawn(
+            &tasks,
+            library,
+            renderer.clone(),
+            sink.clone(),
+            timing,
+            welcome,
+            card,
+        );
         let state = show.watch();
         Started { show, state, task, sink, renderer, tasks, size: size_tx }
     }

@@ -20,11 +20,13 @@ pub struct AppError {
     pub message: String,
     /// More for the client, merged into the error object (the relay's `discord` details).
     pub extra: Option<(&'static str, serde_json::Value)>,
+    /// How long the client should wait before it tries again (`Retry-After`), for a 429.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl AppError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> AppError {
-        AppError { status, code, message: message.into(), extra: None }
+        AppError { status, code, message: message.into(), extra: None, retry_after: None }
     }
 
     pub fn not_found(what: impl std::fmt::Display) -> AppError {
@@ -84,7 +86,13 @@ impl IntoResponse for AppError {
         if self.status.is_client_error() {
             tracing::info!(status = self.status.as_u16(), code = self.code, "{}", self.message);
         }
-        (self.status, Json(self.body())).into_response()
+        let mut response = (self.status, Json(self.body())).into_response();
+        if let Some(wait) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, wait.as_secs().max(1).into());
+        }
+        response
     }
 }
 

@@ -19,19 +19,31 @@ use std::convert::Infallible;
 use axum::extract::State;
 use axum::response::sse::{Event as Sse, KeepAlive};
 use axum::response::Sse as SseResponse;
+use axum::Extension;
 use futures_util::Stream;
 use serde_json::{json, Value};
 
 use super::AppState;
 use crate::events::{Change, Event};
+use crate::sessions::Session;
 
 /// `GET /api/events`.
 pub async fn events(
     State(state): State<AppState>,
+    me: Option<Extension<Session>>,
 ) -> SseResponse<impl Stream<Item = Result<Sse, Infallible>>> {
-    let stream = futures_util::stream::unfold(state.app.events(), |mut events| async move {
-        let event = events.next().await?;
-        Some((Ok(sse(&event)), events))
+    let me = me.map(|Extension(session)| session.id);
+    let app = state.app.clone();
+    let stream = futures_util::stream::unfold(state.app.events(), move |mut events| {
+        let app = app.clone();
+        async move {
+            let event = events.next().await?;
+            // A browser unpaired meanwhile hears no more: its stream ends at the next event.
+            if me.is_some_and(|id| !app.is_paired(id)) {
+                return None;
+            }
+            Some((Ok(sse(&event)), events))
+        }
     });
     SseResponse::new(stream).keep_alive(KeepAlive::default())
 }

@@ -3,6 +3,7 @@
 //! renders the outcome as JSON with a status code. [`routes::app`] builds the router, so
 //! tests can drive it without a socket.
 
+pub mod access;
 pub mod error;
 pub mod events;
 pub mod page;
@@ -21,7 +22,8 @@ pub struct AppState {
     pub app: App,
     /// Discord's REST API with the bot's token, for the relay; `None` without a token.
     pub discord_http: Option<tokio::sync::watch::Receiver<Arc<serenity::http::Http>>>,
-    /// `[http] token`: when set, every `/api` request must carry it as a bearer token.
+    /// `[http] token`: when set, every `/api` request must carry it as a bearer token or come
+    /// from a paired browser (see [`access`]).
     pub token: Option<Arc<str>>,
     /// `[http] max_upload_mb`.
     pub max_upload_mb: u64,

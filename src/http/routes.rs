@@ -43,9 +43,11 @@ pub fn app(state: AppState) -> Router {
         .route("/api/events", get(super::events::events))
         .route("/api/settings", get(settings).patch(change_settings))
         .route("/api/discord/messages", post(relay))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token));
+        .merge(super::access::session_routes())
+        .route_layer(middleware::from_fn_with_state(state.clone(), super::access::require_access));
     Router::new()
         .merge(api)
+        .merge(super::access::pairing_routes())
         .merge(super::page::routes())
         .route("/healthz", get(|| async { "ok\n" }))
         .fallback(|| async {
@@ -134,40 +136,6 @@ async fn same_origin(req: Request, next: Next) -> Response {
         host.unwrap_or("the frame's address")
     );
     AppError::new(StatusCode::FORBIDDEN, "cross_origin", msg).into_response()
-}
-
-/// With `[http] token` set, every `/api` request must carry `Authorization: Bearer <token>`.
-async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(token) = &state.token {
-        let given = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer_token);
-        if !given.is_some_and(|g| constant_time_eq(g.trim().as_bytes(), token.as_bytes())) {
-            let status = StatusCode::UNAUTHORIZED;
-            let msg = "this frame needs a token: send the header `Authorization: Bearer <token>` \
-                       with the value of [http] token from its config.toml";
-            let mut response = AppError::new(status, "unauthorized", msg).into_response();
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
-            return response;
-        }
-    }
-    next.run(req).await
-}
-
-/// The token of an `Authorization: Bearer <token>` header. The scheme's name is matched
-/// without regard to case (RFC 7235: `bearer` and `BEARER` are the same scheme).
-fn bearer_token(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim_start().split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token)
-}
-
-/// Compares without returning early, so the time taken does not reveal how much matched.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Optional parameters of an upload, as query parameters or multipart text fields.
@@ -810,7 +778,6 @@ mod tests {
         }
         let resp = app(state).oneshot(Request::get("/healthz").body(Body::empty()).unwrap());
         assert_eq!(resp.await.unwrap().status(), StatusCode::OK);
-        assert!(constant_time_eq(b"abc", b"abc") && !constant_time_eq(b"abc", b"abd"));
     }
 
     fn request(method: &str, path: &str, body: Body) -> Request {

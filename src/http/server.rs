@@ -115,10 +115,10 @@ pub async fn serve(
     let tracker = TaskTracker::new();
     let mut full_warned = false;
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of descriptors (another part of the process, or a limit set very
                     // low): wait for some to be freed rather than spin.
@@ -145,7 +145,9 @@ pub async fn serve(
         let id = registry.add(Conn { busy: busy.clone(), close: close.clone() });
         let service = {
             let app = app.clone();
-            tower::service_fn(move |req| {
+            tower::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                // Who is asking: the API lets the frame's own programs in without a token.
+                req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
                 let app = app.clone();
                 let busy = busy.clone();
                 async move {

@@ -6,6 +6,7 @@
 //! header before anything is allocated; JPEGs are decoded at a reduced DCT scale; the photo is
 //! resized *before* it is rotated, so rotation moves a slide's worth of pixels, not a photo's.
 
+pub mod card;
 mod compose;
 mod decode;
 mod error;
