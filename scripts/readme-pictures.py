@@ -129,6 +129,18 @@ def main():
     f.picture(out, "portrait-pair")
     f.stop()
 
+    # A phone asks to pair (as the page does, from the address a phone on the Wi-Fi would
+    # use): the code and its QR code over the photo on the screen.
+    f = Frame(tmp, "pairing", "", "960x540")
+    photo = f.upload(os.path.join(NATURE, "GreenMeadow.jpg"))
+    f.wait(lambda s: (s["current"] or {}).get("id") == photo, "the photo")
+    ask = urllib.request.Request(f"{f.url}/api/pairing/code", data=b"", method="POST",
+                                 headers={"Host": "192.168.1.20:8080"})
+    urllib.request.urlopen(ask, timeout=60).read()
+    time.sleep(0.3)
+    f.picture(out, "pairing-card")
+    f.stop()
+
     # A screen mounted turned a quarter: the slide is composed upright for it.
     f = Frame(tmp, "rotated", "rotate = 90\n", "960x540")
     photo = f.upload(tall[0], caption="Sunflowers on the balcony")

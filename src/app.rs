@@ -532,6 +532,7 @@ pub(crate) mod tests {
         let sink = Arc::new(HeadlessSink::default());
         let (_, welcome) = watch::channel(WelcomeInfo {
             http_url: "http://x".into(),
+            page_url: None,
             discord_line: "-".into(),
             notices: vec![],
             screen_line: None,

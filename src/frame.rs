@@ -251,12 +251,37 @@ pub async fn serve(
     };
     let (discord_tx, discord) = watch::channel(initial);
     let welcome_info = WelcomeInfo {
-        http_url: format!("http://{local}"),
+        // "From this computer": 0.0.0.0 is an address to listen on, not one to send to.
+        http_url: if local.ip().is_unspecified() {
+            format!("http://127.0.0.1:{}", local.port())
+        } else {
+            format!("http://{local}")
+        },
+        page_url: crate::http::reach::page_url(local.ip(), local.port()),
         discord_line: discord.borrow().welcome_line(),
         notices: library.notices().to_vec(),
         screen_line: None,
     };
     let (welcome_tx, welcome) = watch::channel(welcome_info);
+    // Wi-Fi often comes up after the frame at boot: the page's address is looked for again
+    // every 30 s for ten minutes, until there is one to show.
+    if !local.ip().is_loopback() && welcome_tx.borrow().page_url.is_none() {
+        let welcome_tx = welcome_tx.clone();
+        let stop = tasks.token();
+        tasks.spawn(async move {
+            for _ in 0..20 {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {}
+                }
+                if let Some(url) = crate::http::reach::page_url(local.ip(), local.port()) {
+                    tracing::info!("the frame's page is at {url}");
+                    welcome_tx.send_modify(|w| w.page_url = Some(url));
+                    return;
+                }
+            }
+        });
+    }
     // The welcome slide says what Discord is doing; it follows the connection's state.
     tasks.spawn({
         let mut discord = discord.clone();

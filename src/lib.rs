@@ -8,7 +8,8 @@
 //! - [`frame`]: start-up and shutdown: settings in effect, logging, the runtime thread, the
 //!   display on the main thread, SIGTERM.
 //! - [`http`]: the local endpoint (axum): uploads, library, slideshow control, status,
-//!   screenshot. One error type, JSON for every failure.
+//!   screenshot, the page, pairing; who may use it (`http::access`). One error type, JSON for
+//!   every failure.
 //! - [`events`]: what changes on the frame (photos, the slide shown, the screen, Discord) as
 //!   one stream, for the page and for `GET /api/events`.
 //! - [`ingest`]: the one path from bytes to library for every source: sniff, limits, render
@@ -40,6 +41,8 @@
 //!   retries.
 //! - [`lifecycle`]: the root cancellation token and task tracker every task runs under;
 //!   shutdown cancels, drains and waits.
+//! - [`pairing`]: the code the frame shows to pair a browser, and how often one may guess;
+//!   [`sessions`]: the paired browsers (their keys' hashes in `sessions.json`).
 //! - [`settings`]: the settings the page changes live, written back to `config.toml` with its
 //!   comments kept.
 //! - [`service`]: systemd's `Type=notify` and watchdog (READY once the first slide shows,

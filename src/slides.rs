@@ -379,6 +379,9 @@ fn paste(dst: &mut Slide, src: &Slide, (x, y): (u32, u32)) {
 pub struct WelcomeInfo {
     /// The endpoint's URL, for the curl line.
     pub http_url: String,
+    /// The page's address for a phone on the home network, shown with a QR code; `None`
+    /// when the endpoint listens on loopback only.
+    pub page_url: Option<String>,
     /// One line about Discord: how to send from the app, or how to switch it on.
     pub discord_line: String,
     /// What the library found at start that the owner should know (an index rebuilt, a
@@ -437,15 +440,32 @@ pub fn welcome(width: u32, height: u32, info: &WelcomeInfo) -> Slide {
     }
     let unit = (height as f32 / 18.0).min(width as f32 / 28.0).max(6.0);
     let margin = unit * 1.5;
-    let max_w = width as f32 - 2.0 * margin;
-    let mut y = height as f32 * 0.30;
+    // The page's QR code on the right, the words beside it.
+    let qr_side = info.page_url.as_ref().map(|url| {
+        let side = (height as f32 * 0.38).min(width as f32 * 0.25);
+        let (x, y) = (width as f32 - margin - side, height as f32 * 0.22 - unit * 1.2);
+        crate::render::card::draw_qr(&mut slide, url, x, y, side);
+        side + margin
+    });
+    let max_w = width as f32 - 2.0 * margin - qr_side.unwrap_or(0.0);
+    // Two lines more with the page: the words start higher.
+    let mut y = height as f32 * if qr_side.is_some() { 0.22 } else { 0.30 };
     let mut line = |slide: &mut Slide, s: &str, px: f32, weight, color: [u8; 3], gap: f32| {
+        // A little smaller rather than cut, then cut with an ellipsis.
+        let fits = max_w * 97.0 / text::measure(s, 100.0, weight).max(1.0);
+        let px = px.min(fits).max(px * 0.7);
         let s = text::fit_width(s, px, weight, max_w);
         text::draw(slide, &s, margin, y, px, weight, color);
         y += px * gap;
     };
     let curl = format!("curl --data-binary @photo.jpg {}/api/photos", info.http_url);
     line(&mut slide, "Send a photo to this frame", unit * 1.6, SemiBold, [255, 255, 255], 1.6);
+    if let Some(url) = &info.page_url {
+        let (head, body) =
+            ("From a phone on the same Wi-Fi:", format!("scan the square, or open {url}"));
+        line(&mut slide, head, unit * 0.8, SemiBold, [190, 200, 230], 1.3);
+        line(&mut slide, &body, unit * 0.8, Regular, [230, 230, 230], 2.0);
+    }
     line(&mut slide, "From the Discord app:", unit * 0.8, SemiBold, [190, 200, 230], 1.3);
     line(&mut slide, &info.discord_line, unit * 0.8, Regular, [230, 230, 230], 2.0);
     line(&mut slide, "From this computer:", unit * 0.8, SemiBold, [190, 200, 230], 1.3);
@@ -505,11 +525,20 @@ mod tests {
     fn the_welcome_slide_has_text_on_a_dark_background() {
         let info = WelcomeInfo {
             http_url: "http://127.0.0.1:8080".into(),
+            page_url: None,
             discord_line: "Discord is off: set [discord] token in config.toml".into(),
             notices: vec![],
             screen_line: None,
         };
         let s = welcome(640, 360, &info);
+        assert!(crate::render::card::read_qr(&s).is_empty());
+        // Reachable from the home network: a phone's camera finds the page's address.
+        let on_wifi =
+            WelcomeInfo { page_url: Some("http://192.168.1.20:8080/".into()), ..info.clone() };
+        for (w, h) in [(1920, 1080), (800, 480), (1080, 1920)] {
+            let slide = welcome(w, h, &on_wifi);
+            assert_eq!(crate::render::card::read_qr(&slide), ["http://192.168.1.20:8080/"]);
+        }
         assert_eq!(s.rgba().len(), 640 * 360 * 4);
         let bright = s.rgba().chunks_exact(4).filter(|p| p[0] > 200).count();
         // Text covers some pixels, but the slide stays mostly dark.

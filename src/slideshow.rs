@@ -1057,6 +1057,7 @@ pub(crate) mod tests {
         let sink = Arc::new(HeadlessSink::default());
         let info = WelcomeInfo {
             http_url: "http://x".into(),
+            page_url: None,
             discord_line: "off".into(),
             notices: vec![],
             screen_line: None,

@@ -456,22 +456,16 @@ fn walk(dir: &std::path::Path) -> usize {
 }
 
 #[test]
-fn a_token_is_required_off_loopback_and_enforced_when_set() {
+fn off_loopback_the_frame_itself_is_let_in_and_a_token_is_enforced_when_set() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let out = support::discord_frame(&[
-        "--config",
-        "/dev/null",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--display",
-        "headless",
-        "--host",
-        "0.0.0.0",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    let err = support::stderr(&out);
-    assert!(err.contains("[http] token"), "{err}");
+    // Listening on every address needs no token: the network gets paired browsers only.
+    let mut opts = FrameOptions::headless(&data);
+    opts.args.extend(["--host".into(), "0.0.0.0".into()]);
+    let frame = Frame::start(opts);
+    assert!(frame.url.contains("0.0.0.0"), "{}", frame.url);
+    assert_eq!(frame.get("/api/status").status(), 200, "the frame's own programs get in");
+    drop(frame);
 
     let mut opts = FrameOptions::headless(&data);
     opts.config = "[http]\ntoken = \"correct horse battery staple\"\n";
@@ -493,6 +487,35 @@ fn a_token_is_required_off_loopback_and_enforced_when_set() {
 }
 
 #[test]
+#[ignore = "needs an address besides loopback: run by .ci/run"]
+fn from_the_network_only_paired_browsers_get_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = FrameOptions::headless(dir.path());
+    opts.args.extend(["--host".into(), "0.0.0.0".into()]);
+    let frame = Frame::start(opts);
+    let port = frame.url.rsplit(':').next().unwrap().trim_end_matches('/').to_owned();
+    let lan =
+        discord_frame::http::reach::page_url("0.0.0.0".parse().unwrap(), port.parse().unwrap())
+            .expect("this machine has an address besides loopback");
+    let lan = lan.trim_end_matches('/');
+    let status = frame.http.get(format!("{lan}/api/status")).send().unwrap();
+    assert_eq!(status.status(), 401);
+    let body: serde_json::Value = status.json().unwrap();
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("only paired browsers"), "{message}");
+    assert!(message.contains(&format!("{}/", lan)), "names the page: {message}");
+    let next = frame.http.post(format!("{lan}/api/next")).send().unwrap();
+    assert_eq!(next.status(), 401);
+    // The page and pairing are open to the network; the code goes on the screen.
+    assert_eq!(frame.http.get(format!("{lan}/")).send().unwrap().status(), 200);
+    assert_eq!(frame.http.get(format!("{lan}/healthz")).send().unwrap().status(), 200);
+    let ask = frame.http.post(format!("{lan}/api/pairing/code")).send().unwrap();
+    assert_eq!(ask.status(), 200);
+    // The frame itself still gets in without anything.
+    assert_eq!(frame.get("/api/status").status(), 200);
+}
+
+#[test]
 fn bad_configuration_exits_2_naming_the_key() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.toml");
@@ -500,7 +523,7 @@ fn bad_configuration_exits_2_naming_the_key() {
         ("[display]\nintervall = \"5s\"\n", "intervall"),
         ("[display]\ninterval = \"soon\"\n", "interval"),
         ("[library]\nmax_photos = -3\n", "max_photos"),
-        ("[http]\nhost = \"0.0.0.0\"\n", "[http] token"),
+        ("[http]\nhost = \"0.0.0.0\"\ntoken = \" padded \"\n", "[http] token"),
     ];
     for (text, key) in cases {
         std::fs::write(&config, text).unwrap();

@@ -20,8 +20,14 @@ async function api(method, path, body) {
     throw new Error("The frame did not answer: is it on, and is this phone on the same Wi-Fi?");
   }
   const data = await response.json().catch(() => ({}));
+  if (response.status === 401 && !path.startsWith("/api/pairing")) {
+    // Not paired, or unpaired meanwhile: everything else waits for the code.
+    needPairing();
+  }
   if (!response.ok) {
-    throw new Error((data.error && data.error.message) || `The frame answered ${response.status}.`);
+    const error = new Error((data.error && data.error.message) || `The frame answered ${response.status}.`);
+    error.status = response.status;
+    throw error;
   }
   return data;
 }
@@ -50,6 +56,9 @@ function act(button, action, where) {
 // ---- Views -------------------------------------------------------------------------------
 
 function showView() {
+  if (!state.paired) return;
+  $("pair").hidden = true;
+  document.querySelector("nav").hidden = false;
   const wanted = location.hash.slice(1);
   const view = VIEWS.includes(wanted) ? wanted : "now";
   for (const v of VIEWS) {
@@ -61,7 +70,7 @@ function showView() {
 
 // ---- What is on the screen ---------------------------------------------------------------
 
-const state = { paused: false, photos: new Map(), screenOn: true };
+const state = { paused: false, photos: new Map(), screenOn: true, paired: false, events: null };
 
 function refreshLive() {
   // Sized for the phone's screen; a new address each time, so that nothing stale shows.
@@ -345,6 +354,7 @@ async function loadStatus() {
     dl.append(dt, dd);
   }
   loadSettings();
+  loadSessions();
   $("notices").replaceChildren(...s.library.notices.map((n) => {
     const li = document.createElement("li");
     li.textContent = n;
@@ -380,10 +390,91 @@ act($("set-save"), async () => {
   $("set-note").textContent = m;
 });
 
+// ---- Paired browsers ----------------------------------------------------------------------
+
+async function loadSessions() {
+  let sessions;
+  try {
+    ({ sessions } = await api("GET", "/api/sessions"));
+  } catch (e) {
+    return;
+  }
+  $("sessions").replaceChildren(...sessions.map((s) => {
+    const li = document.createElement("li");
+    const words = document.createElement("span");
+    words.textContent = `${s.this ? "This phone: " : ""}${s.label}, paired ` +
+      `${new Date(s.paired_at).toLocaleDateString()}, last used ${new Date(s.last_used).toLocaleString()} `;
+    const remove = document.createElement("button");
+    remove.textContent = "Unpair";
+    remove.dataset.session = s.id;
+    act(remove, async () => {
+      if (!confirm(`Unpair ${s.this ? "this phone" : s.label}? It will need a new code from the frame.`)) return;
+      await api("DELETE", `/api/sessions/${s.id}`);
+      if (s.this) needPairing(); else loadSessions();
+    });
+    li.append(words, remove);
+    return li;
+  }));
+  if (sessions.length === 0) {
+    const li = document.createElement("li");
+    li.textContent = "None: this page is open on the frame itself, or with the frame's token.";
+    $("sessions").append(li);
+  }
+}
+
+// ---- Pairing -----------------------------------------------------------------------------
+
+const pairNote = (m, bad) => {
+  $("pair-note").textContent = m;
+  $("pair-note").className = bad ? "bad" : "";
+};
+
+/** Shows the pairing view instead of the others, and asks the frame to show a code. */
+function needPairing(code) {
+  if (!state.paired && !$("pair").hidden) return;
+  state.paired = false;
+  if (state.events) state.events.close();
+  state.events = null;
+  document.querySelector("nav").hidden = true;
+  for (const v of VIEWS) $(v).hidden = true;
+  problem("");
+  $("pair").hidden = false;
+  if (code) return;
+  askForCode();
+}
+
+async function askForCode() {
+  try {
+    const answer = await api("POST", "/api/pairing/code");
+    pairNote(`The frame shows a code for ${Math.round(answer.seconds_left / 60)} minutes: type it above.`);
+  } catch (e) {
+    pairNote(e.message, true);
+  }
+}
+
+async function pair(code) {
+  pairNote("Pairing…");
+  try {
+    await api("POST", "/api/pairing", { code });
+  } catch (e) {
+    pairNote(e.message, true);
+    return;
+  }
+  pairNote("");
+  $("pair-code").value = "";
+  start();
+}
+
+act($("pair-go"), () => pair($("pair-code").value));
+$("pair-code").addEventListener("keydown", (e) => { if (e.key === "Enter") pair($("pair-code").value); });
+act($("pair-ask"), askForCode);
+
 // ---- Live --------------------------------------------------------------------------------
 
 function follow() {
+  if (!state.paired) return;
   const events = new EventSource("/api/events");
+  state.events = events;
   const on = (name, handle) =>
     events.addEventListener(name, (e) => handle(JSON.parse(e.data)));
   on("shown", onShown);
@@ -399,13 +490,39 @@ function follow() {
     loadPhotos().catch((e) => problem(e.message));
   };
   events.onerror = () => {
-    if (events.readyState === EventSource.CLOSED) {
+    if (events.readyState === EventSource.CLOSED && state.events === events) {
+      state.events = null;
       problem("Lost the frame: trying again…");
-      setTimeout(follow, 5000);
+      // A refusal (unpaired meanwhile) shows the pairing view through `api`.
+      setTimeout(() => api("GET", "/api/status").then(follow, () => setTimeout(follow, 5000)), 5000);
     }
   };
 }
 
-window.addEventListener("hashchange", showView);
-showView();
-follow();
+/** Opens the page: paired (or on the frame itself), the views; else the pairing view. */
+async function start() {
+  try {
+    await api("GET", "/api/status");
+  } catch (e) {
+    if (e.status !== 401) problem(e.message);
+    if (e.status === 401) return;
+  }
+  state.paired = true;
+  showView();
+  follow();
+}
+
+// A phone that scanned the frame's QR code opens the page with the code after `#pair=`: it
+// is taken out of the address at once (it never reaches the frame's log: browsers do not
+// send the part after `#`), then used.
+function scannedCode() {
+  const scanned = /^#pair=(\d{6})$/.exec(location.hash);
+  if (!scanned) return false;
+  history.replaceState(null, "", location.pathname + "#now");
+  needPairing(scanned[1]);
+  pair(scanned[1]);
+  return true;
+}
+
+window.addEventListener("hashchange", () => scannedCode() || showView());
+if (!scannedCode()) start();

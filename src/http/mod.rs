@@ -7,6 +7,7 @@ pub mod access;
 pub mod error;
 pub mod events;
 pub mod page;
+pub mod reach;
 pub mod routes;
 pub mod server;
 

@@ -28,7 +28,7 @@ impl PairingCard {
         let (w, h) = (slide.width() as f32, slide.height() as f32);
         let portrait = h > w;
         let (pw, ph) = if portrait {
-            (w * 0.9, (w * 0.9 * 1.3).min(h * 0.9))
+            (w * 0.9, (w * 0.9 * 1.45).min(h * 0.92))
         } else {
             let ph = h * 0.6;
             ((ph * 2.2).min(w * 0.92), ph)
@@ -53,16 +53,17 @@ impl PairingCard {
             &self.code[..3.min(self.code.len())],
             &self.code[3.min(self.code.len())..]
         );
+        let minutes = format!("It works for {} minutes.", self.minutes);
         let lines: [(&str, f32, Weight, [u8; 3]); 5] = [
-            ("Pair a phone with this frame", unit * 0.75, Weight::SemiBold, [190, 200, 230]),
+            ("Pair a phone", unit * 0.8, Weight::SemiBold, [190, 200, 230]),
             (&spaced, unit * 2.2, Weight::SemiBold, [255, 255, 255]),
-            ("Type the code on the frame's page,", unit * 0.6, Weight::Regular, [230, 230, 230]),
-            ("or scan the square with the camera.", unit * 0.6, Weight::Regular, [230, 230, 230]),
-            ("", unit * 0.5, Weight::Regular, [190, 200, 230]),
+            ("Type this code on the frame's page,", unit * 0.6, Weight::Regular, [230, 230, 230]),
+            ("or scan the square with the phone.", unit * 0.6, Weight::Regular, [230, 230, 230]),
+            (&minutes, unit * 0.5, Weight::Regular, [190, 200, 230]),
         ];
-        let minutes = format!("The code works for {} minutes.", self.minutes);
-        for (i, (line, px, weight, color)) in lines.into_iter().enumerate() {
-            let line = if i == 4 { minutes.as_str() } else { line };
+        for (line, px, weight, color) in lines {
+            // Smaller rather than cut: every word of these matters.
+            let px = px.min(max_w * 97.0 / text::measure(line, 100.0, weight).max(1.0));
             y += px * 1.25;
             let fitted = text::fit_width(line, px, weight, max_w);
             text::draw(&mut shown, &fitted, tx, y, px, weight, color);

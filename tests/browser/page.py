@@ -21,8 +21,14 @@ PHOTOS = ["/usr/share/backgrounds/mate/nature/Aqua.jpg",
 # A phone: an iPhone 12/13/14's viewport in CSS pixels.
 PHONE = (390, 844)
 
-CONFIG = """\
+# Programs use the token; the browser has to pair.
+TOKEN = "token-for-programs-only"
+
+CONFIG = f"""\
 # The frame's settings for the browser test.
+[http]
+token = "{TOKEN}"
+
 [display]
 # Long enough that only the test moves the show on.
 interval = "10m"
@@ -55,12 +61,50 @@ class Frame:
         self.url = m.group(1).rstrip("/")
 
     def api(self, path, body=None, method="GET", headers=None):
+        """The API as a program on the network uses it: with the token."""
+        headers = {"Authorization": f"Bearer {TOKEN}", **(headers or {})}
         status, data = request(self.url + path, body, method, headers)
         return status, (json.loads(data) if data[:1] in (b"{", b"[") else data)
 
     def stop(self):
         self.proc.terminate()
         self.proc.wait(10)
+
+
+def read_code(frame, out, name):
+    """The pairing code as a phone's camera reads it off the frame's screen: zbarimg decodes
+    the QR code in the frame's own screenshot. Returns (address, code)."""
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        status, png = frame.api("/api/screenshot.png")
+        path = os.path.join(out, f"{name}.png")
+        open(path, "wb").write(png)
+        read = subprocess.run(["zbarimg", "--raw", "-q", path], capture_output=True, text=True)
+        m = re.search(r"(\S+)#pair=(\d{6})", read.stdout)
+        if m:
+            return m.group(0), m.group(2)
+        time.sleep(0.2)
+    sys.exit("FAIL: no pairing code on the frame's screen")
+
+
+# Every change the API takes, sent by the page's own script without a session: each must be
+# refused (the frame's state is checked after).
+CHANGES = [("POST", "/api/next"), ("POST", "/api/prev"), ("POST", "/api/pause"),
+           ("POST", "/api/resume"), ("POST", "/api/screen", {"on": False}),
+           ("POST", "/api/photos"), ("DELETE", "/api/photos/1"),
+           ("PATCH", "/api/photos/1", {"caption": "x"}), ("POST", "/api/photos/1/show"),
+           ("POST", "/api/photos/1/favourite"), ("PATCH", "/api/settings", {"interval": "1s"}),
+           ("DELETE", "/api/sessions/1"), ("POST", "/api/discord/messages", {"content": "x"})]
+
+
+def refused_without_session(driver):
+    return driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        Promise.all(arguments[0].map(([method, path, body]) => fetch(path, {
+            method, headers: {'Content-Type': 'application/json'},
+            body: body === null ? undefined : JSON.stringify(body),
+        }).then(r => [method + ' ' + path, r.status]))).then(done, (e) => done(String(e)));""",
+        [[c[0], c[1], c[2] if len(c) > 2 else None] for c in CHANGES])
 
 
 def wait(driver, what, test, within=20):
@@ -111,11 +155,30 @@ def run(driver, frame, out):
     els = lambda css: driver.find_elements(By.CSS_SELECTOR, css)
     driver.set_window_size(*PHONE)
 
-    # The page, empty frame: the welcome slide in the live view.
+    # Not paired: the page asks for the code, and the frame shows one on its screen.
     driver.get(frame.url + "/")
-    wait(driver, "the live view shows the welcome slide",
-         lambda: el("#live-caption").text == "The welcome slide."
-         and driver.execute_script("return document.getElementById('live').naturalWidth") > 0)
+    wait(driver, "the page asks to pair", lambda: el("#pair").is_displayed()
+         and "shows a code" in el("#pair-note").text)
+    check(not el("#now").is_displayed() and not el("nav").is_displayed(),
+          "nothing else shows before pairing")
+    results = refused_without_session(driver)
+    check(isinstance(results, list) and len(results) == len(CHANGES)
+          and all(status == 401 for _, status in results),
+          f"without the cookie every change is refused: {results}")
+    _, status = frame.api("/api/status")
+    check(status["paused"] is False and status["screen"]["screen"] == "on"
+          and status["photos"] == 0, "and none of them changed anything")
+    _, shown = read_code(frame, out, "0-frame-shows-code")
+    shot(driver, out, "0-pair")
+    box = el("#pair-code")
+    box.send_keys("000000" if shown != "000000" else "000001")
+    el("#pair-go").click()
+    wait(driver, "a wrong code is refused in words", lambda: "tries left" in el("#pair-note").text)
+    box.clear()
+    box.send_keys(shown[:3] + " " + shown[3:])
+    el("#pair-go").click()
+
+    # Paired: the welcome slide in the live view.
     timing = driver.execute_script("""
         const nav = performance.getEntriesByType('navigation')[0];
         const paint = performance.getEntriesByName('first-contentful-paint')[0];
@@ -189,8 +252,8 @@ def run(driver, frame, out):
          lambda: frame.api(f"/api/photos")[1]["photos"][1]["caption"] == "Grandma's garden")
     wait(driver, "the tile shows it", lambda: "Grandma's garden" in
          el(f'.tile[data-id="{target}"] span').get_attribute("textContent"))
-    _, status = frame.api("/api/status")
-    check(status["current"]["caption"] == "Grandma's garden", "the screen's caption changed too")
+    wait(driver, "the screen's caption changed too",
+         lambda: frame.api("/api/status")[1]["current"]["caption"] == "Grandma's garden")
     shot(driver, out, "5-photo")
 
     # Delete it: confirmed, gone from the grid, the library and the screen.
@@ -228,6 +291,36 @@ def run(driver, frame, out):
           "config.toml has the new interval, every comment kept")
     check(frame.api("/api/settings")[1]["live"]["interval"] == "5m", "the frame uses it")
     shot(driver, out, "7-settings")
+
+    # The paired browsers, this one marked; unpairing it from the page shuts the page.
+    wait(driver, "the paired browsers are listed", lambda: "This phone: Chrome" in el("#sessions").text)
+    _, listing = frame.api("/api/sessions")
+    check(len(listing["sessions"]) == 1, "one paired browser")
+    cookie = driver.get_cookie("frame_session")
+    check(cookie and cookie["httpOnly"] and cookie["sameSite"] == "Strict",
+          "its cookie is HttpOnly and SameSite=Strict")
+    el("#sessions button").click()
+    WebDriverWait(driver, 5).until(lambda d: d.switch_to.alert).accept()
+    wait(driver, "unpaired: the page asks to pair again", lambda: el("#pair").is_displayed())
+    check(frame.api("/api/sessions")[1]["sessions"] == [], "the frame forgot the session")
+    driver.add_cookie({"name": "frame_session", "value": cookie["value"]})
+    results = refused_without_session(driver)
+    check(all(status == 401 for _, status in results),
+          "the old cookie, sent again, is refused for every change")
+
+    # A phone's camera: the QR code on the frame's screen opens the page paired.
+    address, code = read_code(frame, out, "8-frame-shows-code")
+    check(address.startswith(frame.url + "/#pair="), f"the QR code holds the page's address ({address})")
+    driver.delete_all_cookies()
+    driver.get(address)
+    wait(driver, "the scanned code pairs the phone", lambda: el("#now").is_displayed()
+         and el("#live-caption").text == "The welcome slide.")
+    check(driver.execute_script("return location.hash") == "#now", "the code left the address bar")
+    shot(driver, out, "8-paired-by-qr")
+    log = open(frame.log_path).read()
+    said = lambda secret: re.search(rf"(?<![\d.]){secret}(?!\d)", log)
+    check(not said(code) and not said(shown) and cookie["value"] not in log,
+          "no code or session key in the frame's log")
 
     # A page from another origin (the same frame, reached as `localhost`, is another origin for
     # the browser) cannot change the frame: its POST is refused before it does anything.
