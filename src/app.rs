@@ -115,6 +115,7 @@ impl App {
             live: Arc::new(std::sync::Mutex::new(LiveSettings {
                 interval: Duration::from_secs(60),
                 transition: Duration::ZERO,
+                captions: true,
             })),
             pairing: Arc::new(Pairing::new(Sessions::in_memory())),
             started: Instant::now(),
@@ -191,10 +192,15 @@ impl App {
         let saved = tokio::task::spawn_blocking(move || file.write(&change))
             .await
             .unwrap_or_else(|e| Err(SettingsError::Worker(e.to_string())))?;
-        *self.live.lock().unwrap_or_else(|e| e.into_inner()) = saved;
+        let before =
+            std::mem::replace(&mut *self.live.lock().unwrap_or_else(|e| e.into_inner()), saved);
         self.slideshow
             .send(Command::Retime { interval: saved.interval, transition: saved.transition })
             .await;
+        if before.captions != saved.captions {
+            self.renderer.set_captions(saved.captions);
+            self.slideshow.send(Command::Restyle).await;
+        }
         self.slideshow.sync().await;
         Ok(saved)
     }
@@ -629,6 +635,49 @@ pub(crate) mod tests {
         // It moved to the front: the next one is the newest of the others.
         app.control(Command::Next).await;
         until_showing(&app, ids[2]).await;
+    }
+
+    /// The screen as it is once it has stopped changing from `before` (or after 20 s).
+    async fn screen_unlike(app: &App, before: &[u8]) -> Vec<u8> {
+        for _ in 0..2000 {
+            let now = app.screenshot_png().await.unwrap();
+            if now != before {
+                return now;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the screen never changed");
+    }
+
+    #[tokio::test]
+    async fn captions_switched_from_the_page_change_the_screen_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        let text = "[display]\n# Words under the photos.\ncaptions = true # who and what\n";
+        std::fs::write(&config, text).unwrap();
+        let live = LiveSettings {
+            interval: Duration::from_secs(60),
+            transition: Duration::ZERO,
+            captions: true,
+        };
+        let app = app(&dir.path().join("data"))
+            .with_settings(SettingsFile::new(Some(config.clone())), live);
+        let mut batch = app.batch();
+        batch.ingest(upload(PHOTOS[0], Some("At the lake"))).await.unwrap();
+        let id = batch.finish(None).await[0].photo.id;
+        until_showing(&app, id).await;
+        let captioned = app.screenshot_png().await.unwrap();
+
+        let off = SettingsChange { captions: Some(false), ..SettingsChange::default() };
+        assert!(!app.change_settings(off).await.unwrap().captions);
+        assert_eq!(
+            std::fs::read_to_string(&config).unwrap(),
+            text.replace("captions = true", "captions = false")
+        );
+        let bare = screen_unlike(&app, &captioned).await;
+        let on = SettingsChange { captions: Some(true), ..SettingsChange::default() };
+        app.change_settings(on).await.unwrap();
+        assert_eq!(screen_unlike(&app, &bare).await, captioned, "the caption is back as it was");
     }
 
     #[tokio::test]

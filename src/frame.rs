@@ -393,10 +393,7 @@ pub async fn serve(
             }
         }
     });
-    let live = crate::settings::LiveSettings {
-        interval: config.display.interval,
-        transition: config.display.transition,
-    };
+    let live = crate::settings::LiveSettings::from(config);
     let app = App::new(library, renderer, slideshow, sink.clone(), screen, discord)
         .with_motion_limits(config.video.limits())
         .with_settings(crate::settings::SettingsFile::new(settings.config_path.clone()), live)

@@ -1,5 +1,5 @@
-//! The settings the page may change while the frame runs (`[display] interval` and
-//! `transition`), written back to `config.toml` with everything else in it kept as it was:
+//! The settings the page may change while the frame runs (`[display] interval`,
+//! `transition` and `captions`), written back to `config.toml` with everything else in it kept as it was:
 //! comments, order, spacing (`toml_edit`). The new file is checked by the same parser the
 //! frame starts with before it replaces the old one, and it replaces it whole (a temporary
 //! file, fsync, rename): a power cut leaves the old file or the new one, never half of each.
@@ -23,6 +23,18 @@ pub struct LiveSettings {
     pub interval: Duration,
     #[serde(serialize_with = "crate::config::duration::serialize")]
     pub transition: Duration,
+    /// Captions drawn on the slides.
+    pub captions: bool,
+}
+
+impl From<&Config> for LiveSettings {
+    fn from(config: &Config) -> LiveSettings {
+        LiveSettings {
+            interval: config.display.interval,
+            transition: config.display.transition,
+            captions: config.display.captions,
+        }
+    }
 }
 
 /// What to change; `None` leaves a setting as it is.
@@ -30,6 +42,7 @@ pub struct LiveSettings {
 pub struct SettingsChange {
     pub interval: Option<Duration>,
     pub transition: Option<Duration>,
+    pub captions: Option<bool>,
 }
 
 /// Why settings could not be changed. Nothing was changed, on screen or on disk.
@@ -80,10 +93,7 @@ impl SettingsFile {
         let config = Config::parse(&new, path).map_err(SettingsError::Invalid)?;
         replace(path, new.as_bytes())
             .map_err(|source| SettingsError::Write { path: path.to_owned(), source })?;
-        Ok(LiveSettings {
-            interval: config.display.interval,
-            transition: config.display.transition,
-        })
+        Ok(LiveSettings::from(&config))
     }
 }
 
@@ -102,9 +112,15 @@ fn edit(text: &str, change: &SettingsChange, path: &Path) -> Result<String, Sett
             message: "is not a table: fix config.toml by hand first".into(),
         }));
     };
-    for (key, value) in [("interval", change.interval), ("transition", change.transition)] {
-        let Some(value) = value else { continue };
-        let mut new = Value::from(humantime::format_duration(value).to_string());
+    let length =
+        |d: Option<Duration>| d.map(|d| Value::from(humantime::format_duration(d).to_string()));
+    let values = [
+        ("interval", length(change.interval)),
+        ("transition", length(change.transition)),
+        ("captions", change.captions.map(Value::from)),
+    ];
+    for (key, value) in values {
+        let Some(mut new) = value else { continue };
         match display.get_mut(key).and_then(Item::as_value_mut) {
             Some(old) => {
                 // The comment after the value stays with it.
@@ -161,24 +177,36 @@ port = 8080 # the usual
         let path = dir.path().join("config.toml");
         fs::write(&path, FILE).unwrap();
         let file = SettingsFile::new(Some(path.clone()));
-        let change = SettingsChange { interval: Some(Duration::from_secs(300)), transition: None };
+        let change = SettingsChange {
+            interval: Some(Duration::from_secs(300)),
+            ..SettingsChange::default()
+        };
         let now = file.write(&change).unwrap();
         assert_eq!(now.interval, Duration::from_secs(300));
         let text = fs::read_to_string(&path).unwrap();
         assert_eq!(text, FILE.replace("interval = \"1m\"", "interval = \"5m\""));
 
         // Refused by the frame's own checks: the file is as it was.
-        let change = SettingsChange { interval: Some(Duration::from_millis(10)), transition: None };
+        let change = SettingsChange {
+            interval: Some(Duration::from_millis(10)),
+            ..SettingsChange::default()
+        };
         let err = file.write(&change).unwrap_err().to_string();
         assert!(err.contains("[display] interval") && err.contains("at least 1s"), "{err}");
         assert_eq!(fs::read_to_string(&path).unwrap(), text);
 
         // A file without [display] gets one; no temporary file is left behind.
         fs::write(&path, "[http]\nport = 8080\n").unwrap();
-        let change = SettingsChange { interval: None, transition: Some(Duration::ZERO) };
-        assert_eq!(file.write(&change).unwrap().transition, Duration::ZERO);
+        let change = SettingsChange {
+            transition: Some(Duration::ZERO),
+            captions: Some(false),
+            ..SettingsChange::default()
+        };
+        let now = file.write(&change).unwrap();
+        assert_eq!((now.transition, now.captions), (Duration::ZERO, false));
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("[http]\nport = 8080\n") && text.contains("transition = \"0s\""));
+        assert!(text.contains("captions = false"), "{text}");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
 
         let err = SettingsFile::new(None).write(&change).unwrap_err().to_string();

@@ -138,7 +138,9 @@ pub const SPOILER_CAPTION: &str = "Spoiler";
 /// Renders slides. Cheap to clone; clones share the one-decode-at-a-time permit.
 #[derive(Debug, Clone)]
 pub struct Renderer {
-    settings: SlideSettings,
+    /// Shared by every clone, so that a setting changed from the page (captions) reaches
+    /// the slideshow, ingest and thumbnails at once.
+    settings: Arc<std::sync::RwLock<SlideSettings>>,
     /// The screen's size, followed as it changes.
     size: ScreenSize,
     /// One permit: decodes queue rather than run side by side and double the peak memory.
@@ -150,15 +152,20 @@ pub struct Renderer {
 impl Renderer {
     pub fn new(settings: SlideSettings, size: ScreenSize) -> Renderer {
         Renderer {
-            settings,
+            settings: Arc::new(std::sync::RwLock::new(settings)),
             size,
             permits: Arc::new(Semaphore::new(1)),
             decodes: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    pub fn settings(&self) -> &SlideSettings {
-        &self.settings
+    pub fn settings(&self) -> SlideSettings {
+        *self.settings.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Captions on or off for every slide rendered from now on.
+    pub fn set_captions(&self, on: bool) {
+        self.settings.write().unwrap_or_else(|e| e.into_inner()).captions = on;
     }
 
     /// How many decodes have started since the frame started.
@@ -189,7 +196,7 @@ impl Renderer {
         let (w, h) = self.size();
         let tall = |(x, y): (u32, u32)| y > x;
         let wide = |(x, y): (u32, u32)| x > y;
-        self.settings.pair && ((w > h && tall(a) && tall(b)) || (h > w && wide(a) && wide(b)))
+        self.settings().pair && ((w > h && tall(a) && tall(b)) || (h > w && wide(a) && wide(b)))
     }
 
     /// Renders a photo for the screen. `fit` overrides the frame's setting for this photo.
@@ -251,7 +258,7 @@ impl Renderer {
         look: Look,
     ) -> Result<Arc<Slide>, MotionError> {
         let (layout, line) = self.motion_layout(size, &look);
-        let matte = self.settings.matte;
+        let matte = self.settings().matte;
         let shape = video::Shape { crop: layout.crop(), out: (layout.dest.2, layout.dest.3) };
         let work = move || -> Result<Arc<Slide>, MotionError> {
             let frame = video::first_frame(&path, shape)?;
@@ -269,7 +276,7 @@ impl Renderer {
     /// veiled if a spoiler, without a caption. Under the decode gate like every render.
     /// Answers the JPEG.
     pub async fn thumbnail(&self, of: Thumbnail, side: u32) -> Result<Vec<u8>, String> {
-        let limits = self.settings.limits;
+        let limits = self.settings().limits;
         self.decodes.fetch_add(1, Ordering::Relaxed);
         let work = move || -> Result<Vec<u8>, String> {
             let (slide, spoiler) = match of {
@@ -298,10 +305,11 @@ impl Renderer {
 
     /// Where a moving picture of `size` goes on the screen, and its caption.
     pub fn motion_layout(&self, size: (u32, u32), look: &Look) -> (Layout, Option<String>) {
-        let fit = look.fit.unwrap_or(self.settings.fit);
+        let settings = self.settings();
+        let fit = look.fit.unwrap_or(settings.fit);
         let layout = Layout::new(size, self.size(), fit);
-        let line = (self.settings.captions && !look.spoiler)
-            .then(|| self.settings.caption_fields.line(look, || None))
+        let line = (settings.captions && !look.spoiler)
+            .then(|| settings.caption_fields.line(look, || None))
             .flatten();
         (layout, line)
     }
@@ -313,10 +321,11 @@ impl Renderer {
         (width, height): (u32, u32),
     ) -> Result<Slide, RenderError> {
         let mut opts = RenderOptions::new(width, height);
-        opts.fit = look.fit.unwrap_or(self.settings.fit);
-        opts.matte = self.settings.matte;
-        opts.limits = self.settings.limits;
-        let SlideSettings { captions, caption_fields, .. } = self.settings;
+        let settings = self.settings();
+        opts.fit = look.fit.unwrap_or(settings.fit);
+        opts.matte = settings.matte;
+        opts.limits = settings.limits;
+        let SlideSettings { captions, caption_fields, .. } = settings;
         let permit =
             self.permits.clone().acquire_owned().await.expect("the decode gate is never closed");
         self.decodes.fetch_add(1, Ordering::Relaxed);

@@ -70,6 +70,9 @@ pub enum Command {
         interval: Duration,
         transition: Duration,
     },
+    /// How every slide looks changed (captions on or off): the one on screen is drawn again,
+    /// and nothing rendered before the change is shown.
+    Restyle,
     /// The screen turns off (black, nothing rendered, no timer) or on again (the newest photo
     /// if one arrived meanwhile, else the one that was showing).
     Screen(bool),
@@ -474,6 +477,14 @@ impl Task {
                 }
                 self.preparing = self.preparing.take().filter(|job| !job.shot.shows_any(&ids));
                 match self.heading().filter(|shot| shot.shows_any(&ids)) {
+                    Some(shot) => self.show_shot(shot, self.timing.transition),
+                    None => self.prepare_next(),
+                }
+            }
+            Command::Restyle => {
+                self.prepared = None;
+                self.preparing = None;
+                match self.heading() {
                     Some(shot) => self.show_shot(shot, self.timing.transition),
                     None => self.prepare_next(),
                 }

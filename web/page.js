@@ -365,8 +365,10 @@ async function loadStatus() {
 // ---- Settings ---------------------------------------------------------------------------
 
 function showSettings({ live, file }, note) {
+  state.settings = live;
   $("set-interval").value = live.interval;
   $("set-transition").value = live.transition;
+  $("set-captions").checked = live.captions;
   $("set-note").className = "";
   $("set-note").textContent = note ||
     (file ? `Written to ${file}, with its comments kept. Everything else: edit that file.`
@@ -382,7 +384,15 @@ async function loadSettings() {
 }
 
 act($("set-save"), async () => {
-  const body = { interval: $("set-interval").value, transition: $("set-transition").value };
+  // Only what was changed here: the file keeps every other line as it was.
+  const typed = { interval: $("set-interval").value.trim(), transition: $("set-transition").value.trim(),
+                  captions: $("set-captions").checked };
+  const body = Object.fromEntries(Object.entries(typed).filter(([k, v]) => v !== state.settings[k]));
+  if (Object.keys(body).length === 0) {
+    $("set-note").className = "";
+    $("set-note").textContent = "Nothing changed.";
+    return;
+  }
   showSettings(await api("PATCH", "/api/settings", body), "Saved ✓ The frame uses them now.");
 }, (m) => {
   if (!m) return;

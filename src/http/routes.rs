@@ -583,6 +583,7 @@ async fn settings(State(state): State<AppState>) -> Json<Value> {
 struct SettingsBody {
     interval: Option<String>,
     transition: Option<String>,
+    captions: Option<bool>,
 }
 
 /// `PATCH /api/settings` `{"interval": "5m"}`: saved to the config file (comments kept), then
@@ -594,7 +595,8 @@ async fn change_settings(
     let bad = |message: String| AppError::new(StatusCode::BAD_REQUEST, "bad_parameter", message);
     let Json(body) = body.map_err(|e| {
         bad(format!(
-            "{}: send JSON like {{\"interval\": \"5m\", \"transition\": \"800ms\"}}",
+            "{}: send JSON like {{\"interval\": \"5m\", \"transition\": \"800ms\", \
+             \"captions\": true}}",
             e.body_text()
         ))
     })?;
@@ -609,6 +611,7 @@ async fn change_settings(
     let change = SettingsChange {
         interval: length("interval", body.interval)?,
         transition: length("transition", body.transition)?,
+        captions: body.captions,
     };
     state.app.change_settings(change).await.map_err(|e| match e {
         SettingsError::NoFile => {

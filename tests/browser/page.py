@@ -290,6 +290,13 @@ def run(driver, frame, out):
     check(text == CONFIG.replace('interval = "10m"', 'interval = "5m"'),
           "config.toml has the new interval, every comment kept")
     check(frame.api("/api/settings")[1]["live"]["interval"] == "5m", "the frame uses it")
+    check(el("#set-captions").is_selected(), "captions are on, as by default")
+    el("#set-captions").click()
+    el("#set-save").click()
+    wait(driver, "captions off is saved", lambda: frame.api("/api/settings")[1]["live"]["captions"] is False)
+    text = open(frame.config).read()
+    check(text.startswith(CONFIG.replace('interval = "10m"', 'interval = "5m"'))
+          and "captions = false" in text.split("[display]")[1], "and written into [display]")
     shot(driver, out, "7-settings")
 
     # The paired browsers, this one marked; unpairing it from the page shuts the page.
