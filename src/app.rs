@@ -152,6 +152,11 @@ impl App {
         self.pairing.show_code(page)
     }
 
+    /// Whether a pairing code is on the screen (a picture of the screen would carry it).
+    pub fn pairing_code_showing(&self) -> bool {
+        self.pairing.card().borrow().is_some()
+    }
+
     /// Pairs a browser called `label` with the code it was given; its session key, once.
     pub async fn pair(&self, code: &str, label: String) -> Result<(String, Session), PairError> {
         self.pairing.pair(code, label).await

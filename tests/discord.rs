@@ -418,6 +418,17 @@ fn commands_by_wake_word_and_as_slash_commands() {
     assert_eq!(peek.files[0].0, "frame.jpg");
     assert!(image::load_from_memory_with_format(&peek.files[0].1, image::ImageFormat::Jpeg).is_ok());
 
+    // While a pairing code is on the screen, no picture of it goes to the channel.
+    let ask = frame.http.post(format!("{}/api/pairing/code", frame.url)).send().unwrap();
+    assert_eq!(ask.status(), 200);
+    let m = fake.message(PHOTOS, &anna, "!frame peek", &[]);
+    fake.dispatch("MESSAGE_CREATE", m.clone());
+    let reply = fake.wait_call(10 * SECS, "peek reply while pairing", |c| {
+        c.body["message_reference"]["message_id"].as_str() == Some(&id_of(&m).to_string())
+    });
+    assert!(reply.files.is_empty(), "{reply:?}");
+    assert!(reply.body["content"].as_str().unwrap().contains("pairing code"), "{reply:?}");
+
     // delete: not somebody else's photo, unless an admin; by id, or your last one.
     let reply = say(&ben, &format!("!frame delete {}", ids[0]));
     assert!(reply.contains("only they or an admin"), "{reply}");

@@ -228,6 +228,13 @@ const PEEK_WIDTH: u32 = 1920;
 pub const MAX_ATTACHMENT: usize = 7 * 1024 * 1024;
 
 async fn peek(core: &Core) -> Reply {
+    // The code is for whoever stands in front of the screen, not for a chat channel.
+    if core.app.pairing_code_showing() {
+        return Reply::failed(
+            "The frame is showing a pairing code for a phone in the room right now: ask again \
+             in a few minutes.",
+        );
+    }
     match core.app.screenshot_jpeg(PEEK_WIDTH).await {
         Ok(jpeg) if jpeg.len() > MAX_ATTACHMENT => {
             Reply::failed("The picture of the screen is too large for Discord: try again later.")
