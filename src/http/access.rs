@@ -237,19 +237,10 @@ async fn unpair(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::routes::tests::state;
     use axum::body::Body;
     use http_body_util::BodyExt;
-    use std::sync::Arc;
     use tower::ServiceExt;
-
-    fn state(dir: &std::path::Path, token: Option<&str>) -> AppState {
-        AppState {
-            app: crate::app::tests::app(dir),
-            discord_http: None,
-            token: token.map(Arc::from),
-            max_upload_mb: 1,
-        }
-    }
 
     async fn call(state: &AppState, req: Request) -> (StatusCode, HeaderMap, Value) {
         let resp = super::super::app(state.clone()).oneshot(req).await.unwrap();

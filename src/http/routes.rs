@@ -662,15 +662,15 @@ async fn screenshot_jpeg(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use axum::body::Body;
     use http_body_util::BodyExt;
     use std::sync::Arc;
     use tower::ServiceExt;
 
-    /// The router over a real library in a temporary directory, without a socket.
-    fn state(dir: &std::path::Path, token: Option<&str>) -> AppState {
+    /// The router's state over a real library in a temporary directory, without a socket.
+    pub(in crate::http) fn state(dir: &std::path::Path, token: Option<&str>) -> AppState {
         AppState {
             app: crate::app::tests::app(dir),
             discord_http: None,
