@@ -174,7 +174,7 @@ impl App {
 
     /// Whether browser `id` is still paired.
     pub fn is_paired(&self, id: u64) -> bool {
-        self.pairing.sessions().list().iter().any(|s| s.id == id)
+        self.pairing.sessions().contains(id)
     }
 
     /// Unpairs browser `id`; `false` if there was none.

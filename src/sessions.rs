@@ -130,6 +130,11 @@ impl Sessions {
         Some(session.clone())
     }
 
+    /// Whether session `id` exists.
+    pub fn contains(&self, id: u64) -> bool {
+        self.lock().values().any(|s| s.id == id)
+    }
+
     /// Every session, the most recently used first.
     pub fn list(&self) -> Vec<Session> {
         let mut all: Vec<Session> = self.lock().values().cloned().collect();

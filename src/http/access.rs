@@ -9,7 +9,6 @@
 //! browsers and `DELETE /api/sessions/{id}` unpairs one.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -31,9 +30,16 @@ pub const COOKIE: &str = "frame_session";
 /// page ends a session sooner.
 const COOKIE_DAYS: u64 = 400;
 
+/// The most a pairing request's body may be: `{"code": "123 456"}` is 20 bytes. These routes
+/// are open to the whole network, so they do not take the upload limit's megabytes.
+const MAX_PAIR_BODY: usize = 1024;
+
 /// Pairing: open to anyone who can reach the frame (the code on the screen is the proof).
 pub fn pairing_routes() -> Router<AppState> {
-    Router::new().route("/api/pairing/code", post(show_code)).route("/api/pairing", post(pair))
+    Router::new()
+        .route("/api/pairing/code", post(show_code))
+        .route("/api/pairing", post(pair))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_PAIR_BODY))
 }
 
 /// The paired browsers: for those let in already.
@@ -149,8 +155,18 @@ struct PairBody {
 async fn pair(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, AppError> {
+    let body = body.map_err(|_| {
+        AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_too_large",
+            format!(
+                "a pairing request is at most {MAX_PAIR_BODY} bytes: send {{\"code\": \"123456\"}} \
+                 with the code the frame shows"
+            ),
+        )
+    })?;
     let PairBody { code } = serde_json::from_slice(&body).map_err(|e| {
         AppError::new(
             StatusCode::BAD_REQUEST,
@@ -163,7 +179,7 @@ async fn pair(
     let (key, session) = state.app.pair(&code, label).await.map_err(pair_error)?;
     let cookie = format!(
         "{COOKIE}={key}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-        Duration::from_secs(COOKIE_DAYS * 86_400).as_secs()
+        COOKIE_DAYS * 86_400
     );
     let mut response = (StatusCode::CREATED, Json(json!({ "session": session }))).into_response();
     let value = HeaderValue::from_str(&cookie)
@@ -174,7 +190,9 @@ async fn pair(
 }
 
 fn pair_error(e: PairError) -> AppError {
-    let (status, code) = match &e {
+    let (status, code) = match e {
+        PairError::Session(e) => return session_error(e),
+        PairError::Random(_) => return AppError::internal("cannot pair", e),
         PairError::ScreenOff => (StatusCode::CONFLICT, "screen_off"),
         PairError::Malformed => (StatusCode::BAD_REQUEST, "bad_code"),
         PairError::NoCode => (StatusCode::CONFLICT, "no_code"),
@@ -182,19 +200,25 @@ fn pair_error(e: PairError) -> AppError {
         PairError::TooMany { retry_after } => {
             let mut err =
                 AppError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_tries", e.to_string());
-            err.retry_after = Some(*retry_after);
+            err.retry_after = Some(retry_after);
             return err;
-        }
-        PairError::Session(SessionError::Full) => (StatusCode::CONFLICT, "too_many_browsers"),
-        PairError::Session(SessionError::Save { .. }) => {
-            tracing::error!("{e}");
-            (StatusCode::INTERNAL_SERVER_ERROR, "cannot_save_session")
-        }
-        PairError::Session(SessionError::Random(_)) | PairError::Random(_) => {
-            return AppError::internal("cannot pair", e);
         }
     };
     AppError::new(status, code, e.to_string())
+}
+
+/// A session that could not be made or removed, for pairing and unpairing alike.
+fn session_error(e: SessionError) -> AppError {
+    match e {
+        SessionError::Full => {
+            AppError::new(StatusCode::CONFLICT, "too_many_browsers", e.to_string())
+        }
+        SessionError::Save { .. } => {
+            tracing::error!("{e}");
+            AppError::new(StatusCode::INTERNAL_SERVER_ERROR, "cannot_save_session", e.to_string())
+        }
+        SessionError::Random(_) => AppError::internal("cannot make a session", e),
+    }
 }
 
 /// `GET /api/sessions`: the paired browsers, the asking one marked `this`.
@@ -222,15 +246,7 @@ async fn unpair(
     match state.app.unpair(id).await {
         Ok(true) => Ok(Json(json!({ "unpaired": id }))),
         Ok(false) => Err(AppError::not_found(format!("paired browser {id}"))),
-        Err(e @ SessionError::Save { .. }) => {
-            tracing::error!("{e}");
-            Err(AppError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "cannot_save_session",
-                e.to_string(),
-            ))
-        }
-        Err(e) => Err(AppError::internal("cannot unpair", e)),
+        Err(e) => Err(session_error(e)),
     }
 }
 
@@ -240,6 +256,7 @@ mod tests {
     use crate::http::routes::tests::state;
     use axum::body::Body;
     use http_body_util::BodyExt;
+    use std::time::Duration;
     use tower::ServiceExt;
 
     async fn call(state: &AppState, req: Request) -> (StatusCode, HeaderMap, Value) {
@@ -375,6 +392,10 @@ mod tests {
         assert!((1..=600).contains(&wait), "{wait}");
         let (status, _, body) = call(&state, req("POST", "/api/pairing", None, "{}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        // Open to the network, so bounded far below the upload limit.
+        let big = format!(r#"{{"code":"{}"}}"#, " ".repeat(MAX_PAIR_BODY));
+        let (status, _, body) = call(&state, req("POST", "/api/pairing", None, &big)).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
 
         state.app.set_screen(false, None).await;
         let (status, _, body) = call(&state, req("POST", "/api/pairing/code", None, "")).await;
