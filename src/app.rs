@@ -15,6 +15,7 @@ use crate::ingest::{Ingest, IngestError, IngestRequest, Ingested};
 use crate::library::Kind;
 use crate::library::{DiskUsage, Library, LibraryError, Photo};
 use crate::pairing::{PairError, Pairing};
+use crate::schedule::Schedule;
 use crate::screen::{Screen, ScreenStatus};
 use crate::sessions::{Session, SessionError, Sessions};
 use crate::settings::{LiveSettings, SettingsChange, SettingsError, SettingsFile};
@@ -79,7 +80,7 @@ pub enum ThumbnailError {
     #[error(transparent)]
     Library(#[from] LibraryError),
     #[error("cannot make a thumbnail of photo {id}: {detail}")]
-    Render { id: i64, detail: String },
+    Render { id: i64, detail: crate::slides::ThumbnailFailure },
 }
 
 /// Why the screen could not be captured.
@@ -116,6 +117,8 @@ impl App {
                 interval: Duration::from_secs(60),
                 transition: Duration::ZERO,
                 captions: true,
+                order: crate::rotation::Order::default(),
+                schedule: Vec::new(),
             })),
             pairing: Arc::new(Pairing::new(Sessions::in_memory())),
             started: Instant::now(),
@@ -184,7 +187,7 @@ impl App {
 
     /// The settings the page may change, as they are now, and the file they are saved to.
     pub fn settings(&self) -> (LiveSettings, Option<std::path::PathBuf>) {
-        let live = *self.live.lock().unwrap_or_else(|e| e.into_inner());
+        let live = self.live.lock().unwrap_or_else(|e| e.into_inner()).clone();
         (live, self.settings.path().map(ToOwned::to_owned))
     }
 
@@ -197,14 +200,22 @@ impl App {
         let saved = tokio::task::spawn_blocking(move || file.write(&change))
             .await
             .unwrap_or_else(|e| Err(SettingsError::Worker(e.to_string())))?;
-        let before =
-            std::mem::replace(&mut *self.live.lock().unwrap_or_else(|e| e.into_inner()), saved);
+        let before = std::mem::replace(
+            &mut *self.live.lock().unwrap_or_else(|e| e.into_inner()),
+            saved.clone(),
+        );
         self.slideshow
             .send(Command::Retime { interval: saved.interval, transition: saved.transition })
             .await;
         if before.captions != saved.captions {
             self.renderer.set_captions(saved.captions);
             self.slideshow.send(Command::Restyle).await;
+        }
+        if before.order != saved.order {
+            self.slideshow.send(Command::Reorder(saved.order)).await;
+        }
+        if before.schedule != saved.schedule {
+            self.screen.replan(Schedule::new(saved.schedule.clone())).await;
         }
         self.slideshow.sync().await;
         Ok(saved)
@@ -664,6 +675,8 @@ pub(crate) mod tests {
             interval: Duration::from_secs(60),
             transition: Duration::ZERO,
             captions: true,
+            order: crate::rotation::Order::Newest,
+            schedule: Vec::new(),
         };
         let app = app(&dir.path().join("data"))
             .with_settings(SettingsFile::new(Some(config.clone())), live);
@@ -683,6 +696,117 @@ pub(crate) mod tests {
         let on = SettingsChange { captions: Some(true), ..SettingsChange::default() };
         app.change_settings(on).await.unwrap();
         assert_eq!(screen_unlike(&app, &bare).await, captioned, "the caption is back as it was");
+    }
+
+    #[tokio::test]
+    async fn a_schedule_set_from_the_page_switches_the_screen_at_once_and_is_saved() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config.toml");
+        let text = "# My frame.\n[schedule]\nwake_on_photo = \"0s\" # stays dark\n";
+        std::fs::write(&config, text).unwrap();
+        let live = LiveSettings {
+            interval: Duration::from_secs(60),
+            transition: Duration::ZERO,
+            captions: true,
+            order: crate::rotation::Order::Newest,
+            schedule: Vec::new(),
+        };
+        let app = app(&dir.path().join("data"))
+            .with_settings(SettingsFile::new(Some(config.clone())), live);
+        let mut batch = app.batch();
+        batch.ingest(upload(PHOTOS[0], None)).await.unwrap();
+        let id = batch.finish(None).await[0].photo.id;
+        until_showing(&app, id).await;
+        assert!(app.status().await.unwrap().screen.is_on());
+
+        // An hour, two days from now: off now, whatever the time.
+        let later = crate::schedule::Clock::system().now().date().tomorrow().unwrap().tomorrow();
+        let day = later.unwrap().strftime("%a").to_string().to_lowercase();
+        let window: crate::schedule::Window = format!("{day} 10:00-11:00").parse().unwrap();
+        let change = SettingsChange {
+            schedule: Some(vec![window.clone()]),
+            order: Some(crate::rotation::Order::Shuffle),
+            ..SettingsChange::default()
+        };
+        let saved = app.change_settings(change).await.unwrap();
+        assert_eq!((saved.schedule, saved.order), (vec![window], crate::rotation::Order::Shuffle));
+        let written = std::fs::read_to_string(&config).unwrap();
+        let expected = format!(
+            "# My frame.\n[schedule]\nwake_on_photo = \"0s\" # stays dark\non = [\"{day} \
+             10:00-11:00\"]\n\n[display]\norder = \"shuffle\"\n"
+        );
+        assert_eq!(written, expected);
+        let screen = app.status().await.unwrap().screen;
+        assert_eq!((screen.screen, screen.why), ("off", crate::screen::Why::Schedule));
+        assert!(screen.next_change.unwrap().contains("T10:00:00"));
+        let black = app.screenshot_png().await.unwrap();
+        let pixels = image::load_from_memory(&black).unwrap().to_rgba8();
+        assert!(pixels.pixels().all(|p| p.0 == [0, 0, 0, 255]), "black while off");
+
+        // No windows: always on again, the photo back.
+        let change = SettingsChange { schedule: Some(Vec::new()), ..SettingsChange::default() };
+        app.change_settings(change).await.unwrap();
+        assert!(std::fs::read_to_string(&config).unwrap().contains("on = []"));
+        assert!(app.status().await.unwrap().screen.is_on());
+        assert_ne!(screen_unlike(&app, &black).await, black);
+    }
+
+    /// An animated GIF of 8 frames of 100 ms, each a different colour, looping.
+    fn animated_gif() -> Vec<u8> {
+        use image::codecs::gif::{GifEncoder, Repeat};
+        let mut out = Vec::new();
+        let mut encoder = GifEncoder::new(&mut out);
+        encoder.set_repeat(Repeat::Infinite).unwrap();
+        for i in 0..8u8 {
+            let colour = image::Rgba([i * 30, 255 - i * 30, 100, 255]);
+            let picture = image::RgbaImage::from_pixel(64, 36, colour);
+            let delay = image::Delay::from_numer_denom_ms(100, 1);
+            encoder.encode_frame(image::Frame::from_parts(picture, 0, 0, delay)).unwrap();
+        }
+        drop(encoder);
+        out
+    }
+
+    /// The QR codes on the screen now.
+    async fn codes_on_screen(app: &App) -> Vec<String> {
+        let png = app.screenshot_png().await.unwrap();
+        let image = image::load_from_memory(&png).unwrap().to_rgba8();
+        let slide = crate::render::Slide::new(image.width(), image.height(), image.into_raw());
+        crate::render::card::read_qr(&slide.unwrap())
+    }
+
+    #[tokio::test]
+    async fn an_animation_stops_while_a_pairing_code_shows_and_plays_again_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app(dir.path());
+        let mut batch = app.batch();
+        batch.ingest(upload(&animated_gif(), None)).await.unwrap();
+        let stored = batch.finish(None).await;
+        assert_eq!(stored[0].photo.kind, Kind::Animation);
+        until_showing(&app, stored[0].photo.id).await;
+        let playing = app.screenshot_png().await.unwrap();
+        screen_unlike(&app, &playing).await;
+
+        app.show_pairing_code("frame.local:8080").unwrap();
+        let mut code = Vec::new();
+        for _ in 0..500 {
+            code = codes_on_screen(&app).await;
+            if !code.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let code = code.first().and_then(|a| a.rsplit_once('=')).expect("a code on the screen").1;
+        // Still: nothing paints over the code.
+        let still = app.screenshot_png().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(app.screenshot_png().await.unwrap() == still, "the animation stopped");
+
+        app.pair(code, "test".into()).await.unwrap();
+        let after = screen_unlike(&app, &still).await;
+        // Playing again: the screen keeps changing, with no code on it.
+        screen_unlike(&app, &after).await;
+        assert!(codes_on_screen(&app).await.is_empty());
     }
 
     #[tokio::test]

@@ -24,6 +24,28 @@ pub enum Order {
     Weighted,
 }
 
+impl Order {
+    /// As `config.toml` writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::Newest => "newest",
+            Order::Shuffle => "shuffle",
+            Order::Weighted => "weighted",
+        }
+    }
+}
+
+impl std::str::FromStr for Order {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Order, String> {
+        [Order::Newest, Order::Shuffle, Order::Weighted]
+            .into_iter()
+            .find(|o| o.as_str() == text.trim())
+            .ok_or_else(|| format!("`{text}` is not an order: write newest, shuffle or weighted"))
+    }
+}
+
 /// What a round is made from: one entry per photo in the library.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {

@@ -126,11 +126,37 @@ impl serde::Serialize for Window {
 }
 
 impl fmt::Display for Window {
+    /// As people write it: `mon-fri 06:30-08:30`, `sat,sun 08:00-23:30`, `fri-mon …`, and
+    /// every day without days (`07:00-22:00`).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let days: Vec<&str> =
-            (0..7).filter(|d| self.days.0 & (1 << d) != 0).map(|d| DAY_NAMES[d]).collect();
         let hm = |m: u16| format!("{:02}:{:02}", m / 60, m % 60);
-        write!(f, "{} {}-{}", days.join(","), hm(self.start), hm(self.end))
+        let times = format!("{}-{}", hm(self.start), hm(self.end));
+        if self.days == Days::EVERY {
+            return f.write_str(&times);
+        }
+        let set = |d: usize| self.days.0 & (1 << (d % 7)) != 0;
+        // From Monday, unless a run goes over the weekend into Monday: then from its start.
+        let start =
+            if set(6) && set(0) { (0..7).rev().find(|&d| !set(d)).map_or(0, |d| d + 1) } else { 0 };
+        let mut parts = Vec::new();
+        let mut d = start;
+        while d < start + 7 {
+            if !set(d) {
+                d += 1;
+                continue;
+            }
+            let first = d;
+            while d < start + 7 && set(d) {
+                d += 1;
+            }
+            let (a, b) = (DAY_NAMES[first % 7], DAY_NAMES[(d - 1) % 7]);
+            parts.push(match d - first {
+                1 => a.to_owned(),
+                2 => format!("{a},{b}"),
+                _ => format!("{a}-{b}"),
+            });
+        }
+        write!(f, "{} {times}", parts.join(","))
     }
 }
 
@@ -281,11 +307,19 @@ mod tests {
     #[test]
     fn windows_read_as_written_and_mistakes_say_how_to_write_them() {
         let w: Window = "mon-fri 06:30-08:30".parse().unwrap();
-        assert_eq!(w.to_string(), "mon,tue,wed,thu,fri 06:30-08:30");
+        assert_eq!(w.to_string(), "mon-fri 06:30-08:30");
         let w: Window = "Fri-Mon 22:00-01:00".parse().unwrap();
-        assert_eq!(w.to_string(), "mon,fri,sat,sun 22:00-01:00");
+        assert_eq!(w.to_string(), "fri-mon 22:00-01:00");
         let w: Window = "07:00-24:00".parse().unwrap();
-        assert_eq!(w.to_string(), "mon,tue,wed,thu,fri,sat,sun 07:00-24:00");
+        assert_eq!(w.to_string(), "07:00-24:00");
+        // What it writes reads back as the same window.
+        for text in ["sat,sun 08:00-23:30", "mon,wed,fri 09:00-10:00", "sun-tue,thu 01:00-02:00"] {
+            let w: Window = text.parse().unwrap();
+            assert_eq!(w.to_string(), text);
+            assert_eq!(w.to_string().parse::<Window>().unwrap(), w);
+        }
+        let w: Window = "mon,wed,fri,sat,sun 09:00-10:00".parse().unwrap();
+        assert_eq!(w.to_string(), "fri-mon,wed 09:00-10:00");
         for (bad, says) in [
             ("mon-fry 06:30-08:30", "`fry` is not a day"),
             ("mon-fri 6.30-8.30", "`6.30` is not a time of day"),

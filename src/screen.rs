@@ -148,6 +148,14 @@ impl Plan {
         self.held = Some(Held { on, until, why: Why::Asked });
     }
 
+    /// The schedule changed (the page's settings): it rules from now. A sleep or wake asked
+    /// for, and a photo's light, end with the old schedule, as they would have ended at its
+    /// next change; the motion sensor's light stays (someone is in the room).
+    pub fn replan(&mut self, schedule: Schedule) {
+        self.schedule = schedule;
+        self.held = None;
+    }
+
     /// A photo arrived: with `wake_on_photo`, an off screen lights up for that long.
     pub fn photo_arrived(&mut self, now: &Zoned) {
         let Some(lit) = self.wake_on_photo else { return };
@@ -214,6 +222,7 @@ impl ScreenStatus {
 
 enum Request {
     Set { on: bool, lasting: Option<Duration>, done: oneshot::Sender<ScreenStatus> },
+    Replan { schedule: Schedule, done: oneshot::Sender<ScreenStatus> },
     PhotoArrived,
     Motion(bool),
     Sensor(String),
@@ -230,6 +239,7 @@ impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Request::Set { on, lasting, .. } => write!(f, "Set({on}, {lasting:?})"),
+            Request::Replan { schedule, .. } => write!(f, "Replan({schedule:?})"),
             Request::PhotoArrived => write!(f, "PhotoArrived"),
             Request::Motion(active) => write!(f, "Motion({active})"),
             Request::Sensor(note) => write!(f, "Sensor({note})"),
@@ -266,6 +276,16 @@ impl Screen {
     pub async fn set(&self, on: bool, lasting: Option<Duration>) -> ScreenStatus {
         let (done, answer) = oneshot::channel();
         if self.requests.send(Request::Set { on, lasting, done }).await.is_err() {
+            return self.status();
+        }
+        answer.await.unwrap_or_else(|_| self.status())
+    }
+
+    /// Follows `schedule` from now (see [`Plan::replan`]); answers once the screen is as it
+    /// says.
+    pub async fn replan(&self, schedule: Schedule) -> ScreenStatus {
+        let (done, answer) = oneshot::channel();
+        if self.requests.send(Request::Replan { schedule, done }).await.is_err() {
             return self.status();
         }
         answer.await.unwrap_or_else(|_| self.status())
@@ -330,10 +350,11 @@ impl Task {
                     None => break,
                     Some(Request::Set { on, lasting, done }) => {
                         self.plan.ask(&self.clock.now(), on, lasting);
-                        self.apply().await;
-                        let now = self.status();
-                        status.send_replace(now.clone());
-                        let _ = done.send(now);
+                        self.answer(&status, done).await;
+                    }
+                    Some(Request::Replan { schedule, done }) => {
+                        self.plan.replan(schedule);
+                        self.answer(&status, done).await;
                     }
                     Some(Request::PhotoArrived) => self.plan.photo_arrived(&self.clock.now()),
                     Some(Request::Motion(active)) => self.plan.motion(&self.clock.now(), active),
@@ -346,6 +367,18 @@ impl Task {
         if self.applied == Some(false) {
             let _ = self.switch(true).await;
         }
+    }
+
+    /// Switches the screen to what the plan now says and answers a request with the status.
+    async fn answer(
+        &mut self,
+        status: &watch::Sender<ScreenStatus>,
+        done: oneshot::Sender<ScreenStatus>,
+    ) {
+        self.apply().await;
+        let now = self.status();
+        status.send_replace(now.clone());
+        let _ = done.send(now);
     }
 
     /// Switches the screen to what the plan says, if it is not so already.
@@ -530,6 +563,31 @@ mod tests {
         let mut none = plan(None);
         none.motion(&night, true);
         assert_eq!(none.state(&night), (false, Why::Schedule));
+    }
+
+    #[test]
+    fn a_new_schedule_rules_at_once_and_ends_what_was_asked_under_the_old_one() {
+        let mut p = plan(Some(5 * MIN)).with_motion(MotionRule { lit: 10 * MIN, only: false });
+        let evening = at("2026-12-07T20:00");
+        p.ask(&evening, true, None);
+        assert_eq!(p.state(&evening), (true, Why::Asked));
+        p.replan(Schedule::new(vec!["daily 18:00-22:00".parse().unwrap()]));
+        assert_eq!(p.state(&evening), (true, Why::Schedule));
+        assert_eq!(hm(p.next_change(&evening)), "Mon 22:00");
+        // Asked off, then the evening is taken out of the schedule: off by the schedule now,
+        // until the new one turns it on.
+        p.ask(&evening, false, None);
+        p.replan(Schedule::new(vec!["mon-fri 07:00-09:00".parse().unwrap()]));
+        assert_eq!(p.state(&evening), (false, Why::Schedule));
+        assert_eq!(hm(p.next_change(&evening)), "Tue 07:00");
+        // Motion's light is the room's, not the schedule's: it stays.
+        p.motion(&evening, true);
+        p.replan(Schedule::new(vec!["mon-fri 08:00-09:00".parse().unwrap()]));
+        assert_eq!(p.state(&evening), (true, Why::Motion));
+        // No windows: always on.
+        p.replan(Schedule::default());
+        assert_eq!(p.state(&at("2026-12-08T03:00")), (true, Why::Schedule));
+        assert_eq!(p.next_change(&evening), None);
     }
 
     #[test]

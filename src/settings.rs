@@ -1,6 +1,6 @@
 //! The settings the page may change while the frame runs (`[display] interval`,
-//! `transition` and `captions`), written back to `config.toml` with everything else in it kept as it was:
-//! comments, order, spacing (`toml_edit`). The new file is checked by the same parser the
+//! `transition`, `captions` and `order`, `[schedule] on`), written back to `config.toml` with
+//! everything else in it kept as it was: comments, order, spacing (`toml_edit`). The new file is checked by the same parser the
 //! frame starts with before it replaces the old one, and it replaces it whole (a temporary
 //! file, fsync, rename): a power cut leaves the old file or the new one, never half of each.
 
@@ -11,12 +11,18 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use serde::Serialize;
-use toml_edit::{DocumentMut, Item, Table, Value};
+use toml_edit::{Array, DocumentMut, Item, Table, Value};
 
 use crate::config::{Config, ConfigError};
+use crate::rotation::Order;
+use crate::schedule::Window;
+
+/// The most windows `[schedule] on` may have when the page sets it: a week of three windows a
+/// day is 21, and every window is looked at for every change of the screen.
+pub const MAX_WINDOWS: usize = 32;
 
 /// The live settings, as they are now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LiveSettings {
     /// Written as the config file writes them ("5m", "800ms").
     #[serde(serialize_with = "crate::config::duration::serialize")]
@@ -25,6 +31,10 @@ pub struct LiveSettings {
     pub transition: Duration,
     /// Captions drawn on the slides.
     pub captions: bool,
+    /// The order photos come up in.
+    pub order: Order,
+    /// When the screen is on (`[schedule] on`); empty: always.
+    pub schedule: Vec<Window>,
 }
 
 impl From<&Config> for LiveSettings {
@@ -33,6 +43,8 @@ impl From<&Config> for LiveSettings {
             interval: config.display.interval,
             transition: config.display.transition,
             captions: config.display.captions,
+            order: config.display.order,
+            schedule: config.schedule.on.clone(),
         }
     }
 }
@@ -43,6 +55,9 @@ pub struct SettingsChange {
     pub interval: Option<Duration>,
     pub transition: Option<Duration>,
     pub captions: Option<bool>,
+    pub order: Option<Order>,
+    /// The windows, whole: the page sends the list as it should be.
+    pub schedule: Option<Vec<Window>>,
 }
 
 /// Why settings could not be changed. Nothing was changed, on screen or on disk.
@@ -105,34 +120,54 @@ fn edit(text: &str, change: &SettingsChange, path: &Path) -> Result<String, Sett
             message: e.message().to_owned(),
         })
     })?;
-    let display = doc.entry("display").or_insert_with(|| Item::Table(Table::new()));
-    let Some(display) = display.as_table_like_mut() else {
-        return Err(SettingsError::Invalid(ConfigError::Invalid {
-            key: "[display]",
-            message: "is not a table: fix config.toml by hand first".into(),
-        }));
-    };
     let length =
         |d: Option<Duration>| d.map(|d| Value::from(humantime::format_duration(d).to_string()));
-    let values = [
+    let display = [
         ("interval", length(change.interval)),
         ("transition", length(change.transition)),
         ("captions", change.captions.map(Value::from)),
+        ("order", change.order.map(|o| Value::from(o.as_str()))),
     ];
+    set(&mut doc, "[display]", display)?;
+    let windows = change
+        .schedule
+        .as_ref()
+        .map(|windows| Value::Array(windows.iter().map(ToString::to_string).collect::<Array>()));
+    set(&mut doc, "[schedule]", [("on", windows)])?;
+    Ok(doc.to_string())
+}
+
+/// Sets each key of `table` (`"[display]"`) that has a value, the table made if it is not there.
+fn set<const N: usize>(
+    doc: &mut DocumentMut,
+    name: &'static str,
+    values: [(&str, Option<Value>); N],
+) -> Result<(), SettingsError> {
+    if values.iter().all(|(_, v)| v.is_none()) {
+        return Ok(());
+    }
+    let item =
+        doc.entry(name.trim_matches(['[', ']'])).or_insert_with(|| Item::Table(Table::new()));
+    let Some(table) = item.as_table_like_mut() else {
+        return Err(SettingsError::Invalid(ConfigError::Invalid {
+            key: name,
+            message: "is not a table: fix config.toml by hand first".into(),
+        }));
+    };
     for (key, value) in values {
         let Some(mut new) = value else { continue };
-        match display.get_mut(key).and_then(Item::as_value_mut) {
+        match table.get_mut(key).and_then(Item::as_value_mut) {
             Some(old) => {
                 // The comment after the value stays with it.
                 *new.decor_mut() = old.decor().clone();
                 *old = new;
             }
             None => {
-                display.insert(key, Item::Value(new));
+                table.insert(key, Item::Value(new));
             }
         }
     }
-    Ok(doc.to_string())
+    Ok(())
 }
 
 /// Replaces `path` with `bytes` whole, keeping the file's permissions.

@@ -275,22 +275,25 @@ impl Renderer {
     /// A `side`×`side` thumbnail for the page's grid: the picture cropped to fill the square,
     /// veiled if a spoiler, without a caption. Under the decode gate like every render.
     /// Answers the JPEG.
-    pub async fn thumbnail(&self, of: Thumbnail, side: u32) -> Result<Vec<u8>, String> {
+    pub async fn thumbnail(&self, of: Thumbnail, side: u32) -> Result<Vec<u8>, ThumbnailFailure> {
         let limits = self.settings().limits;
         self.decodes.fetch_add(1, Ordering::Relaxed);
-        let work = move || -> Result<Vec<u8>, String> {
+        let work = move || -> Result<Vec<u8>, ThumbnailFailure> {
             let (slide, spoiler) = match of {
                 Thumbnail::Picture { bytes, spoiler } => {
                     let mut opts = RenderOptions::new(side, side);
                     opts.fit = Fit::Cover;
                     opts.limits = limits;
-                    (render::render_owned(bytes, &opts).map_err(|e| e.to_string())?, spoiler)
+                    (
+                        render::render_owned(bytes, &opts).map_err(ThumbnailFailure::Picture)?,
+                        spoiler,
+                    )
                 }
                 Thumbnail::Clip { path, size, spoiler } => {
                     let layout = Layout::new(size, (side, side), Fit::Cover);
                     let shape =
                         video::Shape { crop: layout.crop(), out: (layout.dest.2, layout.dest.3) };
-                    let frame = video::first_frame(&path, shape).map_err(|e| e.to_string())?;
+                    let frame = video::first_frame(&path, shape)?;
                     let (w, h) = shape.out;
                     let picture =
                         image::RgbaImage::from_raw(w, h, frame).expect("a frame of w×h RGBA");
@@ -298,9 +301,11 @@ impl Renderer {
                 }
             };
             let slide = if spoiler { render::veil(&slide) } else { slide };
-            encode_jpeg(&slide, side).map_err(|e| e.to_string())
+            encode_jpeg(&slide, side).map_err(|e| ThumbnailFailure::Other(e.to_string()))
         };
-        self.blocking(work).await.unwrap_or_else(|| Err("the frame's worker failed on it".into()))
+        self.blocking(work).await.unwrap_or_else(|| {
+            Err(ThumbnailFailure::Other("the frame's worker failed on it".into()))
+        })
     }
 
     /// Where a moving picture of `size` goes on the screen, and its caption.
@@ -345,6 +350,19 @@ impl Renderer {
             Err(RenderError::Corrupt { format: "image", detail: "the decoder failed".into() })
         })
     }
+}
+
+/// Why a thumbnail could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ThumbnailFailure {
+    #[error(transparent)]
+    Picture(RenderError),
+    /// A clip's first frame: GStreamer may be missing (the owner's to install) or the clip
+    /// damaged.
+    #[error(transparent)]
+    Clip(#[from] MotionError),
+    #[error("{0}")]
+    Other(String),
 }
 
 /// What a thumbnail is made from.

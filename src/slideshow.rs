@@ -70,6 +70,9 @@ pub enum Command {
         interval: Duration,
         transition: Duration,
     },
+    /// `[display] order` changed (the page's settings): the photo on screen stays, and the
+    /// rotation goes on from it in the new order.
+    Reorder(crate::rotation::Order),
     /// How every slide looks changed (captions on or off): the one on screen is drawn again,
     /// and nothing rendered before the change is shown.
     Restyle,
@@ -381,16 +384,7 @@ impl Task {
                         (None, None) => self.show_welcome(),
                     }
                 }
-                Ok(()) = card.changed() => {
-                    // A code appeared or went: drawn over the slide at once. A clip stops on
-                    // its still while a code shows, so that the code is not drawn over.
-                    if self.card.borrow().is_some() {
-                        self.playing = None;
-                    }
-                    if let (Some(bare), false) = (self.bare.clone(), self.asleep) {
-                        self.present(bare, Duration::ZERO);
-                    }
-                }
+                Ok(()) = card.changed() => self.card_changed(),
                 Ok(()) = welcome.changed() => {
                     if self.current.is_none() && self.wanted.is_none() {
                         self.show_welcome();
@@ -489,6 +483,7 @@ impl Task {
                     None => self.prepare_next(),
                 }
             }
+            Command::Reorder(order) => self.reorder(order),
             Command::Screen(on) => self.screen(on),
             Command::Removed(ids) => {
                 self.remove(&ids);
@@ -533,14 +528,43 @@ impl Task {
         }
     }
 
+    /// The rotation in a new order, from the photo on screen: newest first from where it is
+    /// among them, or a new round of the shuffle after it.
+    fn reorder(&mut self, order: crate::rotation::Order) {
+        if order == self.timing.rotation.order {
+            return;
+        }
+        self.timing.rotation.order = order;
+        let showing = self.heading().map(|shot| shot.id);
+        if self.timing.rotation.shuffles() {
+            self.order = showing.into_iter().collect();
+            self.cursor = 0;
+            if !self.photos.is_empty() {
+                self.next_round();
+            }
+        } else {
+            self.order = self.timing.rotation.round(&self.entries(), 0, None);
+            self.cursor =
+                showing.and_then(|s| self.order.iter().position(|&id| id == s)).unwrap_or(0);
+        }
+        // What was rendered ahead was the old order's next photo.
+        self.prepared = None;
+        self.preparing = None;
+        self.prepare_next();
+    }
+
+    /// What a round is made from.
+    fn entries(&self) -> Vec<Entry> {
+        self.photos
+            .values()
+            .map(|p| Entry { id: p.id, received_at: p.received_at, favourite: p.favourite })
+            .collect()
+    }
+
     /// Appends the next round of a shuffle, forgets rounds long past, and remembers the
     /// rounds in the library (off this task).
     fn next_round(&mut self) {
-        let entries: Vec<Entry> = self
-            .photos
-            .values()
-            .map(|p| Entry { id: p.id, received_at: p.received_at, favourite: p.favourite })
-            .collect();
+        let entries = self.entries();
         let now = jiff::Timestamp::now().as_second();
         let start = self.order.len();
         let round = self.timing.rotation.round(&entries, now, self.order.last().copied());
@@ -771,6 +795,23 @@ impl Task {
         self.arm_timer();
         self.publish();
         self.prepare_next();
+    }
+
+    /// A pairing code appeared or went: drawn over the slide at once, or taken off it. A clip
+    /// stops on its still while a code shows, so that the code is not drawn over, and plays
+    /// again from its start once the code is gone (the slide keeps its time).
+    fn card_changed(&mut self) {
+        let showing = self.card.borrow().is_some();
+        if showing {
+            self.playing = None;
+        }
+        let Some(bare) = self.bare.clone().filter(|_| !self.asleep) else { return };
+        self.present(bare.clone(), Duration::ZERO);
+        if !showing && self.playing.is_none() && self.wanted.is_none() {
+            if let Some(shot) = self.current {
+                self.playing = self.play(shot, bare, Duration::ZERO);
+            }
+        }
     }
 
     /// Starts playing the slide's animation or clip over its still, after the crossfade. A
@@ -1231,6 +1272,41 @@ pub(crate) mod tests {
         let started = tokio::time::Instant::now();
         until_showing(&mut state, Some(2)).await;
         assert!(started.elapsed() <= Duration::from_secs(6), "{:?}", started.elapsed());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_new_order_goes_on_from_the_photo_on_screen() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = library_with(dir.path(), 6);
+        let Started { show, mut state, .. } = start(library.clone(), (160, 90));
+        until_showing(&mut state, Some(6)).await;
+        show.send(Command::Pause).await;
+        let mut next = async || {
+            let before = state.borrow().shown;
+            show.send(Command::Next).await;
+            until_shown_after(&mut state, before).await;
+            showing(&state).unwrap()
+        };
+        show.send(Command::Reorder(crate::rotation::Order::Shuffle)).await;
+        show.sync().await;
+        assert_eq!(show.state().current.map(|p| p.id), Some(6), "the photo on screen stays");
+        // A round of the shuffle: every photo once, the one on screen not first.
+        let mut round = Vec::new();
+        for _ in 0..6 {
+            round.push(next().await);
+        }
+        assert_ne!(round[0], 6);
+        assert_ne!(round, [5, 4, 3, 2, 1, 6], "shuffled");
+        let mut sorted = round.clone();
+        sorted.sort();
+        assert_eq!(sorted, [1, 2, 3, 4, 5, 6], "{round:?}");
+        // Back to newest first, from where the screen is.
+        let at = *round.last().unwrap();
+        show.send(Command::Reorder(crate::rotation::Order::Newest)).await;
+        let after = if at == 1 { 6 } else { at - 1 };
+        assert_eq!(next().await, after);
+        let after = if after == 1 { 6 } else { after - 1 };
+        assert_eq!(next().await, after);
     }
 
     /// A window is sized after the slideshow starts (a Pi's screen is rarely the configured

@@ -118,6 +118,21 @@ fn clips_in_three_codecs_play_and_match_their_frames() {
     let db = psnr(&thumbnail, &square);
     assert!(db >= 22.0, "the clip's thumbnail is not its first frame: {db:.1} dB");
     assert!(!frame.log().contains("ERROR"), "{}", frame.log());
+
+    // The card moved to a frame without GStreamer (or the owner removed it): the clips' grid
+    // thumbnails say what to install, and the log is not filled with one error per view.
+    frame.terminate();
+    let empty = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut opts = FrameOptions::headless(&data);
+    opts.env.push(("PATH".into(), empty.path().display().to_string()));
+    let frame = Frame::start(opts);
+    for _ in 0..3 {
+        let (status, code, message) = error_of(frame.get("/api/photos/2/thumbnail"));
+        assert_eq!((status, code.as_str()), (503, "cannot_play_videos"), "{message}");
+        assert!(message.contains("gstreamer1.0-plugins-good"), "{message}");
+    }
+    assert!(!frame.log().contains("ERROR"), "{}", frame.log());
 }
 
 #[test]

@@ -369,11 +369,74 @@ function showSettings({ live, file }, note) {
   $("set-interval").value = live.interval;
   $("set-transition").value = live.transition;
   $("set-captions").checked = live.captions;
+  $("set-order").value = live.order;
+  $("windows").replaceChildren(...live.schedule.map(windowRow));
+  showAlways();
   $("set-note").className = "";
   $("set-note").textContent = note ||
     (file ? `Written to ${file}, with its comments kept. Everything else: edit that file.`
           : "This frame has no config file to save settings in.");
 }
+
+// A window of the schedule as the frame writes it: "mon-fri 06:30-08:30", or "07:00-22:00"
+// for every day.
+const DAYS = [["", "Every day"], ["mon-fri", "Monday to Friday"], ["sat,sun", "Saturday and Sunday"],
+              ["mon", "Monday"], ["tue", "Tuesday"], ["wed", "Wednesday"], ["thu", "Thursday"],
+              ["fri", "Friday"], ["sat", "Saturday"], ["sun", "Sunday"]];
+
+function windowRow(text) {
+  const [times, days] = text.includes(" ") ? text.split(" ").reverse() : [text, ""];
+  // A time input cannot say 24:00; 00:00 as an end means the same: midnight.
+  const [from, to] = times.split("-").map((t) => (t === "24:00" ? "00:00" : t));
+  const li = document.createElement("li");
+  const select = document.createElement("select");
+  select.setAttribute("aria-label", "Days");
+  const choices = DAYS.some(([value]) => value === days) ? DAYS : [...DAYS, [days, days]];
+  select.append(...choices.map(([value, label]) => new Option(label, value)));
+  select.value = days;
+  const time = (value, label) => {
+    const input = document.createElement("input");
+    input.type = "time";
+    input.required = true;
+    input.value = value || "";
+    input.setAttribute("aria-label", label);
+    return input;
+  };
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.textContent = "✕";
+  remove.setAttribute("aria-label", "Remove this time");
+  remove.addEventListener("click", () => { li.remove(); showAlways(); });
+  const times = document.createElement("span");
+  times.append(time(from, "From"), " to ", time(to, "To"));
+  li.append(select, remove, times);
+  // Unchanged, a window is sent back as the frame wrote it.
+  li.dataset.text = text;
+  li.dataset.as = windowText(li);
+  return li;
+}
+
+function windowText(li) {
+  const [select, from, to] = li.querySelectorAll("select, input");
+  const times = `${from.value}-${to.value}`;
+  return select.value ? `${select.value} ${times}` : times;
+}
+
+function schedule() {
+  return [...$("windows").children].map((li) => {
+    const text = windowText(li);
+    return text === li.dataset.as ? li.dataset.text : text;
+  });
+}
+
+function showAlways() {
+  $("always").hidden = $("windows").children.length > 0;
+}
+
+$("window-add").addEventListener("click", () => {
+  $("windows").append(windowRow("07:00-22:00"));
+  showAlways();
+});
 
 async function loadSettings() {
   try {
@@ -386,8 +449,9 @@ async function loadSettings() {
 act($("set-save"), async () => {
   // Only what was changed here: the file keeps every other line as it was.
   const typed = { interval: $("set-interval").value.trim(), transition: $("set-transition").value.trim(),
-                  captions: $("set-captions").checked };
-  const body = Object.fromEntries(Object.entries(typed).filter(([k, v]) => v !== state.settings[k]));
+                  captions: $("set-captions").checked, order: $("set-order").value, schedule: schedule() };
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  const body = Object.fromEntries(Object.entries(typed).filter(([k, v]) => !same(v, state.settings[k])));
   if (Object.keys(body).length === 0) {
     $("set-note").className = "";
     $("set-note").textContent = "Nothing changed.";

@@ -10,6 +10,7 @@ pub mod page;
 pub mod reach;
 pub mod routes;
 pub mod server;
+pub mod settings;
 
 use std::sync::Arc;
 

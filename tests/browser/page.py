@@ -9,11 +9,11 @@ phone-sized screenshot of each view in DIR (default: target/browser-shots) and p
 weight and its time to first render, for BENCHMARKS.md. Exits non-zero on the first failure.
 """
 
-import argparse, json, os, re, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import argparse, datetime, json, os, re, subprocess, sys, tempfile, time, urllib.error, urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PHOTOS = ["/usr/share/backgrounds/mate/nature/Aqua.jpg",
@@ -297,7 +297,38 @@ def run(driver, frame, out):
     text = open(frame.config).read()
     check(text.startswith(CONFIG.replace('interval = "10m"', 'interval = "5m"'))
           and "captions = false" in text.split("[display]")[1], "and written into [display]")
+
+    # The order and the screen's times: an hour two days from now keeps the screen dark now.
+    Select(el("#set-order")).select_by_value("newest")
+    check(el("#always").is_displayed(), "no times: the page says the screen is on all the time")
+    el("#window-add").click()
+    day = (datetime.date.today() + datetime.timedelta(days=2)).strftime("%a").lower()
+    row = el("#windows li")
+    Select(row.find_element(By.CSS_SELECTOR, "select")).select_by_value(day)
+    start, end = row.find_elements(By.CSS_SELECTOR, "input[type=time]")
+    check(start.get_attribute("value") == "07:00", "a new time starts as 07:00 to 22:00")
+    for box, value in ((start, "10:00"), (end, "11:00")):
+        driver.execute_script("arguments[0].value = arguments[1]", box, value)
+    el("#set-save").click()
+    wait(driver, "the order and the times are saved",
+         lambda: frame.api("/api/settings")[1]["live"]["schedule"] == [f"{day} 10:00-11:00"])
+    text = open(frame.config).read()
+    check('order = "newest"' in text.split("[display]")[1].split("[schedule]")[0]
+          and text.endswith(f'[schedule]\non = ["{day} 10:00-11:00"]\n'),
+          "config.toml has the order in [display] and the times in [schedule] on")
+    screen = frame.api("/api/status")[1]["screen"]
+    check(screen["screen"] == "off" and screen["why"] == "schedule",
+          f"outside the new times the screen is off at once ({screen['screen']}, {screen['why']})")
     shot(driver, out, "7-settings")
+    driver.get(frame.url + "/#now")
+    wait(driver, "the Now view says the screen is off",
+         lambda: el("#screen-line").text.startswith("The screen is off."))
+    driver.get(frame.url + "/#frame")
+    wait(driver, "the times are shown again", lambda: len(driver.find_elements(By.CSS_SELECTOR, "#windows li")) == 1)
+    el("#windows li button").click()
+    el("#set-save").click()
+    wait(driver, "no times: on all the time", lambda: frame.api("/api/status")[1]["screen"]["screen"] == "on")
+    check("on = []" in open(frame.config).read(), "written as an empty list")
 
     # The paired browsers, this one marked; unpairing it from the page shuts the page.
     wait(driver, "the paired browsers are listed", lambda: "This phone: Chrome" in el("#sessions").text)
