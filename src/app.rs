@@ -191,6 +191,11 @@ impl App {
         (live, self.settings.path().map(ToOwned::to_owned))
     }
 
+    /// Every setting that needs a restart to change (see [`SettingsFile::fixed`]).
+    pub fn fixed_settings(&self) -> &serde_json::Value {
+        self.settings.fixed()
+    }
+
     /// Saves `change` to the config file, then applies it: nothing changes unless it is saved.
     pub async fn change_settings(
         &self,

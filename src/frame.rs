@@ -396,7 +396,10 @@ pub async fn serve(
     let live = crate::settings::LiveSettings::from(config);
     let app = App::new(library, renderer, slideshow, sink.clone(), screen, discord)
         .with_motion_limits(config.video.limits())
-        .with_settings(crate::settings::SettingsFile::new(settings.config_path.clone()), live)
+        .with_settings(
+            crate::settings::SettingsFile::new(settings.config_path.clone()).with_config(config),
+            live,
+        )
         .with_pairing(pairing);
     // The keyboard is a transport too: the display says which key, this says what it does.
     if let Some(mut keys) = keys {

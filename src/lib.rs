@@ -8,7 +8,8 @@
 //! - [`frame`]: start-up and shutdown: settings in effect, logging, the runtime thread, the
 //!   display on the main thread, SIGTERM.
 //! - [`http`]: the local endpoint (axum): uploads, library, slideshow control, status,
-//!   screenshot, the page, pairing; who may use it (`http::access`). One error type, JSON for
+//!   screenshot, the page, pairing, the live settings (`http::settings`); who may use it
+//!   (`http::access`). One error type, JSON for
 //!   every failure.
 //! - [`events`]: what changes on the frame (photos, the slide shown, the screen, Discord) as
 //!   one stream, for the page and for `GET /api/events`.

@@ -83,13 +83,27 @@ pub enum SettingsError {
 #[derive(Debug)]
 pub struct SettingsFile {
     path: Option<PathBuf>,
+    /// The rest of the configuration in effect, as the page shows it (read-only).
+    fixed: serde_json::Value,
     /// One change at a time: two at once would each keep only their own.
     writing: Mutex<()>,
 }
 
 impl SettingsFile {
     pub fn new(path: Option<PathBuf>) -> SettingsFile {
-        SettingsFile { path, writing: Mutex::new(()) }
+        SettingsFile { path, fixed: serde_json::Value::Null, writing: Mutex::new(()) }
+    }
+
+    /// With the configuration the frame started with, for [`SettingsFile::fixed`].
+    pub fn with_config(mut self, config: &Config) -> SettingsFile {
+        self.fixed = fixed(config);
+        self
+    }
+
+    /// Every setting that needs a restart to change, by table, as the frame uses it now
+    /// (flags included); secrets are `<redacted>`. `null` when not given.
+    pub fn fixed(&self) -> &serde_json::Value {
+        &self.fixed
     }
 
     pub fn path(&self) -> Option<&Path> {
@@ -111,6 +125,27 @@ impl SettingsFile {
         Ok(LiveSettings::from(&config))
     }
 }
+
+/// The configuration without the live settings, secrets redacted (by [`crate::config::Secret`]'s
+/// own serializer).
+fn fixed(config: &Config) -> serde_json::Value {
+    let mut value = serde_json::to_value(config).unwrap_or_default();
+    for (table, key) in LIVE_KEYS {
+        if let Some(table) = value.get_mut(table).and_then(serde_json::Value::as_object_mut) {
+            table.remove(key);
+        }
+    }
+    value
+}
+
+/// Where the live settings are in the file.
+const LIVE_KEYS: [(&str, &str); 5] = [
+    ("display", "interval"),
+    ("display", "transition"),
+    ("display", "captions"),
+    ("display", "order"),
+    ("schedule", "on"),
+];
 
 /// The file's text with `change` made, and nothing else touched.
 fn edit(text: &str, change: &SettingsChange, path: &Path) -> Result<String, SettingsError> {
@@ -246,5 +281,22 @@ port = 8080 # the usual
 
         let err = SettingsFile::new(None).write(&change).unwrap_err().to_string();
         assert!(err.contains("--config"), "{err}");
+    }
+
+    #[test]
+    fn the_rest_of_the_configuration_is_shown_without_its_secrets_or_the_live_settings() {
+        let text = "[discord]\ntoken = \"bot-secret\"\n[http]\ntoken = \"http-secret\"\n\
+                    [display]\nfit = \"cover\"\ninterval = \"5m\"\n";
+        let config = Config::parse(text, Path::new("c.toml")).unwrap();
+        let file = SettingsFile::new(None).with_config(&config);
+        let fixed = file.fixed();
+        let printed = fixed.to_string();
+        assert!(!printed.contains("secret"), "{printed}");
+        assert_eq!(fixed["discord"]["token"], "<redacted>");
+        assert_eq!(fixed["http"]["token"], "<redacted>");
+        assert_eq!(fixed["display"]["fit"], "cover");
+        for (table, key) in LIVE_KEYS {
+            assert!(fixed[table].is_object() && fixed[table].get(key).is_none(), "{table}.{key}");
+        }
     }
 }

@@ -364,8 +364,9 @@ async function loadStatus() {
 
 // ---- Settings ---------------------------------------------------------------------------
 
-function showSettings({ live, file }, note) {
+function showSettings({ live, file, fixed }, note) {
   state.settings = live;
+  showFixed(fixed);
   $("set-interval").value = live.interval;
   $("set-transition").value = live.transition;
   $("set-captions").checked = live.captions;
@@ -376,6 +377,22 @@ function showSettings({ live, file }, note) {
   $("set-note").textContent = note ||
     (file ? `Written to ${file}, with its comments kept. Everything else: edit that file.`
           : "This frame has no config file to save settings in.");
+}
+
+// The settings that need a restart, read-only, as "table.key  value".
+function showFixed(fixed) {
+  const word = (v) => v === null ? "(not set)" : Array.isArray(v) ? (v.map(word).join(", ") || "(none)")
+    : typeof v === "object" ? JSON.stringify(v) : String(v);
+  const rows = Object.entries(fixed || {}).flatMap(([table, keys]) =>
+    Object.entries(keys).flatMap(([key, v]) => {
+      const dt = document.createElement("dt");
+      const dd = document.createElement("dd");
+      dt.textContent = `${table}.${key}`;
+      dd.textContent = word(v);
+      return [dt, dd];
+    }));
+  $("fixed").replaceChildren(...rows);
+  $("fixed-box").hidden = rows.length === 0;
 }
 
 // A window of the schedule as the frame writes it: "mon-fri 06:30-08:30", or "07:00-22:00"

@@ -29,10 +29,11 @@ pub fn routes() -> Router<AppState> {
     )
 }
 
-/// `GET /api/settings`: the settings the page may change, and where they are saved.
+/// `GET /api/settings`: the settings the page may change, where they are saved, and the rest
+/// (read-only, secrets redacted).
 async fn settings(State(state): State<AppState>) -> Json<Value> {
     let (live, file) = state.app.settings();
-    Json(json!({ "live": live, "file": file }))
+    Json(json!({ "live": live, "file": file, "fixed": state.app.fixed_settings() }))
 }
 
 /// The body of `PATCH /api/settings`: each setting to change, in the config file's words.

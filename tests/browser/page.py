@@ -329,6 +329,14 @@ def run(driver, frame, out):
     el("#set-save").click()
     wait(driver, "no times: on all the time", lambda: frame.api("/api/status")[1]["screen"]["screen"] == "on")
     check("on = []" in open(frame.config).read(), "written as an empty list")
+    # Everything else, read-only: the tokens redacted, none of them anywhere in the page.
+    el("#fixed-box summary").click()
+    fixed = el("#fixed").text
+    check("display.fit" in fixed and "http.token\n<redacted>" in fixed
+          and "display.interval" not in fixed,
+          "the settings that need a restart are listed, read-only, the token redacted")
+    check(TOKEN not in driver.page_source and TOKEN not in json.dumps(frame.api("/api/settings")[1]),
+          "the token is nowhere in the page or the settings")
 
     # The paired browsers, this one marked; unpairing it from the page shuts the page.
     wait(driver, "the paired browsers are listed", lambda: "This phone: Chrome" in el("#sessions").text)
