@@ -10,6 +10,11 @@
 //! the release one. `BENCH_N` sets the number of messages (15).
 //! Input: `bench-photos/12mp.jpg` (scripts/make-bench-photos.sh) when present, else a 12 MP
 //! mosaic of the ladybird fixture made on the spot.
+//!
+//! Then a phone's clip the same way: a 10 s 1080p30 H.264 MP4 (made by ffmpeg on the spot)
+//! sent as a `video/mp4` attachment, timed until its first frame is on screen, against the
+//! photo. It needs ffmpeg and GStreamer's tools; without them that part says so and is left
+//! out.
 
 #![allow(clippy::unwrap_used)]
 
@@ -59,7 +64,8 @@ fn main() {
 
     let fake = FakeDiscord::start();
     let dir = tempfile::tempdir().unwrap();
-    let config = fake.config("");
+    // A clip plays once, then rests on its last frame: the next one arrives at an idle frame.
+    let config = fake.config("\n[video]\nloops = 1");
     let bin = std::env::var_os("DISCORD_FRAME_BIN")
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| env!("CARGO_BIN_EXE_discord-frame").into());
@@ -118,6 +124,7 @@ fn main() {
         assert!(done.status.success(), "{}", support::stderr(&done));
         render.push(ms(t0.elapsed()));
     }
+    let clips = clip_to_screen(&fake, &frame, n.min(5));
     let (d, h, r) = (median(discord), median(http), median(render));
     println!("message received -> on screen, 12 MP JPEG via the fake CDN, 1080p, n={n}");
     println!("  binary: {}", bin.display());
@@ -125,8 +132,70 @@ fn main() {
     println!("  http upload -> on screen: median {h:.0} ms");
     println!("  render alone (process): median {r:.0} ms");
     println!("  ratio discord/render {:.2}x, discord/http {:.2}x", d / r, d / h);
+    match clips {
+        Ok(c) => {
+            let m = median(c.clone());
+            println!(
+                "message received -> first frame on screen, 10 s 1080p30 H.264 MP4, n={}",
+                c.len()
+            );
+            println!("  clip: median {m:.0} ms; 12 MP JPEG above: median {d:.0} ms; ratio clip/photo {:.2}x", m / d);
+        }
+        Err(why) => println!("clip: not measured: {why}"),
+    }
     let status = std::fs::read_to_string(format!("/proc/{}/status", frame.child.id())).unwrap();
     let rss = status.lines().find(|l| l.starts_with("VmRSS")).unwrap_or("VmRSS: ?");
     println!("  frame after {} photos, Discord connected: {}", 2 * n, rss.replace("  ", " "));
     fake.shutdown();
+}
+
+/// Whether `tool` is on the PATH.
+fn on_path(tool: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()))
+}
+
+/// Message received -> first frame on screen for `n` different 10 s 1080p clips, in ms.
+fn clip_to_screen(fake: &FakeDiscord, frame: &Frame, n: usize) -> Result<Vec<f64>, String> {
+    let missing: Vec<&str> = ["ffmpeg", "gst-launch-1.0", "gst-discoverer-1.0"]
+        .into_iter()
+        .filter(|tool| !on_path(tool))
+        .collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "{} not installed (apt install ffmpeg gstreamer1.0-tools)",
+            missing.join(", ")
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let clip = dir.path().join("clip.mp4");
+    let src = "testsrc2=size=1920x1080:rate=30";
+    let args = ["-f", "lavfi", "-i", src, "-t", "10", "-c:v", "libx264", "-preset", "veryfast"];
+    let encoded = support::ffmpeg_clip(&[&args[..], &["-pix_fmt", "yuv420p"]].concat(), "mp4");
+    std::fs::write(&clip, encoded).unwrap();
+    let anna = user(12, "anna");
+    let mut times = Vec::new();
+    for i in 0..n {
+        // The same picture in a different file (not a duplicate): remuxed with a tag.
+        let tag = format!("comment=bench-{i}");
+        let input = clip.to_str().unwrap();
+        let bytes = support::ffmpeg_clip(&["-i", input, "-c", "copy", "-metadata", &tag], "mp4");
+        let name = format!("clip{i}.mp4");
+        let url = fake.serve_file(&name, bytes.clone());
+        let attachment = fake.attachment(&name, &url, bytes.len(), "video/mp4");
+        let msg = fake.message_with(CHANNELS[0].0, &anna, "", vec![attachment]);
+        let before = frame.current_id();
+        let t0 = Instant::now();
+        fake.dispatch("MESSAGE_CREATE", msg.clone());
+        times.push(ms(wait_new_current(frame, before) - t0));
+        let id: u64 = msg["id"].as_str().unwrap().parse().unwrap();
+        let wait = Instant::now();
+        while fake.reactions(id).last().is_none_or(|r| r != "+💯") {
+            assert!(wait.elapsed() < Duration::from_secs(30), "no done reaction for the clip");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // It plays once (10 s), then the frame is idle again.
+        std::thread::sleep(Duration::from_millis(10_500));
+    }
+    Ok(times)
 }

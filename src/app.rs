@@ -757,7 +757,7 @@ pub(crate) mod tests {
     }
 
     /// An animated GIF of 8 frames of 100 ms, each a different colour, looping.
-    fn animated_gif() -> Vec<u8> {
+    pub(crate) fn animated_gif() -> Vec<u8> {
         use image::codecs::gif::{GifEncoder, Repeat};
         let mut out = Vec::new();
         let mut encoder = GifEncoder::new(&mut out);

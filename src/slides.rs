@@ -429,17 +429,22 @@ pub struct ClockFace {
 impl ClockFace {
     /// `slide` with the time (and the date) drawn in its corner.
     pub fn draw(&self, slide: &Slide) -> Slide {
+        let mut shown = slide.clone();
+        self.draw_on(&mut shown);
+        shown
+    }
+
+    /// Draws the time (and the date) in `slide`'s corner.
+    pub fn draw_on(&self, slide: &mut Slide) {
         let now = self.clock.now();
         let time = now.strftime("%H:%M").to_string();
         let date = now.strftime("%A %-d %B").to_string();
-        let mut shown = slide.clone();
         let lines: Vec<&str> = match self.show {
-            text::ClockShow::None => return shown,
+            text::ClockShow::None => return,
             text::ClockShow::Time => vec![&time],
             text::ClockShow::TimeAndDate => vec![&time, &date],
         };
-        text::corner_text(&mut shown, &lines, self.corner);
-        shown
+        text::corner_text(slide, &lines, self.corner);
     }
 
     /// How long until the minute on the clock changes.

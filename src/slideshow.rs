@@ -191,6 +191,7 @@ impl Slideshow {
             asleep: false,
             arrived_asleep: false,
             playing: None,
+            played: Arc::default(),
         };
         let handle = tasks.spawn_graceful(task.run(rx, results));
         tasks.spawn_graceful(remember_showing(library_for_state, state.clone(), tasks.token()));
@@ -320,6 +321,9 @@ struct Task {
     arrived_asleep: bool,
     /// The animation or clip on screen, playing; dropping it stops it.
     playing: Option<Player>,
+    /// The last frame it showed, without the clock (kept only with a clock): once it rests
+    /// on that frame, the clock's minute is drawn again over it.
+    played: Arc<std::sync::Mutex<Option<Arc<Slide>>>>,
 }
 
 impl Task {
@@ -355,12 +359,7 @@ impl Task {
             let clock_due = self.clock_due;
             tokio::select! {
                 () = stop.cancelled() => break,
-                () = sleep_until(clock_due), if clock_due.is_some() => {
-                    self.clock_due = None;
-                    if let Some(bare) = self.bare.clone() {
-                        self.present(bare, Duration::ZERO);
-                    }
-                }
+                () = sleep_until(clock_due), if clock_due.is_some() => self.clock_tick(),
                 command = commands.recv() => match command {
                     Some(command) => self.handle(command),
                     None => break,
@@ -816,7 +815,7 @@ impl Task {
 
     /// Starts playing the slide's animation or clip over its still, after the crossfade. A
     /// spoiler stays veiled and still; a pair is two stills.
-    fn play(&self, shot: Shot, still: Arc<Slide>, transition: Duration) -> Option<Player> {
+    fn play(&mut self, shot: Shot, still: Arc<Slide>, transition: Duration) -> Option<Player> {
         let photo = self.photos.get(&shot.id).filter(|p| p.kind.moves() && !p.spoiler)?;
         if shot.beside.is_some() {
             return None;
@@ -832,6 +831,20 @@ impl Task {
         let (loops, _) = self.timing.motion.plan(length, self.timing.interval);
         tracing::info!("playing {} {} ({loops:?} times)", photo.kind, photo.id);
         let sink = self.sink.clone();
+        // Its own slot: a player being stopped may still show one more frame into its own.
+        self.played = Arc::default();
+        let show: player::Show = match self.timing.clock.clone() {
+            None => Arc::new(move |frame| sink.show(frame, Duration::ZERO)),
+            // The clock on every frame, as on a photo.
+            Some(face) => {
+                let played = self.played.clone();
+                Arc::new(move |frame: Arc<Slide>| {
+                    let shown = Arc::new(face.draw(&frame));
+                    *played.lock().unwrap_or_else(|e| e.into_inner()) = Some(frame);
+                    sink.show(shown, Duration::ZERO);
+                })
+            }
+        };
         Some(Player::start(Playing {
             source,
             still,
@@ -840,8 +853,29 @@ impl Task {
             loops,
             keep_bytes: self.timing.motion.keep_bytes,
             after: transition,
-            show: Arc::new(move |frame| sink.show(frame, Duration::ZERO)),
+            show,
         }))
+    }
+
+    /// The clock's minute changed: drawn again over the slide, or over the last frame of the
+    /// clip or animation on it (a playing one draws it on its next frame anyway).
+    fn clock_tick(&mut self) {
+        self.clock_due = None;
+        let frame = self
+            .playing
+            .as_ref()
+            .and_then(|_| self.played.lock().unwrap_or_else(|e| e.into_inner()).clone());
+        match (frame, self.timing.clock.clone()) {
+            (Some(frame), Some(face)) => {
+                self.sink.show(Arc::new(face.draw(&frame)), Duration::ZERO);
+                self.clock_due = Some(Instant::now() + face.until_next_minute());
+            }
+            _ => {
+                if let Some(bare) = self.bare.clone() {
+                    self.present(bare, Duration::ZERO);
+                }
+            }
+        }
     }
 
     /// How long the slide on screen stays: the interval, or what its clip needs.
@@ -1095,7 +1129,16 @@ pub(crate) mod tests {
     }
 
     /// Starts a slideshow on a `width`×`height` screen that turns every minute, without fades.
-    pub(crate) fn start(library: Arc<Library>, (width, height): (u32, u32)) -> Started {
+    pub(crate) fn start(library: Arc<Library>, size: (u32, u32)) -> Started {
+        start_with_clock(library, size, None)
+    }
+
+    /// The same, with a clock on the slides; animations play once.
+    fn start_with_clock(
+        library: Arc<Library>,
+        (width, height): (u32, u32),
+        clock: Option<slides::ClockFace>,
+    ) -> Started {
         let (size_tx, size) = watch::channel((width, height));
         let settings = SlideSettings {
             fit: Fit::Contain,
@@ -1121,8 +1164,8 @@ pub(crate) mod tests {
             interval: Duration::from_secs(60),
             transition: Duration::ZERO,
             rotation: Rotation::newest(),
-            clock: None,
-            motion: MotionTiming::default(),
+            motion: MotionTiming { loops: clock.is_some().then_some(1), ..MotionTiming::default() },
+            clock,
         };
         let tasks = Tasks::new(CancellationToken::new());
         let (show, task) = Slideshow::spawn(
@@ -1307,6 +1350,71 @@ pub(crate) mod tests {
         assert_eq!(next().await, after);
         let after = if after == 1 { 6 } else { after - 1 };
         assert_eq!(next().await, after);
+    }
+
+    /// Colours in `slide`: a solid frame has one; the clock's text adds its own.
+    fn colours(slide: &Slide) -> usize {
+        let mut seen: Vec<&[u8]> = slide.rgba().chunks_exact(4).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    }
+
+    #[tokio::test]
+    async fn the_clock_is_drawn_over_a_playing_animation_and_again_over_its_last_frame() {
+        let dir = tempfile::tempdir().unwrap();
+        let library = Arc::new(Library::open(dir.path(), Retention::default()).unwrap());
+        let gif = crate::app::tests::animated_gif();
+        let new = NewPhoto {
+            format: "GIF".into(),
+            width: 64,
+            height: 36,
+            kind: Kind::Animation,
+            duration_ms: Some(800),
+            ..Default::default()
+        };
+        let id = library.add(&gif, new).unwrap().photo.id;
+        // 12:34:58: the animation (0.8 s, played once) ends before the minute changes.
+        let start = "2026-12-07T12:34:58+01:00[Europe/Berlin]".parse::<jiff::Zoned>().unwrap();
+        let face = slides::ClockFace {
+            show: crate::render::text::ClockShow::Time,
+            corner: crate::render::text::Corner::BottomRight,
+            clock: crate::schedule::Clock::starting_at(
+                start.timestamp(),
+                start.time_zone().clone(),
+            ),
+        };
+        let Started { show: _show, mut state, sink, .. } =
+            start_with_clock(library, (160, 90), Some(face));
+        until_showing(&mut state, Some(id)).await;
+        // Playing: frame after frame, each with the clock on it, until it rests on the last.
+        let mut frames: Vec<Arc<Slide>> = Vec::new();
+        let mut since = std::time::Instant::now();
+        while since.elapsed() < Duration::from_millis(400) {
+            let now = sink.current().unwrap();
+            if frames.last().is_none_or(|last| !Arc::ptr_eq(last, &now)) {
+                assert!(colours(&now) > 2, "a frame without the clock");
+                frames.push(now);
+                since = std::time::Instant::now();
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert!(frames.len() >= 4, "the animation played: {} frames", frames.len());
+        let rest = frames.last().unwrap().clone();
+        // The minute changes: the clock is drawn again over the last frame, not the still.
+        let ticked = loop {
+            let now = sink.current().unwrap();
+            if !Arc::ptr_eq(&now, &rest) {
+                break now;
+            }
+            assert!(since.elapsed() < Duration::from_secs(5), "the clock was not drawn again");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        assert_ne!(ticked.rgba(), rest.rgba(), "a new minute on the clock");
+        let centre = |s: &Slide| s.rgba()[(45 * 160 + 80) * 4..][..4].to_vec();
+        assert_eq!(centre(&ticked), centre(&rest), "over the last frame");
+        assert_ne!(centre(&ticked), centre(&frames[0]), "not over the still");
+        assert!(colours(&ticked) > 2);
     }
 
     /// A window is sized after the slideshow starts (a Pi's screen is rarely the configured

@@ -424,9 +424,9 @@ function windowRow(text) {
   remove.textContent = "✕";
   remove.setAttribute("aria-label", "Remove this time");
   remove.addEventListener("click", () => { li.remove(); showAlways(); });
-  const times = document.createElement("span");
-  times.append(time(from, "From"), " to ", time(to, "To"));
-  li.append(select, remove, times);
+  const hours = document.createElement("span");
+  hours.append(time(from, "From"), " to ", time(to, "To"));
+  li.append(select, remove, hours);
   // Unchanged, a window is sent back as the frame wrote it.
   li.dataset.text = text;
   li.dataset.as = windowText(li);
