@@ -91,16 +91,7 @@ fn main() {
         let name = format!("p{i}.jpg");
         let url = fake.serve_file(&name, bytes.clone());
         let msg = fake.message(CHANNELS[0].0, &anna, "", &[(&name, &url, bytes.len())]);
-        let before = frame.current_id();
-        let t0 = Instant::now();
-        fake.dispatch("MESSAGE_CREATE", msg.clone());
-        discord.push(ms(wait_new_current(&frame, before) - t0));
-        let id: u64 = msg["id"].as_str().unwrap().parse().unwrap();
-        let wait = Instant::now();
-        while fake.reactions(id).last().is_none_or(|r| r != "+💯") {
-            assert!(wait.elapsed() < Duration::from_secs(30), "no done reaction");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        discord.push(to_screen(&fake, &frame, &msg));
 
         // Over HTTP.
         std::thread::sleep(Duration::from_millis(400));
@@ -149,6 +140,22 @@ fn main() {
     fake.shutdown();
 }
 
+/// Dispatches `msg` and answers the time until its photo (or clip's first frame) is on
+/// screen, in ms; then waits for the done reaction, so that the frame is done with it.
+fn to_screen(fake: &FakeDiscord, frame: &Frame, msg: &serde_json::Value) -> f64 {
+    let before = frame.current_id();
+    let t0 = Instant::now();
+    fake.dispatch("MESSAGE_CREATE", msg.clone());
+    let shown = ms(wait_new_current(frame, before) - t0);
+    let id: u64 = msg["id"].as_str().unwrap().parse().unwrap();
+    let wait = Instant::now();
+    while fake.reactions(id).last().is_none_or(|r| r != "+💯") {
+        assert!(wait.elapsed() < Duration::from_secs(30), "no done reaction");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    shown
+}
+
 /// Whether `tool` is on the PATH.
 fn on_path(tool: &str) -> bool {
     std::env::var_os("PATH")
@@ -184,16 +191,7 @@ fn clip_to_screen(fake: &FakeDiscord, frame: &Frame, n: usize) -> Result<Vec<f64
         let url = fake.serve_file(&name, bytes.clone());
         let attachment = fake.attachment(&name, &url, bytes.len(), "video/mp4");
         let msg = fake.message_with(CHANNELS[0].0, &anna, "", vec![attachment]);
-        let before = frame.current_id();
-        let t0 = Instant::now();
-        fake.dispatch("MESSAGE_CREATE", msg.clone());
-        times.push(ms(wait_new_current(frame, before) - t0));
-        let id: u64 = msg["id"].as_str().unwrap().parse().unwrap();
-        let wait = Instant::now();
-        while fake.reactions(id).last().is_none_or(|r| r != "+💯") {
-            assert!(wait.elapsed() < Duration::from_secs(30), "no done reaction for the clip");
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        times.push(to_screen(fake, frame, &msg));
         // It plays once (10 s), then the frame is idle again.
         std::thread::sleep(Duration::from_millis(10_500));
     }

@@ -670,21 +670,22 @@ pub(crate) mod tests {
         panic!("the screen never changed");
     }
 
+    /// An app in `dir` started from a config file holding `text` (in `dir`), whose live
+    /// settings the page may change; and the file's path.
+    fn app_with_config(dir: &std::path::Path, text: &str) -> (App, std::path::PathBuf) {
+        let config = dir.join("config.toml");
+        std::fs::write(&config, text).unwrap();
+        let live = LiveSettings::from(&crate::config::Config::parse(text, &config).unwrap());
+        let app =
+            app(&dir.join("data")).with_settings(SettingsFile::new(Some(config.clone())), live);
+        (app, config)
+    }
+
     #[tokio::test]
     async fn captions_switched_from_the_page_change_the_screen_and_the_file() {
         let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("config.toml");
         let text = "[display]\n# Words under the photos.\ncaptions = true # who and what\n";
-        std::fs::write(&config, text).unwrap();
-        let live = LiveSettings {
-            interval: Duration::from_secs(60),
-            transition: Duration::ZERO,
-            captions: true,
-            order: crate::rotation::Order::Newest,
-            schedule: Vec::new(),
-        };
-        let app = app(&dir.path().join("data"))
-            .with_settings(SettingsFile::new(Some(config.clone())), live);
+        let (app, config) = app_with_config(dir.path(), text);
         let mut batch = app.batch();
         batch.ingest(upload(PHOTOS[0], Some("At the lake"))).await.unwrap();
         let id = batch.finish(None).await[0].photo.id;
@@ -706,18 +707,8 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_schedule_set_from_the_page_switches_the_screen_at_once_and_is_saved() {
         let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("config.toml");
         let text = "# My frame.\n[schedule]\nwake_on_photo = \"0s\" # stays dark\n";
-        std::fs::write(&config, text).unwrap();
-        let live = LiveSettings {
-            interval: Duration::from_secs(60),
-            transition: Duration::ZERO,
-            captions: true,
-            order: crate::rotation::Order::Newest,
-            schedule: Vec::new(),
-        };
-        let app = app(&dir.path().join("data"))
-            .with_settings(SettingsFile::new(Some(config.clone())), live);
+        let (app, config) = app_with_config(dir.path(), text);
         let mut batch = app.batch();
         batch.ingest(upload(PHOTOS[0], None)).await.unwrap();
         let id = batch.finish(None).await[0].photo.id;
