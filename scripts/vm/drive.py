@@ -184,14 +184,20 @@ class Run:
         groups = self.must("1", "id -nG frame").split()
         if "video" not in groups:
             self.fail("1", f"frame is not in video (seatd's group): {groups}")
-        token = self.must("1", "stat -c '%U %a %s' /etc/discord-frame/token").strip()
+        token = self.must("1", "stat -c '%U %a %s' /etc/credstore/discord-frame.token && "
+                          "stat -c '%U %a' /etc/credstore").split("\n")
         state = self.must("1", "stat -c '%U %a' /var/lib/discord-frame").strip()
-        if token != "root 600 0" or state != "frame 700":
-            self.fail("1", f"token file: {token}; state directory: {state}")
+        config = self.must("1", "stat -c '%U:%G %a' /etc/discord-frame "
+                           "/etc/discord-frame/config.toml").split("\n")
+        if token[:2] != ["root 600 0", "root 700"] or state != "frame 700" \
+                or config[:2] != ["root:frame 775", "root:frame 640"]:
+            self.fail("1", f"token file, credstore: {token}; state directory: {state}; "
+                      f"config folder and file: {config}")
         seatd = self.sh("systemctl is-active seatd").out.strip()
         self.ok("1", f"apt installed the kiosk package offline with {len(pulled)} packages from "
                 f"bookworm (cage, xwayland, seatd among them); user frame (home "
-                f"/var/lib/discord-frame, groups {' '.join(groups)}); token root 600 empty; "
+                f"/var/lib/discord-frame, groups {' '.join(groups)}); token root 600 empty in "
+                f"/etc/credstore (700); /etc/discord-frame root:frame 775, config.toml 640; "
                 f"state dir frame 700; seatd {seatd}")
 
         # The VM's GPU has no 3D: cage's GL renderer (llvmpipe) crashes there, so this machine
@@ -329,7 +335,8 @@ class Run:
         token = "vm-test-token-" + os.urandom(8).hex()
         with open(os.path.join(self.args.share, "token"), "w") as f:
             f.write(token + "\n")
-        self.must("7", "install -m 600 /mnt/host/token /etc/discord-frame/token && sed -i "
+        self.must("7", "install -m 600 /mnt/host/token /etc/credstore/discord-frame.token && "
+                  "sed -i "
                   "'s|^# api_url = .*|api_url = \"http://127.0.0.1:9\"|' "
                   "/etc/discord-frame/config.toml && grep -q '^api_url' "
                   "/etc/discord-frame/config.toml")
@@ -343,36 +350,48 @@ class Run:
         if leaks != "0" or env not in ("0", ""):
             self.fail("7", f"the token is in the journal ({leaks} lines) or the environment: "
                       + self.sh("journalctl -b --no-pager | grep -F -f /mnt/host/token").out)
-        self.ok("7", f"with a token in /etc/discord-frame/token, Discord is {discord['state']}: "
+        self.ok("7", f"with a token in /etc/credstore/discord-frame.token, Discord is {discord['state']}: "
                 f"{discord.get('message', '')[:90]}…; the token is in neither the journal nor "
                 "the environment")
 
-        # 11. A setting changed on the page: the kiosk keeps /etc read-only (and its config
-        # root's), so the frame says in words that it cannot save there, and nothing changes.
-        # (Making /etc/discord-frame writable by frame was tried: with the sticky bit that
-        # keeps the token root's, Debian's fs.protected_regular stops root's own edits of a
-        # file frame owns; without it, frame could swap the token for a symlink that systemd
-        # reads as root.)
-        before = self.must("11", "sha256sum /etc/discord-frame/config.toml")
+        # 11. A setting changed on the page is saved into root's config.toml, comments kept:
+        # the package makes /etc/discord-frame writable by the group frame, and the unit lets
+        # the frame write that folder alone in /etc. The token is out of the frame's reach.
+        before = self.must("11", "cat /etc/discord-frame/config.toml")
         r = self.sh("curl -sS -m 30 -X PATCH -H 'Content-Type: application/json' "
                     f"--data '{{\"interval\": \"2m\"}}' {API}/api/settings")
-        error = json.loads(r.out or "{}").get("error", {})
-        after = self.must("11", "sha256sum /etc/discord-frame/config.toml")
+        after = self.must("11", "cat /etc/discord-frame/config.toml")
         live = self.api("/api/settings", "11")["live"]
-        if error.get("code") != "cannot_save_settings" or before != after \
-                or live["interval"] == "2m" \
-                or "/etc/discord-frame/config.toml" not in error.get("message", ""):
-            self.fail("11", f"PATCH /api/settings on the kiosk: {r.out}{r.err}\nlive: {live}")
-        self.ok("11", f"a setting from the page on the kiosk: {error['code']}, \"{error['message'][:110]}…\"; "
-                "config.toml unchanged, the frame still uses its interval")
+        changed = [(a, b) for a, b in zip(before.splitlines(), after.splitlines()) if a != b]
+        if live["interval"] != "2m" or len(before.splitlines()) != len(after.splitlines()) \
+                or len(changed) != 1 or not changed[0][1].startswith("interval = \"2m\""):
+            self.fail("11", f"PATCH /api/settings on the kiosk: {r.out}{r.err}\nlive: {live}\n"
+                      f"lines changed: {changed}")
+        owner = self.must("11", "stat -c '%U:%G %a' /etc/discord-frame/config.toml").strip()
+        reach = self.sh("runuser -u frame -- cat /etc/credstore/discord-frame.token; "
+                        "runuser -u frame -- touch /etc/credstore/x; "
+                        "runuser -u frame -- touch /etc/discord-frame-x")
+        if reach.ok or owner not in ("frame:frame 640", "root:frame 640") \
+                or reach.err.count("Permission denied") != 3:
+            self.fail("11", f"config.toml after the save: {owner}; the frame's user and the "
+                      f"token: {reach.out}{reach.err}")
+        self.ok("11", f"a setting from the page on the kiosk: live interval {live['interval']}, "
+                f"config.toml changed on one line ({changed[0][0].strip()} -> "
+                f"{changed[0][1].strip()}), every comment kept, the file {owner}; the frame's "
+                "user can neither read the token nor write elsewhere in /etc")
 
         # 10. The kiosk unit's exposure, by the machine's own systemd.
         exposure = self.must("10", f"systemd-analyze security {KIOSK}.service | tail -n 1")
         self.kiosk_exposure = exposure.strip()
         self.ok("10", f"systemd-analyze security {KIOSK}.service: {self.kiosk_exposure}")
 
-        # 9. Upgrade over the running kiosk, then purge.
+        # 9. Upgrade over the running kiosk, then purge. Root's own edit of the file the frame
+        # saved (Debian's fs.protected_regular would refuse it in a sticky folder). The upgrade
+        # is from the layout earlier versions had: the token beside config.toml, the folder
+        # root's; the new package moves the token to /etc/credstore.
         self.must("9", "echo '# the owner was here' >> /etc/discord-frame/config.toml")
+        self.must("9", "mv /etc/credstore/discord-frame.token /etc/discord-frame/token && "
+                  "chown root:root /etc/discord-frame && chmod 755 /etc/discord-frame")
         props = self.unit(["MainPID", "ExecMainStartTimestampMonotonic"])
         old_pid = props["MainPID"]
         count = len(self.api("/api/photos", "9")["photos"])
@@ -386,17 +405,27 @@ class Run:
         exe = self.must("9", "readlink /proc/$(pgrep -u frame -x discord-frame)/exe").strip()
         status = self.wait("9", "the frame answering", lambda: self.api("/api/status", "9"), 120)
         kept = self.sh("grep -qx '# the owner was here' /etc/discord-frame/config.toml && "
-                       "cmp -s /mnt/host/token /etc/discord-frame/token").ok
+                       "grep -q '^interval = \"2m\"' /etc/discord-frame/config.toml && "
+                       "cmp -s /mnt/host/token /etc/credstore/discord-frame.token && "
+                       "test ! -e /etc/discord-frame/token && "
+                       "test \"$(stat -c '%U:%G %a' /etc/discord-frame)\" = 'root:frame 775'").ok
+        live = self.api("/api/settings", "9")["live"]
+        discord = self.wait("9", "Discord not disabled",
+                            lambda: (lambda d: d if d["state"] != "disabled" else None)(
+                                self.api("/api/status", "9")["discord"]), 60)
         if exe != "/usr/bin/discord-frame" or status["photos"] != count or not kept \
-                or not version.endswith("-2"):
+                or not version.endswith("-2") or live["interval"] != "2m":
             self.fail("9", f"after the upgrade: version {version}, exe {exe}, "
-                      f"{status['photos']} photos (was {count}), edits and token kept: {kept}")
+                      f"{status['photos']} photos (was {count}), edits, setting and token "
+                      f"kept, token moved: {kept}; interval {live['interval']}")
         self.ok("9", f"upgraded to {version} over the running kiosk: restarted on the new binary "
                 f"(pid {old_pid} -> {self.unit(['MainPID'])['MainPID']}), {count} photos, "
-                "the config edit and the token kept")
+                "root's config edit and the page's interval (2m) kept; the token moved from "
+                f"/etc/discord-frame to /etc/credstore (Discord {discord['state']})")
         self.must("9", "DEBIAN_FRONTEND=noninteractive apt-get purge -y discord-frame-kiosk "
                   "</dev/null 2>&1", timeout=300)
         gone = self.sh("test ! -e /usr/bin/discord-frame && test ! -e /etc/discord-frame && "
+                       "test ! -e /etc/credstore/discord-frame.token && "
                        f"! systemctl cat {KIOSK} >/dev/null 2>&1").ok
         after = self.sh("cd /var/lib/discord-frame/photos && find . -type f | sort | "
                         "xargs sha256sum").out

@@ -86,10 +86,11 @@ impl TokenSource {
             }
             // systemd copies the credential when the service starts: changing the file it came
             // from does nothing before a restart.
-            TokenSource::Credential(_) => "write it to /etc/discord-frame/token (the file \
-                                           systemd gives the frame as its credential \
-                                           discord-token) and restart the service: sudo \
-                                           systemctl restart discord-frame-kiosk"
+            TokenSource::Credential(_) => "write it to /etc/credstore/discord-frame.token \
+                                           (the file systemd gives the frame as its \
+                                           credential discord-token) and restart the \
+                                           service: sudo systemctl restart \
+                                           discord-frame-kiosk"
                 .into(),
             TokenSource::ConfigFile(path) => format!(
                 "paste it as [discord] token in {}: the frame reads it again within a minute \
