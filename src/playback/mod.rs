@@ -9,11 +9,13 @@
 //! - [`animation`]: an animated image's frames and timings; what ingest learns of one.
 //! - [`video`]: what ingest learns of a clip (`gst-discoverer-1.0`), and its frames
 //!   (`gst-launch-1.0`).
+//! - [`i420`]: those frames as the child sends them, turned into RGBA.
 //! - [`player`]: plays a stored animation or clip on the screen until it is stopped.
 //! - [`backdrop`]: the slide a moving picture plays on: the still's matte and caption.
 
 pub mod animation;
 pub mod backdrop;
+pub mod i420;
 pub mod player;
 pub mod video;
 

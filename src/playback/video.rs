@@ -1,12 +1,14 @@
 //! Video clips through GStreamer's command-line tools, run as child processes: what ingest
-//! learns of a clip (`gst-discoverer-1.0`), and its frames as raw RGBA at the size they are
-//! shown (`gst-launch-1.0`, paced by the pipeline's own clock).
+//! learns of a clip (`gst-discoverer-1.0`), and its frames at the size they are shown
+//! (`gst-launch-1.0`, paced by the pipeline's own clock), sent as raw I420 and turned into RGBA
+//! here ([`super::i420`] says why).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use super::i420::I420;
 use super::{MotionError, MotionInfo, MotionLimits};
 
 /// How long `gst-discoverer-1.0` may take to read a clip's headers.
@@ -41,6 +43,8 @@ pub fn probe(path: &Path, limits: &MotionLimits) -> Result<MotionInfo, MotionErr
     let discoverer = tool("gst-discoverer-1.0").ok_or(MotionError::NoGStreamer)?;
     let output = Command::new(discoverer)
         .arg(format!("--timeout={DISCOVER_TIMEOUT_S}"))
+        // Only the verbose report has the tags, and a phone's rotation is one.
+        .arg("--verbose")
         .arg(path)
         .stdin(Stdio::null())
         .stderr(Stdio::null())
@@ -143,12 +147,14 @@ pub struct Pipeline {
     child: Child,
 }
 
-/// A pipeline's standard output: raw RGBA frames of `shape.out`, each written when it is due
+/// A pipeline's standard output: raw I420 frames of `shape.out`, each written when it is due
 /// by the clip's clock.
 #[derive(Debug)]
 pub struct Frames {
     out: std::process::ChildStdout,
-    frame: usize,
+    layout: I420,
+    /// The frame as it came, read into the same memory every time.
+    raw: Vec<u8>,
 }
 
 impl Pipeline {
@@ -164,13 +170,23 @@ impl Pipeline {
         let mut args: Vec<String> = vec!["-q".into(), "filesrc".into()];
         args.push(format!("location={}", path.display()));
         args.extend(["!", "decodebin", "name=d", "d.", "!", "queue", "!"].map(String::from));
-        // Upright first (a phone's rotation tag), then cut, then scale: the cut is in the
-        // upright picture's pixels, as the layout computed it.
-        args.extend(["videoflip", "video-direction=auto", "!", "videocrop"].map(String::from));
+        // A camcorder's interlaced clip is woven into whole frames (a progressive one passes
+        // through untouched): the frames are then laid out as `I420` reads them.
+        args.extend(["deinterlace", "!"].map(String::from));
+        // Into BT.709 I420 while the picture is as recorded: a clip that does not say its
+        // colours is read as GStreamer's default for its size, which turning it would change.
+        // A clip in another matrix (most phones' HD clips are in BT.709 and pass through
+        // untouched) is converted on its subsampled chroma as it is: resampling that up and
+        // down again (videoconvert's default) blurs every colour edge.
+        args.extend(["videoconvert", "chroma-mode=none", "!"].map(String::from));
+        args.push("video/x-raw,format=I420,colorimetry=bt709".into());
+        // Upright (a phone's rotation tag), then cut, then scale: the cut is in the upright
+        // picture's pixels, as the layout computed it.
+        args.extend(["!", "videoflip", "video-direction=auto", "!", "videocrop"].map(String::from));
         args.extend([format!("left={cx}"), format!("right={cx}")]);
         args.extend([format!("top={cy}"), format!("bottom={cy}")]);
-        args.extend(["!", "videoconvert", "!", "videoscale", "!"].map(String::from));
-        args.push(format!("video/x-raw,format=RGBA,width={w},height={h},pixel-aspect-ratio=1/1"));
+        args.extend(["!", "videoscale", "!"].map(String::from));
+        args.push(format!("video/x-raw,width={w},height={h},pixel-aspect-ratio=1/1"));
         args.extend(["!", "fdsink", "fd=1", "sync=true"].map(String::from));
         if sound {
             args.extend(["d.", "!", "queue", "!", "audioconvert", "!"].map(String::from));
@@ -187,7 +203,7 @@ impl Pipeline {
         // A frame is megabytes: a larger pipe (1 MB, what an unprivileged process may ask for)
         // means 16 times fewer reads, writes and switches between the two processes per frame.
         let _ = nix::fcntl::fcntl(&out, nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20));
-        Ok((Pipeline { child }, Frames { out, frame: w as usize * h as usize * 4 }))
+        Ok((Pipeline { child }, Frames { out, layout: I420::new(w, h), raw: Vec::new() }))
     }
 }
 
@@ -200,8 +216,12 @@ impl Frames {
     /// Like [`Self::next_frame`], into `buffer` (a frame's worth of memory used before: no
     /// fresh pages to fault in and zero at 30 frames a second).
     pub fn next_frame_into(&mut self, mut buffer: Vec<u8>) -> Option<Vec<u8>> {
-        buffer.resize(self.frame, 0);
-        self.out.read_exact(&mut buffer).ok()?;
+        let I420 { width, height, size, .. } = self.layout;
+        self.raw.resize(size, 0);
+        self.out.read_exact(&mut self.raw).ok()?;
+        buffer.resize(width as usize * height as usize * 4, 0);
+        // Only a layout that does not match the frame's size fails, and `I420` made both.
+        self.layout.to_rgba(&self.raw, &mut buffer).ok()?;
         Some(buffer)
     }
 }
@@ -259,12 +279,49 @@ Properties:
       Frame rate: 30/1
 ";
 
+    /// `gst-discoverer-1.0 --verbose` on a clip recorded sideways and tagged to be turned
+    /// (made by ffmpeg; the codec data is shortened).
+    const TURNED: &str = "Analyzing file:///tmp/sideways.mp4
+Done discovering file:///tmp/sideways.mp4
+
+Properties:
+  Duration: 0:00:04.000000000
+  Seekable: yes
+  Live: no
+  Tags: 
+      image orientation: rotate-270
+      video codec: H.264 / AVC
+      container format: ISO MP4/M4A
+  container #0: video/quicktime, variant=(string)iso
+    Tags:
+      encoder: Lavf59.27.100
+      container format: ISO MP4/M4A
+    
+    video #1: video/x-h264, stream-format=(string)avc, alignment=(string)au, \
+level=(string)2.2, profile=(string)high, codec_data=(buffer)01640016ffe1, width=(int)720, \
+height=(int)406, framerate=(fraction)10/1, pixel-aspect-ratio=(fraction)1/1
+      Tags:
+        image orientation: rotate-270
+        video codec: H.264 / AVC
+      
+      Codec:
+        video/x-h264, stream-format=(string)avc, alignment=(string)au, level=(string)2.2
+      Stream ID: 80359d3f577ceaeebe2f9266bece66e1bb01383ae5ef036dd4124ba5a7b176f4/001
+      Width: 720
+      Height: 406
+      Depth: 24
+      Frame rate: 10/1
+      Pixel aspect ratio: 1/1
+      Interlaced: false
+";
+
     #[test]
     fn a_discovery_report_gives_size_and_length() {
         let info = parse_discovery(H264).unwrap();
         assert_eq!(info, MotionInfo { width: 1280, height: 720, duration: Duration::from_secs(3) });
-        let turned = format!("{H264}      Tags:\n        image orientation: rotate-90\n");
-        assert_eq!((parse_discovery(&turned).unwrap().width, 720), (720, 720));
+        let info = parse_discovery(TURNED).unwrap();
+        assert_eq!((info.width, info.height), (406, 720), "upright");
+        assert_eq!(info.duration, Duration::from_secs(4));
         let sound = H264.replace("    video #1", "    subtitles #1");
         assert_eq!(parse_discovery(&sound), Err(MotionError::NoPicture));
         let broken = "Done discovering file:///x\nAn error was encountered while discovering \
