@@ -63,19 +63,25 @@ fn decoded_through(input: &[&str], (w, h): (u32, u32), then: &str) -> Vec<image:
         .collect()
 }
 
-/// Screenshots 1 s apart differ, and each is one of the clip's frames (PSNR ≥ 30 dB against
-/// the closest frame ffmpeg decoded).
-fn assert_plays(frame: &Frame, reference: &[image::RgbaImage], what: &str) {
-    assert!(reference.len() > 5, "{what}: ffmpeg found {} frames", reference.len());
-    let best =
-        |shot: &image::RgbaImage| reference.iter().map(|r| psnr(shot, r)).fold(0.0_f64, f64::max);
+/// Two screenshots taken 1 s apart while something plays, once its still has faded in: they
+/// must differ.
+fn shots_a_second_apart(frame: &Frame, what: &str) -> [image::RgbaImage; 2] {
     // The crossfade onto the still comes first.
     std::thread::sleep(SECS / 2);
     let first = frame.screenshot();
     std::thread::sleep(SECS);
     let second = frame.screenshot();
     assert!(first != second, "{what}: the screen did not change in 1 s");
-    for shot in [&first, &second] {
+    [first, second]
+}
+
+/// Screenshots 1 s apart differ, and each is one of the clip's frames (PSNR ≥ 30 dB against
+/// the closest frame ffmpeg decoded).
+fn assert_plays(frame: &Frame, reference: &[image::RgbaImage], what: &str) {
+    assert!(reference.len() > 5, "{what}: ffmpeg found {} frames", reference.len());
+    let best =
+        |shot: &image::RgbaImage| reference.iter().map(|r| psnr(shot, r)).fold(0.0_f64, f64::max);
+    for shot in &shots_a_second_apart(frame, what) {
         let db = best(shot);
         println!("{what}: a screenshot matches a frame of the clip at {db:.1} dB");
         assert!(db >= 30.0, "{what}: the screen is not a frame of the clip ({db:.1} dB)");
@@ -174,12 +180,7 @@ fn a_portrait_phone_clip_plays_upright_scaled_to_an_odd_width() {
     let (w, h) = (203, 360);
     let reference = clip_frames_at(&clip, "mp4", (w, h));
     assert!(reference.len() > 5, "ffmpeg found {} frames", reference.len());
-    std::thread::sleep(SECS / 2);
-    let first = frame.screenshot();
-    std::thread::sleep(SECS);
-    let second = frame.screenshot();
-    assert!(first != second, "the screen did not change in 1 s");
-    for shot in [&first, &second] {
+    for shot in &shots_a_second_apart(&frame, "portrait clip") {
         // The clip is centred: (640 - 203) / 2 rounds either way.
         let db = (217..=220)
             .map(|x| image::imageops::crop_imm(shot, x, 0, w, h).to_image())
