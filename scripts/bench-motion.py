@@ -6,8 +6,9 @@
   1. A 30 s 1280x720 30 fps H.264 clip played fullscreen (1920x1080): the CPU of the frame and
      its GStreamer child together, against the bare decode pipeline
      `gst-launch-1.0 filesrc ! decodebin ! videoconvert ! videoscale ! video/x-raw,... !
-     fakesink sync=true` on the same clip, as the issue writes it and asking for RGBA; frames shown (counted by the frame, from its debug
-     log) against the clip's 900; the frame's RSS while it plays, and the child's apart.
+     fakesink sync=true` on the same clip, as the issue writes it and asking for RGBA; frames
+     shown (counted by the frame, from its debug log) against the clip's 900; the frame's RSS
+     while it plays, and the child's apart.
   2. A 1080p animated GIF of 200 frames: the frame's peak RSS (VmHWM) and CPU per second of
      playback, against `ffmpeg -i x.gif -f null -` decoding the same GIF.
   3. Upload -> first frame on screen (the still, named by /api/status) for a 10 s 1080p clip,

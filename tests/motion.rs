@@ -173,10 +173,16 @@ fn a_portrait_phone_clip_plays_upright_scaled_to_an_odd_width() {
     // Debian's ffmpeg writes the tag only when it copies the stream.
     let input = dir.path().join("sideways.mp4");
     std::fs::write(&input, sideways).unwrap();
-    let tag = ["-c", "copy", "-metadata:s:v:0", "rotate=90"];
+    // Its title forges the lines of GStreamer's report a tag's text could stand in for: the
+    // length and size must still be the clip's own.
+    let forged = "x\n  Duration: 0:00:01.000000000\n    video #1: H.264\n      Width: 10\n      \
+                  Height: 10";
+    let tag =
+        ["-c", "copy", "-metadata:s:v:0", "rotate=90", "-metadata", &format!("title={forged}")];
     let clip = ffmpeg_clip(&[&["-i", input.to_str().unwrap()][..], &tag].concat(), "mp4");
     let photo = upload_ok(&frame, clip.clone());
     assert_eq!((&photo["width"], &photo["height"]), (&406.into(), &720.into()), "{photo}");
+    assert_eq!(photo["duration_ms"], 4000, "{photo}");
     let (w, h) = (203, 360);
     let reference = clip_frames_at(&clip, "mp4", (w, h));
     assert!(reference.len() > 5, "ffmpeg found {} frames", reference.len());
