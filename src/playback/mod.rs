@@ -1,5 +1,6 @@
 //! Motion on the screen: animated GIFs, WebPs and PNGs, decoded in the frame, and video clips,
-//! decoded by a GStreamer child process whose raw frames come back over a pipe.
+//! decoded by a GStreamer child process whose raw frames come back through shared memory
+//! (or a pipe).
 //!
 //! The child is what keeps a hostile clip from hurting the frame (it can only kill the child)
 //! and what keeps the frame's own build free of GStreamer's development packages: the frame
@@ -10,6 +11,7 @@
 //! - [`video`]: what ingest learns of a clip (`gst-discoverer-1.0`), and its frames
 //!   (`gst-launch-1.0`).
 //! - [`i420`]: those frames as the child sends them, turned into RGBA.
+//! - [`shm`]: how they come when GStreamer has `shmsink`: in memory both processes map.
 //! - [`player`]: plays a stored animation or clip on the screen until it is stopped.
 //! - [`backdrop`]: the slide a moving picture plays on: the still's matte and caption.
 
@@ -17,6 +19,7 @@ pub mod animation;
 pub mod backdrop;
 pub mod i420;
 pub mod player;
+pub mod shm;
 pub mod video;
 
 use std::time::Duration;

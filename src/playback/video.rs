@@ -6,9 +6,11 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use super::i420::I420;
+use super::shm::{self, ShmReader, SocketDir};
 use super::{MotionError, MotionInfo, MotionLimits};
 
 /// How long `gst-discoverer-1.0` may take to read a clip's headers.
@@ -192,14 +194,43 @@ pub struct Pipeline {
     child: Child,
 }
 
-/// A pipeline's standard output: raw I420 frames of `shape.out`, each written when it is due
-/// by the clip's clock.
+/// A pipeline's frames: raw I420 of `shape.out`, each sent when it is due by the clip's clock.
 #[derive(Debug)]
 pub struct Frames {
-    out: std::process::ChildStdout,
+    from: Transport,
     layout: I420,
-    /// The frame as it came, read into the same memory every time.
-    raw: Vec<u8>,
+}
+
+/// How the frames come from the child.
+#[derive(Debug)]
+enum Transport {
+    /// Shared memory (`shmsink`): the frame reads each where the child's scaler wrote it.
+    Shm(ShmReader),
+    /// The child's standard output, where `shmsink` is missing; `raw` is the frame as it
+    /// came, read into the same memory every time.
+    Pipe { out: std::process::ChildStdout, raw: Vec<u8> },
+}
+
+/// Whether GStreamer has `shmsink` here (gstreamer1.0-plugins-bad); asked once.
+fn has_shmsink() -> bool {
+    static HAS: OnceLock<bool> = OnceLock::new();
+    *HAS.get_or_init(|| {
+        let Some(inspect) = tool("gst-inspect-1.0") else { return false };
+        let found = Command::new(inspect)
+            .args(["--exists", "shmsink"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            tracing::info!(
+                "clips come over a pipe: installing gstreamer1.0-plugins-bad (its shmsink) \
+                 saves the copies"
+            );
+        }
+        found
+    })
 }
 
 impl Pipeline {
@@ -209,9 +240,20 @@ impl Pipeline {
         shape: Shape,
         sound: bool,
     ) -> Result<(Pipeline, Frames), MotionError> {
+        Pipeline::spawn_via(path, shape, sound, has_shmsink())
+    }
+
+    /// Like [`Self::spawn`], through shared memory or the pipe as `shm` says.
+    fn spawn_via(
+        path: &Path,
+        shape: Shape,
+        sound: bool,
+        shm: bool,
+    ) -> Result<(Pipeline, Frames), MotionError> {
         let launch = tool("gst-launch-1.0").ok_or(MotionError::NoGStreamer)?;
         let (cx, cy) = shape.crop;
         let (w, h) = shape.out;
+        let layout = I420::new(w, h);
         let mut args: Vec<String> = vec!["-q".into(), "filesrc".into()];
         args.push(format!("location={}", path.display()));
         args.extend(["!", "decodebin", "name=d", "d.", "!", "queue", "!"].map(String::from));
@@ -232,23 +274,50 @@ impl Pipeline {
         args.extend([format!("top={cy}"), format!("bottom={cy}")]);
         args.extend(["!", "videoscale", "!"].map(String::from));
         args.push(format!("video/x-raw,width={w},height={h},pixel-aspect-ratio=1/1"));
-        args.extend(["!", "fdsink", "fd=1", "sync=true"].map(String::from));
+        let dir = if shm { SocketDir::new().ok() } else { None };
+        match &dir {
+            Some(dir) => {
+                // Room for a few frames: the frame gives each back as soon as it has
+                // converted it, and the scaler waits for room rather than fail.
+                let room = (layout.size * 6).min(shm::MAX_AREA);
+                args.extend(
+                    ["!", "shmsink", "wait-for-connection=true", "sync=true"].map(String::from),
+                );
+                args.push(format!("socket-path={}", dir.socket().display()));
+                args.push(format!("shm-size={room}"));
+            }
+            None => args.extend(["!", "fdsink", "fd=1", "sync=true"].map(String::from)),
+        }
         if sound {
             args.extend(["d.", "!", "queue", "!", "audioconvert", "!"].map(String::from));
             args.extend(["audioresample", "!", "autoaudiosink"].map(String::from));
         }
+        let stdout = if dir.is_some() { Stdio::null() } else { Stdio::piped() };
         let mut child = Command::new(launch)
             .args(&args)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(stdout)
             .stderr(Stdio::null())
             .spawn()
             .map_err(|_| MotionError::NoGStreamer)?;
-        let out = child.stdout.take().expect("stdout is piped");
-        // A frame is megabytes: a larger pipe (1 MB, what an unprivileged process may ask for)
-        // means 16 times fewer reads, writes and switches between the two processes per frame.
-        let _ = nix::fcntl::fcntl(&out, nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20));
-        Ok((Pipeline { child }, Frames { out, layout: I420::new(w, h), raw: Vec::new() }))
+        let from = match dir {
+            Some(dir) => match ShmReader::connect(dir, &mut child) {
+                Ok(reader) => Transport::Shm(reader),
+                Err(e) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(MotionError::Damaged { detail: format!("the player: {e}") });
+                }
+            },
+            None => {
+                let out = child.stdout.take().expect("stdout is piped");
+                // A frame is megabytes: a larger pipe (1 MB, what an unprivileged process may
+                // ask for) means 16 times fewer reads, writes and switches per frame.
+                let _ = nix::fcntl::fcntl(&out, nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20));
+                Transport::Pipe { out, raw: Vec::new() }
+            }
+        };
+        Ok((Pipeline { child }, Frames { from, layout }))
     }
 }
 
@@ -262,11 +331,23 @@ impl Frames {
     /// fresh pages to fault in and zero at 30 frames a second).
     pub fn next_frame_into(&mut self, mut buffer: Vec<u8>) -> Option<Vec<u8>> {
         let I420 { width, height, size, .. } = self.layout;
-        self.raw.resize(size, 0);
-        self.out.read_exact(&mut self.raw).ok()?;
+        let raw: &[u8] = match &mut self.from {
+            Transport::Shm(reader) => match reader.next(size) {
+                Ok(frame) => frame?,
+                Err(e) => {
+                    tracing::warn!("the clip stopped: {e}");
+                    return None;
+                }
+            },
+            Transport::Pipe { out, raw } => {
+                raw.resize(size, 0);
+                out.read_exact(raw).ok()?;
+                raw
+            }
+        };
         buffer.resize(width as usize * height as usize * 4, 0);
         // Only a layout that does not match the frame's size fails, and `I420` made both.
-        self.layout.to_rgba(&self.raw, &mut buffer).ok()?;
+        self.layout.to_rgba(raw, &mut buffer).ok()?;
         Some(buffer)
     }
 }
@@ -384,5 +465,39 @@ height=(int)406, framerate=(fraction)10/1, pixel-aspect-ratio=(fraction)1/1
             .to_string()
             .starts_with("this frame cannot decode H.265 (Main Profile) videos"));
         assert!(err.is_setup());
+    }
+
+    /// The same clip through shared memory and through the pipe gives the same frames, every
+    /// one of them, and ends at the same place.
+    #[test]
+    #[ignore = "needs GStreamer (with gstreamer1.0-plugins-bad) and ffmpeg: run by .ci/run"]
+    fn shared_memory_and_the_pipe_give_the_same_frames() {
+        assert!(has_shmsink(), "shmsink is missing: install gstreamer1.0-plugins-bad");
+        let dir = std::env::temp_dir().join(format!("df-shm-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let clip = dir.join("clip.mp4");
+        let made = Command::new("ffmpeg")
+            .args(["-loglevel", "error", "-y", "-f", "lavfi", "-i"])
+            .args(["testsrc2=size=320x240:rate=30", "-t", "1", "-pix_fmt", "yuv420p"])
+            .arg(&clip)
+            .status()
+            .unwrap();
+        assert!(made.success());
+        // An odd size: padded rows, as the layout reads them.
+        let shape = Shape { crop: (0, 0), out: (201, 151) };
+        let play = |shm: bool| {
+            let (_pipeline, mut frames) = Pipeline::spawn_via(&clip, shape, false, shm).unwrap();
+            assert_eq!(matches!(frames.from, Transport::Shm(_)), shm);
+            std::iter::from_fn(|| frames.next_frame()).collect::<Vec<_>>()
+        };
+        let (shared, piped) = (play(true), play(false));
+        assert_eq!(shared.len(), 30);
+        assert_eq!(piped.len(), 30);
+        for (n, (a, b)) in shared.iter().zip(&piped).enumerate() {
+            assert!(a == b, "frame {n} differs");
+        }
+        // And the frames move: not one frame sent 30 times.
+        assert_ne!(shared[0], shared[29]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

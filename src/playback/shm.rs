@@ -1,0 +1,383 @@
+//! A clip's frames through shared memory: the reading side of GStreamer's `shmsink`.
+//!
+//! Over a pipe every frame is copied twice by the kernel (into the pipe, out of it): 3 MB at
+//! 1080p, 30 times a second, which measured a fifth of the child's and the frame's CPU
+//! together. With `shmsink` the child's scaler writes each frame straight into memory both
+//! processes map, the frame converts it from there, and only a 24-byte message goes each way.
+//! `shmsink` is in gstreamer1.0-plugins-bad, which not every system has: without it the clip
+//! comes over the pipe as before ([`super::video`] chooses).
+//!
+//! The protocol (GStreamer's `sys/shm/shmpipe.c`) is C structs sent whole over a Unix socket:
+//! `{ u32 type; i32 area; union { { size_t size; u32 path_len; }, { ulong offset; ulong size; } } }`,
+//! that is 24 bytes on a 64-bit system and 16 on a 32-bit one. The child announces its memory
+//! area by name (type 1, the name after it), each frame by its place in it (type 3), and the
+//! frame gives each back once it is done with it (type 4); type 2 retires an area.
+//!
+//! What the child says is checked like anything from outside: an area is at most
+//! [`MAX_AREA`], at most [`MAX_AREAS`] at a time, mapped read-only and only as far as the
+//! object really is long; a frame must lie inside its area and be the size asked for. A child
+//! that crashes closes the socket and the clip ends, as with the pipe. (One that had been
+//! taken over by a hostile clip could shrink the object under the mapping, but it runs as the
+//! frame's user and could signal the frame anyway: the isolation is from crashes and garbage,
+//! as the pipe's was.)
+
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use memmap2::Mmap;
+use nix::fcntl::OFlag;
+use nix::sys::stat::Mode;
+
+/// The largest area a child may announce: 16 frames of 4K I420 and then some.
+pub const MAX_AREA: usize = 256 << 20;
+/// Areas mapped at once (a child makes a new one only when it resizes).
+const MAX_AREAS: usize = 4;
+/// How long the child may take to open its socket: it does so on start, before it reads the
+/// clip, so this is only reached by a child that is stuck.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+const NEW_AREA: u32 = 1;
+const CLOSE_AREA: u32 = 2;
+const NEW_BUFFER: u32 = 3;
+const ACK_BUFFER: u32 = 4;
+
+/// `sizeof(unsigned long)` and `sizeof(size_t)` in the child, which is built for this system.
+const WORD: usize = std::mem::size_of::<usize>();
+/// `sizeof(struct CommandBuffer)`: two 32-bit fields, then a union of two words.
+const COMMAND: usize = 8 + 2 * WORD;
+
+/// A private folder for the socket, removed with it.
+#[derive(Debug)]
+pub struct SocketDir(PathBuf);
+
+impl SocketDir {
+    pub fn new() -> io::Result<SocketDir> {
+        use std::os::unix::fs::DirBuilderExt;
+        let base = std::env::temp_dir();
+        for _ in 0..16 {
+            let dir = base.join(format!("discord-frame-clip.{:016x}", fastrand::u64(..)));
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => return Ok(SocketDir(dir)),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free folder name"))
+    }
+
+    /// Where the child listens.
+    pub fn socket(&self) -> PathBuf {
+        self.0.join("frames")
+    }
+}
+
+impl Drop for SocketDir {
+    fn drop(&mut self) {
+        // The child removes its socket when it stops; not when it is killed.
+        let _ = std::fs::remove_file(self.socket());
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// One area the child announced, mapped.
+#[derive(Debug)]
+struct Area {
+    id: i32,
+    map: Mmap,
+}
+
+/// The reading end: frames as the child announces them.
+#[derive(Debug)]
+pub struct ShmReader {
+    socket: UnixStream,
+    areas: Vec<Area>,
+    /// The frame given out last, to give back before the next is read.
+    lent: Option<(i32, usize)>,
+    _dir: SocketDir,
+}
+
+impl ShmReader {
+    /// Connects to the child's socket once it is there. Fails if the child ends first or does
+    /// not open it within [`CONNECT_TIMEOUT`].
+    pub fn connect(dir: SocketDir, child: &mut Child) -> io::Result<ShmReader> {
+        let path = dir.socket();
+        let start = Instant::now();
+        loop {
+            match UnixStream::connect(&path) {
+                Ok(socket) => {
+                    return Ok(ShmReader { socket, areas: Vec::new(), lent: None, _dir: dir })
+                }
+                Err(e) if start.elapsed() > CONNECT_TIMEOUT => return Err(e),
+                Err(_) => {}
+            }
+            if let Some(status) = child.try_wait()? {
+                return Err(io::Error::other(format!("the player ended at once ({status})")));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The next frame, which must be `size` bytes, borrowed from the shared memory until the
+    /// next call. `Ok(None)`: the clip ended (or the child is gone).
+    pub fn next(&mut self, size: usize) -> io::Result<Option<&[u8]>> {
+        if let Some((area, offset)) = self.lent.take() {
+            // A child that has gone cannot take it back, and need not.
+            let _ = self.send(ACK_BUFFER, area, offset, 0);
+        }
+        loop {
+            let mut command = [0u8; COMMAND];
+            match self.socket.read_exact(&mut command) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+                Err(e) => return Err(e),
+            }
+            let kind = u32::from_ne_bytes(command[0..4].try_into().expect("4 bytes"));
+            let area = i32::from_ne_bytes(command[4..8].try_into().expect("4 bytes"));
+            let first = word(&command[8..8 + WORD]);
+            let second = word(&command[8 + WORD..]);
+            match kind {
+                NEW_AREA => {
+                    // The name's length is a C `unsigned int` at the start of the second word.
+                    let at = 8 + WORD;
+                    let path_len = u32::from_ne_bytes(command[at..at + 4].try_into().expect("4"));
+                    self.open_area(area, first, path_len as usize)?;
+                }
+                CLOSE_AREA => self.areas.retain(|a| a.id != area),
+                NEW_BUFFER => {
+                    let (offset, len) = (first, second);
+                    let Some(mapped) = self.areas.iter().position(|a| a.id == area) else {
+                        return Err(invalid(format!("a frame in area {area}, never announced")));
+                    };
+                    let map = &self.areas[mapped].map;
+                    if len != size || offset.checked_add(len).is_none_or(|end| end > map.len()) {
+                        return Err(invalid(format!(
+                            "a frame of {len} bytes at {offset} in an area of {}, for one of {size}",
+                            map.len()
+                        )));
+                    }
+                    self.lent = Some((area, offset));
+                    return Ok(Some(&self.areas[mapped].map[offset..offset + len]));
+                }
+                other => return Err(invalid(format!("message type {other}"))),
+            }
+        }
+    }
+
+    /// Maps the area the child named, read-only, and removes its name at once: the mapping
+    /// stays, and nothing is left in /dev/shm when the child is killed.
+    fn open_area(&mut self, id: i32, size: usize, path_len: usize) -> io::Result<()> {
+        if !(1..=255).contains(&path_len) {
+            return Err(invalid(format!("an area name of {path_len} bytes")));
+        }
+        let mut name = vec![0u8; path_len];
+        self.socket.read_exact(&mut name)?;
+        let name = name.split(|&b| b == 0).next().unwrap_or_default();
+        let name = std::str::from_utf8(name).map_err(|_| invalid("an area name not in UTF-8"))?;
+        if !name.starts_with('/') || name[1..].contains('/') || name.len() < 2 {
+            return Err(invalid(format!("the area name {name:?}")));
+        }
+        if size == 0 || size > MAX_AREA {
+            return Err(invalid(format!("an area of {size} bytes")));
+        }
+        if self.areas.len() >= MAX_AREAS {
+            return Err(invalid("more areas than a player makes"));
+        }
+        let fd = nix::sys::mman::shm_open(name, OFlag::O_RDONLY, Mode::empty())?;
+        let _ = nix::sys::mman::shm_unlink(name);
+        let file = File::from(fd);
+        if (file.metadata()?.len() as usize) < size {
+            return Err(invalid(format!("an area of {size} bytes that is shorter")));
+        }
+        let map = map_read_only(&file, size)?;
+        self.areas.push(Area { id, map });
+        Ok(())
+    }
+
+    fn send(&mut self, kind: u32, area: i32, first: usize, second: usize) -> io::Result<()> {
+        let mut command = [0u8; COMMAND];
+        command[0..4].copy_from_slice(&kind.to_ne_bytes());
+        command[4..8].copy_from_slice(&area.to_ne_bytes());
+        command[8..8 + WORD].copy_from_slice(&first.to_ne_bytes());
+        command[8 + WORD..].copy_from_slice(&second.to_ne_bytes());
+        self.socket.write_all(&command)
+    }
+}
+
+/// Maps `size` bytes of `file`, which is at least that long, read-only.
+#[allow(unsafe_code)]
+fn map_read_only(file: &File, size: usize) -> io::Result<Mmap> {
+    // SAFETY: the mapping is read-only, and `Mmap` hands out the bytes only as `&[u8]` for as
+    // long as it lives. The object is shared with the child, which writes a frame's bytes
+    // only before it announces the frame and not again until the frame is given back; the
+    // bytes are plain data, any value valid. The object is at least `size` long (checked by
+    // the caller); see the module's notes for a child that shrinks it on purpose.
+    unsafe { memmap2::MmapOptions::new().len(size).map(file) }
+}
+
+fn word(bytes: &[u8]) -> usize {
+    usize::from_ne_bytes(bytes.try_into().expect("a word"))
+}
+
+fn invalid(what: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("the player sent {what}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixListener;
+    use std::process::{Command, Stdio};
+
+    /// A stand-in for `shmsink`: an area of `len` bytes named `name`, filled with `fill`.
+    struct FakeSink {
+        name: String,
+        peer: UnixStream,
+    }
+
+    impl FakeSink {
+        /// Listens where `dir` says, lets a reader connect (with a stand-in child), and
+        /// returns both ends.
+        fn start(len: usize, fill: impl Fn(usize) -> u8) -> (FakeSink, ShmReader, Child) {
+            let name = format!("/discord-frame-test.{:016x}", fastrand::u64(..));
+            let fd = nix::sys::mman::shm_open(
+                name.as_str(),
+                OFlag::O_RDWR | OFlag::O_CREAT | OFlag::O_EXCL,
+                Mode::from_bits_truncate(0o600),
+            )
+            .unwrap();
+            let mut file = File::from(fd);
+            let bytes: Vec<u8> = (0..len).map(fill).collect();
+            file.write_all(&bytes).unwrap();
+            let dir = SocketDir::new().unwrap();
+            let listener = UnixListener::bind(dir.socket()).unwrap();
+            let mut child = Command::new("sleep").arg("30").stdout(Stdio::null()).spawn().unwrap();
+            let reader = ShmReader::connect(dir, &mut child).unwrap();
+            let (peer, _) = listener.accept().unwrap();
+            (FakeSink { name, peer }, reader, child)
+        }
+
+        fn send(&mut self, kind: u32, area: i32, first: usize, second: usize) {
+            let mut command = [0u8; COMMAND];
+            command[0..4].copy_from_slice(&kind.to_ne_bytes());
+            command[4..8].copy_from_slice(&area.to_ne_bytes());
+            command[8..8 + WORD].copy_from_slice(&first.to_ne_bytes());
+            command[8 + WORD..].copy_from_slice(&second.to_ne_bytes());
+            self.peer.write_all(&command).unwrap();
+        }
+
+        /// Announces the area as `shmsink` does: its size, then its name's length with the
+        /// NUL, then the name.
+        fn announce(&mut self, id: i32, size: usize) {
+            let name = format!("{}\0", self.name);
+            let mut command = [0u8; COMMAND];
+            command[0..4].copy_from_slice(&NEW_AREA.to_ne_bytes());
+            command[4..8].copy_from_slice(&id.to_ne_bytes());
+            command[8..8 + WORD].copy_from_slice(&size.to_ne_bytes());
+            command[8 + WORD..12 + WORD].copy_from_slice(&(name.len() as u32).to_ne_bytes());
+            self.peer.write_all(&command).unwrap();
+            self.peer.write_all(name.as_bytes()).unwrap();
+        }
+
+        fn read_ack(&mut self) -> (u32, i32, usize) {
+            let mut command = [0u8; COMMAND];
+            self.peer.read_exact(&mut command).unwrap();
+            let kind = u32::from_ne_bytes(command[0..4].try_into().unwrap());
+            let area = i32::from_ne_bytes(command[4..8].try_into().unwrap());
+            (kind, area, word(&command[8..8 + WORD]))
+        }
+    }
+
+    impl Drop for FakeSink {
+        fn drop(&mut self) {
+            let _ = nix::sys::mman::shm_unlink(self.name.as_str());
+        }
+    }
+
+    #[test]
+    fn frames_are_read_where_the_child_put_them_and_given_back() {
+        let (mut sink, mut reader, mut child) = FakeSink::start(4096, |i| (i % 251) as u8);
+        sink.announce(1, 4096);
+        sink.send(NEW_BUFFER, 1, 1000, 100);
+        sink.send(NEW_BUFFER, 1, 3000, 100);
+        let first = reader.next(100).unwrap().unwrap().to_vec();
+        assert_eq!(first, (1000..1100).map(|i| (i % 251) as u8).collect::<Vec<_>>());
+        // The name is gone once mapped: nothing is left behind if the child is killed.
+        assert!(
+            nix::sys::mman::shm_open(sink.name.as_str(), OFlag::O_RDONLY, Mode::empty()).is_err()
+        );
+        let second = reader.next(100).unwrap().unwrap().to_vec();
+        assert_eq!(second[0], (3000 % 251) as u8);
+        // The first frame was given back before the second was read.
+        assert_eq!(sink.read_ack(), (ACK_BUFFER, 1, 1000));
+        // The child ends: so does the clip, and the last frame is given back.
+        drop(sink.peer.shutdown(std::net::Shutdown::Write));
+        assert!(reader.next(100).unwrap().is_none());
+        assert_eq!(sink.read_ack(), (ACK_BUFFER, 1, 3000));
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn a_child_that_points_outside_its_memory_is_refused() {
+        type Misdeed<'a> = (&'a str, &'a dyn Fn(&mut FakeSink));
+        let cases: [Misdeed<'_>; 5] = [
+            ("past the area's end", &|s| {
+                s.announce(1, 4096);
+                s.send(NEW_BUFFER, 1, 4000, 100);
+            }),
+            ("an offset that wraps", &|s| {
+                s.announce(1, 4096);
+                s.send(NEW_BUFFER, 1, usize::MAX - 10, 100);
+            }),
+            ("an area never announced", &|s| s.send(NEW_BUFFER, 7, 0, 100)),
+            ("an area longer than the object", &|s| {
+                s.announce(1, 1 << 20);
+            }),
+            ("a message that is not one", &|s| s.send(99, 1, 0, 0)),
+        ];
+        for (what, send) in cases {
+            let (mut sink, mut reader, mut child) = FakeSink::start(4096, |_| 7);
+            send(&mut sink);
+            let e = reader.next(100).expect_err(what);
+            assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{what}: {e}");
+            assert!(e.to_string().starts_with("the player sent "), "{what}: {e}");
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        // A frame of another size than asked for.
+        let (mut sink, mut reader, mut child) = FakeSink::start(4096, |_| 7);
+        sink.announce(1, 4096);
+        sink.send(NEW_BUFFER, 1, 0, 99);
+        assert!(reader.next(100).is_err());
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn area_names_outside_dev_shm_are_refused() {
+        let (mut sink, mut reader, mut child) = FakeSink::start(4096, |_| 7);
+        let name = "/../etc/passwd\0";
+        let mut command = [0u8; COMMAND];
+        command[0..4].copy_from_slice(&NEW_AREA.to_ne_bytes());
+        command[8..8 + WORD].copy_from_slice(&4096usize.to_ne_bytes());
+        command[8 + WORD..12 + WORD].copy_from_slice(&(name.len() as u32).to_ne_bytes());
+        sink.peer.write_all(&command).unwrap();
+        sink.peer.write_all(name.as_bytes()).unwrap();
+        let e = reader.next(100).unwrap_err();
+        assert!(e.to_string().contains("area name"), "{e}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    #[test]
+    fn a_child_that_never_opens_its_socket_is_given_up_on_when_it_ends() {
+        let dir = SocketDir::new().unwrap();
+        let mut child = Command::new("true").spawn().unwrap();
+        let e = ShmReader::connect(dir, &mut child).unwrap_err();
+        assert!(e.to_string().contains("ended at once"), "{e}");
+    }
+}
