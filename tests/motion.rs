@@ -294,6 +294,52 @@ fn a_clip_that_ended_costs_nothing_and_a_killed_decoder_costs_only_the_clip() {
     assert!(frame.screenshot() != image::RgbaImage::new(SCREEN.0, SCREEN.1), "not black");
 }
 
+/// The frame is killed (kill -9, the OOM killer) while a clip plays: its decoder does not
+/// live on. Over shared memory a child with no reader would wait for one for ever; it is
+/// killed with the frame, and leaves no memory area behind.
+#[test]
+#[ignore = "needs GStreamer and ffmpeg: run by .ci/run"]
+fn a_frame_killed_mid_clip_leaves_no_decoder_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let frame = start(&dir.path().join("data"), "[display]\ninterval = \"60s\"\n");
+    let clip = ffmpeg_clip(
+        &["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-t", "20", "-pix_fmt", "yuv420p"],
+        "mp4",
+    );
+    upload_ok(&frame, clip);
+    let decoder = wait_for(
+        5 * SECS,
+        || format!("no decoder: {:?}", frame.children()),
+        || {
+            let tasks = std::fs::read_dir(format!("/proc/{}/task", frame.pid())).ok()?;
+            tasks
+                .flatten()
+                .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
+                .flat_map(|c| c.split_whitespace().map(str::to_owned).collect::<Vec<_>>())
+                .find(|pid| {
+                    std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                        .is_ok_and(|c| c.starts_with("gst-launch"))
+                })
+        },
+    );
+    // Playing: its frames are coming.
+    std::thread::sleep(SECS);
+    frame.signal(nix::sys::signal::Signal::SIGKILL);
+    // Gone, or dead and waiting to be reaped by whoever inherited it.
+    let dead = || match std::fs::read_to_string(format!("/proc/{decoder}/stat")) {
+        Err(_) => Some(()),
+        Ok(stat) => stat.rsplit(')').next()?.trim_start().starts_with('Z').then_some(()),
+    };
+    wait_for(5 * SECS, || format!("the decoder {decoder} lives on"), dead);
+    let left: Vec<_> = std::fs::read_dir("/dev/shm")
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("shmpipe.") && name.contains(&format!(".{decoder:>5}.")))
+        .collect();
+    assert!(left.is_empty(), "memory areas left behind: {left:?}");
+}
+
 /// Each hostile clip is refused in words (or, for a zero-delay GIF, played at a sane pace),
 /// within seconds, and the slide before stays.
 #[test]

@@ -56,10 +56,18 @@ pub struct SocketDir(PathBuf);
 
 impl SocketDir {
     pub fn new() -> io::Result<SocketDir> {
+        SocketDir::under(&std::env::temp_dir())
+    }
+
+    /// A new folder in `base`.
+    pub fn under(base: &std::path::Path) -> io::Result<SocketDir> {
         use std::os::unix::fs::DirBuilderExt;
-        let base = std::env::temp_dir();
         for _ in 0..16 {
             let dir = base.join(format!("discord-frame-clip.{:016x}", fastrand::u64(..)));
+            // A Unix socket's path is at most 107 bytes (a long TMPDIR, say): the pipe then.
+            if dir.join("frames").as_os_str().len() > 107 {
+                return Err(io::Error::other("the temporary folder's path is too long"));
+            }
             match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
                 Ok(()) => return Ok(SocketDir(dir)),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
@@ -77,7 +85,8 @@ impl SocketDir {
 
 impl Drop for SocketDir {
     fn drop(&mut self) {
-        // The child removes its socket when it stops; not when it is killed.
+        // The child removes its socket when it stops, but not when it is killed, and the
+        // reader removes it once connected.
         let _ = std::fs::remove_file(self.socket());
         let _ = std::fs::remove_dir(&self.0);
     }
@@ -97,7 +106,6 @@ pub struct ShmReader {
     areas: Vec<Area>,
     /// The frame given out last, to give back before the next is read.
     lent: Option<(i32, usize)>,
-    _dir: SocketDir,
 }
 
 impl ShmReader {
@@ -109,7 +117,10 @@ impl ShmReader {
         loop {
             match UnixStream::connect(&path) {
                 Ok(socket) => {
-                    return Ok(ShmReader { socket, areas: Vec::new(), lent: None, _dir: dir })
+                    // Connected, the path is not needed: removed now (by dropping `dir`),
+                    // nothing is left in /tmp if the frame is killed while the clip plays.
+                    drop(dir);
+                    return Ok(ShmReader { socket, areas: Vec::new(), lent: None });
                 }
                 Err(e) if start.elapsed() > CONNECT_TIMEOUT => return Err(e),
                 Err(_) => {}
@@ -255,8 +266,11 @@ mod tests {
             let dir = SocketDir::new().unwrap();
             let listener = UnixListener::bind(dir.socket()).unwrap();
             let mut child = Command::new("sleep").arg("30").stdout(Stdio::null()).spawn().unwrap();
+            let folder = dir.socket().parent().unwrap().to_owned();
             let reader = ShmReader::connect(dir, &mut child).unwrap();
             let (peer, _) = listener.accept().unwrap();
+            // Connected, the socket's folder is gone: nothing left if the frame is killed.
+            assert!(!folder.exists(), "{} is still there", folder.display());
             (FakeSink { name, peer }, reader, child)
         }
 

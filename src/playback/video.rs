@@ -240,15 +240,17 @@ impl Pipeline {
         shape: Shape,
         sound: bool,
     ) -> Result<(Pipeline, Frames), MotionError> {
-        Pipeline::spawn_via(path, shape, sound, has_shmsink())
+        let shm = if has_shmsink() { SocketDir::new().ok() } else { None };
+        Pipeline::spawn_via(path, shape, sound, shm)
     }
 
-    /// Like [`Self::spawn`], through shared memory or the pipe as `shm` says.
+    /// Like [`Self::spawn`], through shared memory with its socket in `shm`, or else the
+    /// pipe.
     fn spawn_via(
         path: &Path,
         shape: Shape,
         sound: bool,
-        shm: bool,
+        shm: Option<SocketDir>,
     ) -> Result<(Pipeline, Frames), MotionError> {
         let launch = tool("gst-launch-1.0").ok_or(MotionError::NoGStreamer)?;
         let (cx, cy) = shape.crop;
@@ -274,7 +276,7 @@ impl Pipeline {
         args.extend([format!("top={cy}"), format!("bottom={cy}")]);
         args.extend(["!", "videoscale", "!"].map(String::from));
         args.push(format!("video/x-raw,width={w},height={h},pixel-aspect-ratio=1/1"));
-        let dir = if shm { SocketDir::new().ok() } else { None };
+        let dir = shm;
         match &dir {
             Some(dir) => {
                 // Room for a few frames: the frame gives each back as soon as it has
@@ -293,7 +295,9 @@ impl Pipeline {
             args.extend(["audioresample", "!", "autoaudiosink"].map(String::from));
         }
         let stdout = if dir.is_some() { Stdio::null() } else { Stdio::piped() };
-        let mut child = Command::new(launch)
+        let mut command = Command::new(launch);
+        die_with_parent(&mut command);
+        let mut child = command
             .args(&args)
             .stdin(Stdio::null())
             .stdout(stdout)
@@ -306,7 +310,10 @@ impl Pipeline {
                 Err(e) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    return Err(MotionError::Damaged { detail: format!("the player: {e}") });
+                    // A sandbox without /dev/shm, say: the pipe still plays the clip. A
+                    // child that cannot start at all fails the same way there, and says so.
+                    tracing::warn!("shared memory failed ({e}): this clip comes over a pipe");
+                    return Pipeline::spawn_via(path, shape, sound, None);
                 }
             },
             None => {
@@ -318,6 +325,22 @@ impl Pipeline {
             }
         };
         Ok((Pipeline { child }, Frames { from, layout }))
+    }
+}
+
+/// Has the child killed when the thread that started it ends, which includes the frame being
+/// killed. Over the pipe a child whose frame had gone died of its next write; `shmsink` with
+/// no reader waits for one for ever.
+#[allow(unsafe_code)]
+fn die_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: the closure runs in the child between fork and exec, and makes one system call
+    // (prctl), which is async-signal-safe; it allocates nothing and takes no lock.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL)
+                .map_err(std::io::Error::from)
+        });
     }
 }
 
@@ -485,14 +508,23 @@ height=(int)406, framerate=(fraction)10/1, pixel-aspect-ratio=(fraction)1/1
         assert!(made.success());
         // An odd size: padded rows, as the layout reads them.
         let shape = Shape { crop: (0, 0), out: (201, 151) };
-        let play = |shm: bool| {
+        let play = |shm: Option<SocketDir>, shared: bool| {
             let (_pipeline, mut frames) = Pipeline::spawn_via(&clip, shape, false, shm).unwrap();
-            assert_eq!(matches!(frames.from, Transport::Shm(_)), shm);
+            assert_eq!(matches!(frames.from, Transport::Shm(_)), shared);
             std::iter::from_fn(|| frames.next_frame()).collect::<Vec<_>>()
         };
-        let (shared, piped) = (play(true), play(false));
+        let shared = play(Some(SocketDir::new().unwrap()), true);
+        let piped = play(None, false);
+        // Where the child cannot open its socket (here: its folder was removed, as a
+        // cleaner of /tmp might), the clip still plays, over the pipe, and nothing is left.
+        let gone = SocketDir::new().unwrap();
+        std::fs::remove_dir(gone.socket().parent().unwrap()).unwrap();
+        let fell_back = play(Some(gone), false);
+        // A temporary folder too deep for a socket's path: the pipe from the start.
+        assert!(SocketDir::under(&dir.join("d".repeat(120))).is_err());
         assert_eq!(shared.len(), 30);
         assert_eq!(piped.len(), 30);
+        assert!(piped == fell_back, "the fallback's frames differ");
         for (n, (a, b)) in shared.iter().zip(&piped).enumerate() {
             assert!(a == b, "frame {n} differs");
         }
