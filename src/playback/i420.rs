@@ -4,11 +4,11 @@
 //! The clip's child process sends its frames as I420 (8-bit Y at full size, U and V at half
 //! size each way), not RGBA: 1.5 bytes a pixel instead of 4, so 2.7 times less passes between
 //! the two processes (shared memory or a pipe), and the child scales three planes of one byte
-//! instead of one of four. The frame converts them with the `yuv` crate's SIMD code (AVX2, SSE, NEON),
-//! which costs less than the copies it saves. The child is asked for BT.709 limited range
-//! (`colorimetry=bt709`), so that one matrix is right whatever the clip was recorded in:
-//! GStreamer converts the rare clip that is not. Colour is then at half the size the clip is
-//! shown, as any video's is at its own size.
+//! instead of one of four. The frame converts them with the `yuv` crate's SIMD code (AVX2,
+//! SSE, NEON), which costs less than the copies it saves. The child is asked for BT.709
+//! limited range (`colorimetry=bt709`), so that one matrix is right whatever the clip was
+//! recorded in: GStreamer converts the rare clip that is not. Colour is then at half the size
+//! the clip is shown, as any video's is at its own size.
 
 use yuv::{YuvPlanarImage, YuvRange, YuvStandardMatrix};
 

@@ -7,9 +7,9 @@
 //! `shmsink` is in gstreamer1.0-plugins-bad, which not every system has: without it the clip
 //! comes over the pipe as before ([`super::video`] chooses).
 //!
-//! The protocol (GStreamer's `sys/shm/shmpipe.c`) is C structs sent whole over a Unix socket:
-//! `{ u32 type; i32 area; union { { size_t size; u32 path_len; }, { ulong offset; ulong size; } } }`,
-//! that is 24 bytes on a 64-bit system and 16 on a 32-bit one. The child announces its memory
+//! The protocol (GStreamer's `sys/shm/shmpipe.c`) is C structs sent whole over a Unix socket,
+//! `{ u32 type; i32 area; union { { size_t size; u32 path_len; },
+//! { ulong offset; ulong size; } } }`: 24 bytes on a 64-bit system, 16 on a 32-bit one. The child announces its memory
 //! area by name (type 1, the name after it), each frame by its place in it (type 3), and the
 //! frame gives each back once it is done with it (type 4); type 2 retires an area.
 //!
@@ -49,6 +49,45 @@ const ACK_BUFFER: u32 = 4;
 const WORD: usize = std::mem::size_of::<usize>();
 /// `sizeof(struct CommandBuffer)`: two 32-bit fields, then a union of two words.
 const COMMAND: usize = 8 + 2 * WORD;
+
+/// One message, as `struct CommandBuffer` lays it out: the union's two words are `first` and
+/// `second` (for a new area, its size and its name's length, a C `unsigned int`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Message {
+    kind: u32,
+    area: i32,
+    first: usize,
+    second: usize,
+}
+
+impl Message {
+    fn from_bytes(b: &[u8; COMMAND]) -> Message {
+        let second = if u32::from_ne_bytes(b[0..4].try_into().expect("4 bytes")) == NEW_AREA {
+            u32::from_ne_bytes(b[8 + WORD..12 + WORD].try_into().expect("4 bytes")) as usize
+        } else {
+            word(&b[8 + WORD..])
+        };
+        Message {
+            kind: u32::from_ne_bytes(b[0..4].try_into().expect("4 bytes")),
+            area: i32::from_ne_bytes(b[4..8].try_into().expect("4 bytes")),
+            first: word(&b[8..8 + WORD]),
+            second,
+        }
+    }
+
+    fn to_bytes(self) -> [u8; COMMAND] {
+        let mut b = [0u8; COMMAND];
+        b[0..4].copy_from_slice(&self.kind.to_ne_bytes());
+        b[4..8].copy_from_slice(&self.area.to_ne_bytes());
+        b[8..8 + WORD].copy_from_slice(&self.first.to_ne_bytes());
+        if self.kind == NEW_AREA {
+            b[8 + WORD..12 + WORD].copy_from_slice(&(self.second as u32).to_ne_bytes());
+        } else {
+            b[8 + WORD..].copy_from_slice(&self.second.to_ne_bytes());
+        }
+        b
+    }
+}
 
 /// A private folder for the socket, removed with it.
 #[derive(Debug)]
@@ -137,7 +176,8 @@ impl ShmReader {
     pub fn next(&mut self, size: usize) -> io::Result<Option<&[u8]>> {
         if let Some((area, offset)) = self.lent.take() {
             // A child that has gone cannot take it back, and need not.
-            let _ = self.send(ACK_BUFFER, area, offset, 0);
+            let ack = Message { kind: ACK_BUFFER, area, first: offset, second: 0 };
+            let _ = self.socket.write_all(&ack.to_bytes());
         }
         loop {
             let mut command = [0u8; COMMAND];
@@ -146,17 +186,9 @@ impl ShmReader {
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
                 Err(e) => return Err(e),
             }
-            let kind = u32::from_ne_bytes(command[0..4].try_into().expect("4 bytes"));
-            let area = i32::from_ne_bytes(command[4..8].try_into().expect("4 bytes"));
-            let first = word(&command[8..8 + WORD]);
-            let second = word(&command[8 + WORD..]);
+            let Message { kind, area, first, second } = Message::from_bytes(&command);
             match kind {
-                NEW_AREA => {
-                    // The name's length is a C `unsigned int` at the start of the second word.
-                    let at = 8 + WORD;
-                    let path_len = u32::from_ne_bytes(command[at..at + 4].try_into().expect("4"));
-                    self.open_area(area, first, path_len as usize)?;
-                }
+                NEW_AREA => self.open_area(area, first, second)?,
                 CLOSE_AREA => self.areas.retain(|a| a.id != area),
                 NEW_BUFFER => {
                     let (offset, len) = (first, second);
@@ -206,15 +238,6 @@ impl ShmReader {
         let map = map_read_only(&file, size)?;
         self.areas.push(Area { id, map });
         Ok(())
-    }
-
-    fn send(&mut self, kind: u32, area: i32, first: usize, second: usize) -> io::Result<()> {
-        let mut command = [0u8; COMMAND];
-        command[0..4].copy_from_slice(&kind.to_ne_bytes());
-        command[4..8].copy_from_slice(&area.to_ne_bytes());
-        command[8..8 + WORD].copy_from_slice(&first.to_ne_bytes());
-        command[8 + WORD..].copy_from_slice(&second.to_ne_bytes());
-        self.socket.write_all(&command)
     }
 }
 
@@ -275,33 +298,29 @@ mod tests {
         }
 
         fn send(&mut self, kind: u32, area: i32, first: usize, second: usize) {
-            let mut command = [0u8; COMMAND];
-            command[0..4].copy_from_slice(&kind.to_ne_bytes());
-            command[4..8].copy_from_slice(&area.to_ne_bytes());
-            command[8..8 + WORD].copy_from_slice(&first.to_ne_bytes());
-            command[8 + WORD..].copy_from_slice(&second.to_ne_bytes());
-            self.peer.write_all(&command).unwrap();
+            let message = Message { kind, area, first, second };
+            self.peer.write_all(&message.to_bytes()).unwrap();
         }
 
-        /// Announces the area as `shmsink` does: its size, then its name's length with the
-        /// NUL, then the name.
+        /// Announces the area as `shmsink` does.
         fn announce(&mut self, id: i32, size: usize) {
-            let name = format!("{}\0", self.name);
-            let mut command = [0u8; COMMAND];
-            command[0..4].copy_from_slice(&NEW_AREA.to_ne_bytes());
-            command[4..8].copy_from_slice(&id.to_ne_bytes());
-            command[8..8 + WORD].copy_from_slice(&size.to_ne_bytes());
-            command[8 + WORD..12 + WORD].copy_from_slice(&(name.len() as u32).to_ne_bytes());
-            self.peer.write_all(&command).unwrap();
+            let name = self.name.clone();
+            self.announce_named(id, size, &name);
+        }
+
+        /// Announces an area of `size` bytes called `name`: the message with the name's
+        /// length (its NUL included), then the name.
+        fn announce_named(&mut self, id: i32, size: usize, name: &str) {
+            let name = format!("{name}\0");
+            self.send(NEW_AREA, id, size, name.len());
             self.peer.write_all(name.as_bytes()).unwrap();
         }
 
         fn read_ack(&mut self) -> (u32, i32, usize) {
             let mut command = [0u8; COMMAND];
             self.peer.read_exact(&mut command).unwrap();
-            let kind = u32::from_ne_bytes(command[0..4].try_into().unwrap());
-            let area = i32::from_ne_bytes(command[4..8].try_into().unwrap());
-            (kind, area, word(&command[8..8 + WORD]))
+            let Message { kind, area, first, .. } = Message::from_bytes(&command);
+            (kind, area, first)
         }
     }
 
@@ -309,6 +328,24 @@ mod tests {
         fn drop(&mut self) {
             let _ = nix::sys::mman::shm_unlink(self.name.as_str());
         }
+    }
+
+    /// The bytes `shmsink` sends on a 64-bit little-endian system (x86-64, the Pi's aarch64),
+    /// written out by hand from `struct CommandBuffer`: the fake above and the reader share
+    /// `Message`, so this is what ties them to the C layout.
+    #[test]
+    #[cfg(all(target_pointer_width = "64", target_endian = "little"))]
+    fn messages_are_laid_out_as_shmsink_lays_them_out() {
+        let new_area: [u8; 24] =
+            [1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 20, 0, 0, 0, 0, 0, 0, 0];
+        let area = Message { kind: NEW_AREA, area: 2, first: 64 << 20, second: 20 };
+        assert_eq!(Message::from_bytes(&new_area), area);
+        assert_eq!(area.to_bytes(), new_area);
+        let buffer: [u8; 24] =
+            [3, 0, 0, 0, 2, 0, 0, 0, 0xe8, 3, 0, 0, 0, 0, 0, 0, 0, 0x77, 0x2f, 0, 0, 0, 0, 0];
+        let frame = Message { kind: NEW_BUFFER, area: 2, first: 1000, second: 3_110_656 };
+        assert_eq!(Message::from_bytes(&buffer), frame);
+        assert_eq!(frame.to_bytes(), buffer);
     }
 
     #[test]
@@ -328,7 +365,7 @@ mod tests {
         // The first frame was given back before the second was read.
         assert_eq!(sink.read_ack(), (ACK_BUFFER, 1, 1000));
         // The child ends: so does the clip, and the last frame is given back.
-        drop(sink.peer.shutdown(std::net::Shutdown::Write));
+        sink.peer.shutdown(std::net::Shutdown::Write).unwrap();
         assert!(reader.next(100).unwrap().is_none());
         assert_eq!(sink.read_ack(), (ACK_BUFFER, 1, 3000));
         child.kill().unwrap();
@@ -374,13 +411,7 @@ mod tests {
     #[test]
     fn area_names_outside_dev_shm_are_refused() {
         let (mut sink, mut reader, mut child) = FakeSink::start(4096, |_| 7);
-        let name = "/../etc/passwd\0";
-        let mut command = [0u8; COMMAND];
-        command[0..4].copy_from_slice(&NEW_AREA.to_ne_bytes());
-        command[8..8 + WORD].copy_from_slice(&4096usize.to_ne_bytes());
-        command[8 + WORD..12 + WORD].copy_from_slice(&(name.len() as u32).to_ne_bytes());
-        sink.peer.write_all(&command).unwrap();
-        sink.peer.write_all(name.as_bytes()).unwrap();
+        sink.announce_named(1, 4096, "/../etc/passwd");
         let e = reader.next(100).unwrap_err();
         assert!(e.to_string().contains("area name"), "{e}");
         child.kill().unwrap();

@@ -6,6 +6,7 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -206,10 +207,13 @@ pub struct Frames {
 enum Transport {
     /// Shared memory (`shmsink`): the frame reads each where the child's scaler wrote it.
     Shm(ShmReader),
-    /// The child's standard output, where `shmsink` is missing; `raw` is the frame as it
-    /// came, read into the same memory every time.
+    /// The child's standard output, where `shmsink` is missing or failed; `raw` is the frame
+    /// as it came, read into the same memory every time.
     Pipe { out: std::process::ChildStdout, raw: Vec<u8> },
 }
+
+/// Set once shared memory has failed here: the pipe for the rest of the run.
+static SHM_FAILED: AtomicBool = AtomicBool::new(false);
 
 /// Whether GStreamer has `shmsink` here (gstreamer1.0-plugins-bad); asked once.
 fn has_shmsink() -> bool {
@@ -240,7 +244,8 @@ impl Pipeline {
         shape: Shape,
         sound: bool,
     ) -> Result<(Pipeline, Frames), MotionError> {
-        let shm = if has_shmsink() { SocketDir::new().ok() } else { None };
+        let usable = has_shmsink() && !SHM_FAILED.load(Ordering::Relaxed);
+        let shm = if usable { SocketDir::new().ok() } else { None };
         Pipeline::spawn_via(path, shape, sound, shm)
     }
 
@@ -276,8 +281,7 @@ impl Pipeline {
         args.extend([format!("top={cy}"), format!("bottom={cy}")]);
         args.extend(["!", "videoscale", "!"].map(String::from));
         args.push(format!("video/x-raw,width={w},height={h},pixel-aspect-ratio=1/1"));
-        let dir = shm;
-        match &dir {
+        match &shm {
             Some(dir) => {
                 // Room for a few frames: the frame gives each back as soon as it has
                 // converted it, and the scaler waits for room rather than fail.
@@ -294,7 +298,7 @@ impl Pipeline {
             args.extend(["d.", "!", "queue", "!", "audioconvert", "!"].map(String::from));
             args.extend(["audioresample", "!", "autoaudiosink"].map(String::from));
         }
-        let stdout = if dir.is_some() { Stdio::null() } else { Stdio::piped() };
+        let stdout = if shm.is_some() { Stdio::null() } else { Stdio::piped() };
         let mut command = Command::new(launch);
         die_with_parent(&mut command);
         let mut child = command
@@ -304,15 +308,18 @@ impl Pipeline {
             .stderr(Stdio::null())
             .spawn()
             .map_err(|_| MotionError::NoGStreamer)?;
-        let from = match dir {
+        let from = match shm {
             Some(dir) => match ShmReader::connect(dir, &mut child) {
                 Ok(reader) => Transport::Shm(reader),
                 Err(e) => {
                     let _ = child.kill();
                     let _ = child.wait();
-                    // A sandbox without /dev/shm, say: the pipe still plays the clip. A
-                    // child that cannot start at all fails the same way there, and says so.
-                    tracing::warn!("shared memory failed ({e}): this clip comes over a pipe");
+                    // A sandbox without /dev/shm, say: the pipe still plays the clip, and the
+                    // clips after it (a loop starts a child each time round) go straight to
+                    // the pipe rather than fail and warn again. A child that cannot start at
+                    // all fails the same way there, and says so.
+                    tracing::warn!("shared memory failed ({e}): clips come over a pipe");
+                    SHM_FAILED.store(true, Ordering::Relaxed);
                     return Pipeline::spawn_via(path, shape, sound, None);
                 }
             },
