@@ -1,5 +1,7 @@
 //! The crossfade's CPU cost per frame at 1920×1080: what the softbuffer presenter computes
 //! for each frame of a fade (the blend into 0RGB words), and the RGBA blend pixels uploads.
+//! And a clip's frame (I420) into softbuffer's buffer: converted straight into it, against
+//! converted to RGBA and then copied, as it was before.
 //! The whole frame, present included, is measured in a real window by
 //! `scripts/bench-frame.py --display softbuffer` (from the frame's own log).
 //!
@@ -11,6 +13,7 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use discord_frame::display::fade;
+use discord_frame::render::i420::I420;
 
 fn crossfade(c: &mut Criterion) {
     let (w, h) = (1920usize, 1080usize);
@@ -29,5 +32,23 @@ fn crossfade(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, crossfade);
+fn clip_frame(c: &mut Criterion) {
+    let layout = I420::new(1920, 1080);
+    let raw: Vec<u8> = (0..layout.size).map(|i| (16 + i * 7 % 219) as u8).collect();
+    let mut words = vec![0u32; 1920 * 1080];
+    let mut rgba = vec![0u8; 1920 * 1080 * 4];
+    let mut group = c.benchmark_group("clip_frame_1080p");
+    group.bench_function("i420_to_xrgb", |b| {
+        b.iter(|| layout.to_xrgb(black_box(&raw), &mut words).unwrap())
+    });
+    group.bench_function("i420_to_rgba_then_copy_xrgb", |b| {
+        b.iter(|| {
+            layout.to_rgba(black_box(&raw), &mut rgba).unwrap();
+            fade::copy_xrgb(&rgba, &mut words);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, crossfade, clip_frame);
 criterion_main!(benches);

@@ -184,12 +184,14 @@ fn asleep_the_window_is_black_and_the_status_says_why_not_dpms() {
 
 /// A clip plays in the real window: what X shows changes while it plays, and is a frame of
 /// the clip (ffmpeg's own decode, placed as the frame places it: 800×450 between black bars).
-fn a_clip_plays_in_the_window(backend: &str) {
+/// A clip of `size` plays on an 800×480 window, as ffmpeg scales it with `fit` (a filter).
+fn a_clip_plays_in_the_window(backend: &str, size: &str, fit: &str) {
     let x = Xvfb::start(800, 480);
     let dir = tempfile::tempdir().unwrap();
     let config = "[display]\ntransition = \"0s\"\nmatte = \"black\"\n";
     let frame = start_with(&x, backend, &dir.path().join("data"), config);
-    let src = ["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=10", "-t", "4"];
+    let testsrc = format!("testsrc2=size={size}:rate=10");
+    let src = ["-f", "lavfi", "-i", &testsrc, "-t", "4"];
     let clip = support::ffmpeg_clip(
         &[&src[..], &["-c:v", "libx264", "-pix_fmt", "yuv420p"]].concat(),
         "mp4",
@@ -200,7 +202,7 @@ fn a_clip_plays_in_the_window(backend: &str) {
         let out = std::process::Command::new("ffmpeg")
             .args(["-loglevel", "error"])
             .args(src)
-            .args(["-vf", "scale=800:450,pad=800:480:0:15:black", "-f", "rawvideo"])
+            .args(["-vf", fit, "-f", "rawvideo"])
             .args(["-pix_fmt", "rgba", "-"])
             .output()
             .unwrap();
@@ -224,11 +226,22 @@ fn a_clip_plays_in_the_window(backend: &str) {
 #[test]
 #[ignore = "needs Xvfb, GStreamer and ffmpeg: run by .ci/run"]
 fn a_clip_plays_under_xvfb_softbuffer() {
-    a_clip_plays_in_the_window("softbuffer");
+    a_clip_plays_in_the_window("softbuffer", "640x360", LETTERBOXED);
+}
+
+/// A clip of the window's shape: softbuffer converts its frames straight into the window's
+/// buffer, without RGBA between (the colours must come out right all the same).
+#[test]
+#[ignore = "needs Xvfb, GStreamer and ffmpeg: run by .ci/run"]
+fn a_clip_that_fills_the_window_plays_under_xvfb_softbuffer() {
+    a_clip_plays_in_the_window("softbuffer", "400x240", "scale=800:480");
 }
 
 #[test]
 #[ignore = "needs Xvfb, Mesa's lavapipe, GStreamer and ffmpeg: run by .ci/run"]
 fn a_clip_plays_under_xvfb_pixels() {
-    a_clip_plays_in_the_window("pixels");
+    a_clip_plays_in_the_window("pixels", "640x360", LETTERBOXED);
 }
+
+/// A 16:9 clip on the 5:3 window, fitted: black bars above and below.
+const LETTERBOXED: &str = "scale=800:450,pad=800:480:0:15:black";

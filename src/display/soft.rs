@@ -52,15 +52,20 @@ impl Present for SoftPresenter {
         if w == 0 || h == 0 {
             return Ok(());
         }
-        let to = fade::conform(to, w, h);
         let mut buffer =
             self.surface.buffer_mut().map_err(|e| anyhow::anyhow!("softbuffer: {e}"))?;
-        match from {
-            Some(from) if weight < 256 => {
-                let from = fade::conform(from, w, h);
+        let fading = from.filter(|_| weight < 256);
+        match (fading, to.i420()) {
+            // A clip's frame that fills the window: converted straight into it, in one pass
+            // over the memory (its RGBA is never made).
+            (None, Some((frame, raw))) if to.size() == (w, h) => frame
+                .to_xrgb(raw, &mut buffer)
+                .map_err(|e| anyhow::anyhow!("a frame of {w}×{h}: {e}"))?,
+            (Some(from), _) => {
+                let (from, to) = (fade::conform(from, w, h), fade::conform(to, w, h));
                 fade::blend_xrgb(from.rgba(), to.rgba(), weight, &mut buffer);
             }
-            _ => fade::copy_xrgb(to.rgba(), &mut buffer),
+            (None, _) => fade::copy_xrgb(fade::conform(to, w, h).rgba(), &mut buffer),
         }
         buffer.present().map_err(|e| anyhow::anyhow!("softbuffer present: {e}"))?;
         Ok(())

@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use crate::render::i420::I420;
 use crate::render::{text, Layout, Slide};
 
 /// The still and where frames go on it.
@@ -81,16 +82,24 @@ impl Backdrop {
         Slide::new(sw, self.still.height(), out).expect("the still's own size")
     }
 
-    /// Like [`Self::compose`], for an opaque frame (a clip's) given with its buffer: one that
-    /// fills the screen under no caption becomes the slide without a copy, the usual case
-    /// for a clip.
-    pub fn compose_opaque(&self, frame: Vec<u8>) -> Slide {
+    /// Like [`Self::compose`], for a clip's frame (opaque, I420, laid out as `layout` says),
+    /// given with its memory: a frame that fills the screen under no caption becomes the slide
+    /// as it is, to be converted by whatever shows it, the usual case for a clip.
+    pub fn compose_i420(&self, layout: I420, raw: Vec<u8>) -> Slide {
         let (sw, sh) = self.still.size();
-        let fills = self.dest == (0, 0, sw, sh) && frame.len() == (sw * sh * 4) as usize;
+        let fills = self.dest == (0, 0, sw, sh) && (layout.width, layout.height) == (sw, sh);
         if fills && self.caption.is_none() {
-            return Slide::new(sw, sh, frame).expect("a frame of the slide's size");
+            // `Frames` reads exactly a frame's worth; the still is kept if one ever was not.
+            return Slide::from_i420(layout, raw).unwrap_or_else(|e| {
+                tracing::warn!("a frame was not shown: {e}");
+                self.still.as_ref().clone()
+            });
         }
-        self.compose(&frame)
+        let mut rgba = vec![0; layout.width as usize * layout.height as usize * 4];
+        if let Err(e) = layout.to_rgba(&raw, &mut rgba) {
+            tracing::warn!("a frame could not be converted: {e}");
+        }
+        self.compose(&rgba)
     }
 }
 

@@ -17,7 +17,6 @@
 
 pub mod animation;
 pub mod backdrop;
-pub mod i420;
 pub mod player;
 pub mod shm;
 pub mod video;

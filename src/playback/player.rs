@@ -173,13 +173,13 @@ fn animate(p: &Playing, backdrop: &Backdrop, bytes: &[u8], mut clock: Clock) {
     }
 }
 
-/// The oldest slide sent, as a buffer, if nobody else holds it any more.
+/// The oldest frame sent, as a buffer, if nobody else holds it any more.
 fn reclaim(sent: &mut VecDeque<Arc<Slide>>) -> Vec<u8> {
     match sent.front() {
         Some(oldest) if Arc::strong_count(oldest) == 1 => sent
             .pop_front()
             .and_then(|slide| Arc::try_unwrap(slide).ok())
-            .map(Slide::into_rgba)
+            .and_then(Slide::into_i420)
             .unwrap_or_default(),
         _ => Vec::new(),
     }
@@ -208,8 +208,8 @@ fn run_clip(
         // takes the next frame.
         let mut sent: VecDeque<Arc<Slide>> = VecDeque::new();
         // The child paces the frames by the clip's clock: each comes when it is due.
-        while let Some(frame) = frames.next_frame_into(reclaim(&mut sent)) {
-            let slide = Arc::new(backdrop.compose_opaque(frame));
+        while let Some(frame) = frames.next_raw(reclaim(&mut sent)) {
+            let slide = Arc::new(backdrop.compose_i420(frames.layout(), frame));
             (p.show)(slide.clone());
             sent.push_back(slide);
             if sent.len() > 4 {

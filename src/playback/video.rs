@@ -1,7 +1,7 @@
 //! Video clips through GStreamer's command-line tools, run as child processes: what ingest
 //! learns of a clip (`gst-discoverer-1.0`), and its frames at the size they are shown
-//! (`gst-launch-1.0`, paced by the pipeline's own clock), sent as raw I420 and turned into RGBA
-//! here ([`super::i420`] says why).
+//! (`gst-launch-1.0`, paced by the pipeline's own clock), sent as raw I420 and kept so until
+//! the screen converts them ([`crate::render::i420`] says why).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use super::i420::I420;
 use super::shm::{self, ShmReader, SocketDir};
 use super::{MotionError, MotionInfo, MotionLimits};
+use crate::render::i420::I420;
 
 /// How long `gst-discoverer-1.0` may take to read a clip's headers.
 const DISCOVER_TIMEOUT_S: u32 = 15;
@@ -207,9 +207,8 @@ pub struct Frames {
 enum Transport {
     /// Shared memory (`shmsink`): the frame reads each where the child's scaler wrote it.
     Shm(ShmReader),
-    /// The child's standard output, where `shmsink` is missing or failed; `raw` is the frame
-    /// as it came, read into the same memory every time.
-    Pipe { out: std::process::ChildStdout, raw: Vec<u8> },
+    /// The child's standard output, where `shmsink` is missing or failed.
+    Pipe { out: std::process::ChildStdout },
 }
 
 /// Set once shared memory has failed here: the pipe for the rest of the run.
@@ -328,7 +327,7 @@ impl Pipeline {
                 // A frame is megabytes: a larger pipe (1 MB, what an unprivileged process may
                 // ask for) means 16 times fewer reads, writes and switches per frame.
                 let _ = nix::fcntl::fcntl(&out, nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20));
-                Transport::Pipe { out, raw: Vec::new() }
+                Transport::Pipe { out }
             }
         };
         Ok((Pipeline { child }, Frames { from, layout }))
@@ -352,33 +351,45 @@ fn die_with_parent(command: &mut Command) {
 }
 
 impl Frames {
-    /// The next frame, or `None` at the end of the clip (or once the child is gone).
+    /// The next frame as RGBA, or `None` at the end of the clip (or once the child is gone).
     pub fn next_frame(&mut self) -> Option<Vec<u8>> {
-        self.next_frame_into(Vec::new())
+        let raw = self.next_raw(Vec::new())?;
+        let I420 { width, height, .. } = self.layout;
+        let mut rgba = vec![0; width as usize * height as usize * 4];
+        // Only a layout that does not match the frame's size fails, and `I420` made both.
+        self.layout.to_rgba(&raw, &mut rgba).ok()?;
+        Some(rgba)
     }
 
-    /// Like [`Self::next_frame`], into `buffer` (a frame's worth of memory used before: no
-    /// fresh pages to fault in and zero at 30 frames a second).
-    pub fn next_frame_into(&mut self, mut buffer: Vec<u8>) -> Option<Vec<u8>> {
-        let I420 { width, height, size, .. } = self.layout;
-        let raw: &[u8] = match &mut self.from {
+    /// The next frame as the child sent it, laid out as [`Self::layout`] says, in `buffer`
+    /// (a frame's worth of memory used before: no fresh pages to fault in at 30 frames a
+    /// second).
+    pub fn next_raw(&mut self, mut buffer: Vec<u8>) -> Option<Vec<u8>> {
+        let size = self.layout.size;
+        match &mut self.from {
             Transport::Shm(reader) => match reader.next(size) {
-                Ok(frame) => frame?,
+                Ok(frame) => {
+                    // Copied out, so that the child has its memory back at the next frame
+                    // whatever the screen still holds.
+                    buffer.clear();
+                    buffer.extend_from_slice(frame?);
+                }
                 Err(e) => {
                     tracing::warn!("the clip stopped: {e}");
                     return None;
                 }
             },
-            Transport::Pipe { out, raw } => {
-                raw.resize(size, 0);
-                out.read_exact(raw).ok()?;
-                raw
+            Transport::Pipe { out } => {
+                buffer.resize(size, 0);
+                out.read_exact(&mut buffer).ok()?;
             }
-        };
-        buffer.resize(width as usize * height as usize * 4, 0);
-        // Only a layout that does not match the frame's size fails, and `I420` made both.
-        self.layout.to_rgba(raw, &mut buffer).ok()?;
+        }
         Some(buffer)
+    }
+
+    /// How the frames are laid out: their size, and where each plane is.
+    pub fn layout(&self) -> I420 {
+        self.layout
     }
 }
 

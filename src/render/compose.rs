@@ -325,9 +325,9 @@ mod tests {
         let l = Layout::new((10, 10), (30, 10), Fit::Contain);
         let photo = RgbaImage::from_pixel(10, 10, image::Rgba([200, 100, 50, 255]));
         let s = compose(photo, &l, Matte::Black);
-        assert_eq!(&s.rgba[..4], &[0, 0, 0, 255]);
+        assert_eq!(&s.rgba()[..4], &[0, 0, 0, 255]);
         let centre = ((5 * 30 + 15) * 4) as usize;
-        assert_eq!(&s.rgba[centre..centre + 4], &[200, 100, 50, 255]);
+        assert_eq!(&s.rgba()[centre..centre + 4], &[200, 100, 50, 255]);
     }
 
     #[test]
@@ -352,7 +352,7 @@ mod tests {
         let l = Layout::new((100, 100), (300, 100), Fit::Contain);
         let photo = RgbaImage::from_pixel(100, 100, image::Rgba([250, 120, 10, 255]));
         let s = compose(photo, &l, Matte::Blur);
-        let bar = &s.rgba[(50 * 300 + 10) * 4..][..4];
+        let bar = &s.rgba()[(50 * 300 + 10) * 4..][..4];
         // Same hue, about 40 % as bright.
         assert!((95..=105).contains(&bar[0]) && (42..=52).contains(&bar[1]), "{bar:?}");
         assert_eq!(bar[3], 255);
@@ -363,6 +363,6 @@ mod tests {
         let l = Layout::new((4, 4), (4, 4), Fit::Contain);
         let photo = RgbaImage::from_pixel(4, 4, image::Rgba([255, 255, 255, 128]));
         let s = compose(photo, &l, Matte::Black);
-        assert_eq!(&s.rgba[..4], &[128, 128, 128, 255]);
+        assert_eq!(&s.rgba()[..4], &[128, 128, 128, 255]);
     }
 }

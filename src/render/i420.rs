@@ -1,5 +1,5 @@
-//! Raw I420 frames as GStreamer lays them out, and their conversion to the RGBA the screen
-//! takes.
+//! Raw I420 frames as GStreamer lays them out, and their conversion to the pixels a screen
+//! takes: RGBA, or softbuffer's 0RGB words directly.
 //!
 //! The clip's child process sends its frames as I420 (8-bit Y at full size, U and V at half
 //! size each way), not RGBA: 1.5 bytes a pixel instead of 4, so 2.7 times less passes between
@@ -9,8 +9,12 @@
 //! limited range (`colorimetry=bt709`), so that one matrix is right whatever the clip was
 //! recorded in: GStreamer converts the rare clip that is not. Colour is then at half the size
 //! the clip is shown, as any video's is at its own size.
+//!
+//! A frame stays I420 in its [`Slide`](super::Slide) until something needs RGBA: the CPU
+//! presenter converts it straight into the window's buffer ([`I420::to_xrgb`]), one pass over
+//! the memory where RGBA and then a copy into the buffer took three.
 
-use yuv::{YuvPlanarImage, YuvRange, YuvStandardMatrix};
+use yuv::{YuvPlanarImage, YuvPlanarImageWithAlpha, YuvRange, YuvStandardMatrix};
 
 /// Where each plane of a `width`×`height` I420 frame is in the bytes GStreamer writes for it
 /// (its `video-info.c`: rows padded to 4 bytes, the chroma planes after an even number of
@@ -68,6 +72,48 @@ impl I420 {
             YuvStandardMatrix::Bt709,
         )
     }
+
+    /// Converts one frame into softbuffer's 0RGB words (`width`×`height` of them).
+    ///
+    /// `yuv` writes BGRA, which in a little-endian word is 0RGB when its alpha is 0, as
+    /// softbuffer asks: it is given a plane of zero alpha (the same band of zeros for each band
+    /// of rows), so that the top bytes are written right in the same pass rather than cleared
+    /// in a second one, which cost a fifth more (`cargo bench --bench fade`).
+    pub fn to_xrgb(&self, raw: &[u8], out: &mut [u32]) -> Result<(), yuv::YuvError> {
+        const BAND: usize = 16; // Even, so that a band starts on a chroma row.
+        let (w, h) = (self.width as usize, self.height as usize);
+        let (y_plane, u_plane) = (&raw[..self.u_offset], &raw[self.u_offset..self.v_offset]);
+        let v_plane = &raw[self.v_offset..self.v_offset + self.c_stride * self.c_rows];
+        let zeros = vec![0u8; w * BAND];
+        for (band, words) in out[..w * h].chunks_mut(w * BAND).enumerate() {
+            let (top, rows) = (band * BAND, words.len() / w);
+            let image = YuvPlanarImageWithAlpha {
+                y_plane: &y_plane[top * self.y_stride..],
+                y_stride: self.y_stride as u32,
+                u_plane: &u_plane[top / 2 * self.c_stride..],
+                u_stride: self.c_stride as u32,
+                v_plane: &v_plane[top / 2 * self.c_stride..],
+                v_stride: self.c_stride as u32,
+                a_plane: &zeros,
+                a_stride: self.width,
+                width: self.width,
+                height: rows as u32,
+            };
+            yuv::yuv420_alpha_to_bgra(
+                &image,
+                bytemuck::cast_slice_mut(words),
+                self.width * 4,
+                YuvRange::Limited,
+                YuvStandardMatrix::Bt709,
+                false,
+            )?;
+            if cfg!(target_endian = "big") {
+                // B, G, R, 0 in memory is 0RGB read little-endian only.
+                words.iter_mut().for_each(|word| *word = word.swap_bytes());
+            }
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -84,6 +130,22 @@ mod tests {
         let odd = I420::new(101, 57);
         assert_eq!((odd.y_stride, odd.c_stride, odd.c_rows), (104, 52, 29));
         assert_eq!((odd.u_offset, odd.v_offset, odd.size), (6032, 7540, 9048));
+    }
+
+    /// The words softbuffer gets are the RGBA pixels, red to blue from the high byte down,
+    /// under a zero byte: for every band, the last one short, at an odd size.
+    #[test]
+    fn softbuffer_words_are_the_rgba_pixels() {
+        let layout = I420::new(37, 41);
+        let raw: Vec<u8> = (0..layout.size).map(|i| (i * 7 % 251) as u8).collect();
+        let mut rgba = vec![0u8; 37 * 41 * 4];
+        layout.to_rgba(&raw, &mut rgba).unwrap();
+        let mut words = vec![0xdead_beef_u32; 37 * 41];
+        layout.to_xrgb(&raw, &mut words).unwrap();
+        for (i, (word, px)) in words.iter().zip(rgba.chunks_exact(4)).enumerate() {
+            let want = u32::from_be_bytes([0, px[0], px[1], px[2]]);
+            assert_eq!(*word, want, "pixel {i}: {word:08x}, want {want:08x}");
+        }
     }
 
     #[test]

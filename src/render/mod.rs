@@ -10,6 +10,7 @@ pub mod card;
 mod compose;
 mod decode;
 mod error;
+pub mod i420;
 mod jpeg;
 mod orient;
 mod png;
@@ -21,6 +22,9 @@ mod taken;
 pub mod text;
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use i420::I420;
 
 pub use compose::{veil, Layout};
 pub use error::{ErrorKind, RenderError};
@@ -125,11 +129,18 @@ impl PhotoInfo {
 ///
 /// The fields are private so that `rgba.len() == width * height * 4` always holds: the
 /// presenters and the crossfade index pixels by it.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// A clip's frame that fills the screen is kept as the child sent it (I420) and its RGBA made
+/// only when something asks for it: the CPU presenter converts the frame straight into the
+/// window's buffer instead ([`Slide::i420`]), and nothing else looks at most frames.
+#[derive(Clone)]
 pub struct Slide {
     width: u32,
     height: u32,
-    rgba: Vec<u8>,
+    /// The pixels; for a frame, made from it the first time they are asked for.
+    rgba: OnceLock<Vec<u8>>,
+    /// A clip's frame as it came, while the slide is nothing else.
+    frame: Option<(I420, Vec<u8>)>,
 }
 
 /// Pixels that do not make a `width`×`height` slide.
@@ -149,19 +160,34 @@ impl Slide {
         if rgba.len() as u64 != expected {
             return Err(SlideSizeError { width, height, len: rgba.len(), expected });
         }
-        Ok(Slide { width, height, rgba })
+        Ok(Slide::from_rgba(width, height, rgba))
     }
 
     /// A slide of one colour (alpha is set to 255).
     pub fn filled(width: u32, height: u32, [r, g, b, _]: [u8; 4]) -> Slide {
         let rgba = [r, g, b, 255].repeat(width as usize * height as usize);
-        Slide { width, height, rgba }
+        Slide::from_rgba(width, height, rgba)
     }
 
     /// From an image whose buffer the `image` crate has already checked.
     pub(crate) fn from_image(image: image::RgbaImage) -> Slide {
         let (width, height) = image.dimensions();
-        Slide { width, height, rgba: image.into_raw() }
+        Slide::from_rgba(width, height, image.into_raw())
+    }
+
+    /// Pixels whose length the caller has checked.
+    pub(crate) fn from_rgba(width: u32, height: u32, rgba: Vec<u8>) -> Slide {
+        Slide { width, height, rgba: OnceLock::from(rgba), frame: None }
+    }
+
+    /// A clip's frame, `raw` laid out as `layout` says, as the whole slide.
+    pub fn from_i420(layout: I420, raw: Vec<u8>) -> Result<Slide, SlideSizeError> {
+        let (width, height) = (layout.width, layout.height);
+        if raw.len() != layout.size {
+            let expected = layout.size as u64;
+            return Err(SlideSizeError { width, height, len: raw.len(), expected });
+        }
+        Ok(Slide { width, height, rgba: OnceLock::new(), frame: Some((layout, raw)) })
     }
 
     pub fn width(&self) -> u32 {
@@ -179,18 +205,53 @@ impl Slide {
 
     /// The pixels, `width * height * 4` bytes.
     pub fn rgba(&self) -> &[u8] {
-        &self.rgba
+        self.rgba.get_or_init(|| self.convert())
     }
 
     /// The pixels, to draw on (captions); a slice, so the size cannot change.
     pub fn rgba_mut(&mut self) -> &mut [u8] {
-        &mut self.rgba
+        let rgba = self.rgba.take().unwrap_or_else(|| self.convert());
+        // Drawn on, the slide is no longer the frame.
+        self.frame = None;
+        self.rgba = OnceLock::from(rgba);
+        self.rgba.get_mut().map(Vec::as_mut_slice).unwrap_or_default()
     }
 
-    pub fn into_rgba(self) -> Vec<u8> {
-        self.rgba
+    pub fn into_rgba(mut self) -> Vec<u8> {
+        self.rgba.take().unwrap_or_else(|| self.convert())
+    }
+
+    /// The clip's frame this slide is, as it came: for a presenter that converts it itself.
+    pub fn i420(&self) -> Option<(&I420, &[u8])> {
+        self.frame.as_ref().map(|(layout, raw)| (layout, raw.as_slice()))
+    }
+
+    /// The frame's memory, for the next frame to be read into.
+    pub fn into_i420(self) -> Option<Vec<u8>> {
+        self.frame.map(|(_, raw)| raw)
+    }
+
+    /// The frame's RGBA. Only a layout that does not match the frame fails, and
+    /// [`Slide::from_i420`] checked that; black if it ever did.
+    fn convert(&self) -> Vec<u8> {
+        let mut rgba = vec![0; self.width as usize * self.height as usize * 4];
+        if let Some((layout, raw)) = &self.frame {
+            if let Err(e) = layout.to_rgba(raw, &mut rgba) {
+                tracing::warn!("a frame could not be converted: {e}");
+            }
+        }
+        rgba
     }
 }
+
+/// Slides are equal when their pixels are, whatever they were made from.
+impl PartialEq for Slide {
+    fn eq(&self, other: &Slide) -> bool {
+        self.size() == other.size() && self.rgba() == other.rgba()
+    }
+}
+
+impl Eq for Slide {}
 
 impl std::fmt::Debug for Slide {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -294,6 +355,29 @@ fn render_unguarded(bytes: Cow<'_, [u8]>, opts: &RenderOptions) -> Result<Slide,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A clip's frame kept as I420 is the same slide as its RGBA: to compare, to draw on, and
+    /// once drawn on it is no longer the frame (a presenter must not show the frame under
+    /// the caption).
+    #[test]
+    fn a_frame_slide_is_its_rgba_until_drawn_on() {
+        let layout = I420::new(6, 4);
+        let raw: Vec<u8> = (0..layout.size).map(|i| (16 + i * 5 % 200) as u8).collect();
+        let mut rgba = vec![0; 6 * 4 * 4];
+        layout.to_rgba(&raw, &mut rgba).unwrap();
+        let frame = Slide::from_i420(layout, raw.clone()).unwrap();
+        assert_eq!(frame.i420().map(|(_, r)| r), Some(raw.as_slice()));
+        assert_eq!(frame, Slide::new(6, 4, rgba.clone()).unwrap());
+        assert_eq!(frame.clone().into_rgba(), rgba);
+        assert_eq!(frame.clone().into_i420(), Some(raw.clone()));
+        let mut drawn = frame;
+        drawn.rgba_mut()[0] = 1;
+        assert!(drawn.i420().is_none() && drawn.clone().into_i420().is_none());
+        assert_eq!(drawn.rgba()[0], 1);
+        assert_eq!(drawn.rgba()[1..], rgba[1..]);
+        let short = Slide::from_i420(layout, vec![0; 10]).unwrap_err();
+        assert_eq!((short.len, short.expected), (10, layout.size as u64));
+    }
 
     #[test]
     fn limits_refuse_zero_and_too_many_pixels() {

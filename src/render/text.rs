@@ -96,6 +96,7 @@ fn stamp(
 ) {
     let font = font(weight);
     let (sw, sh) = (slide.width as i64, slide.height as i64);
+    let pixels = slide.rgba_mut();
     let mut pen = x;
     let mut prev = None;
     for c in text.chars() {
@@ -121,7 +122,7 @@ fn stamp(
                         continue;
                     }
                     let i = ((y * sw + x) * 4) as usize;
-                    for (ch, &col) in slide.rgba[i..i + 3].iter_mut().zip(&color) {
+                    for (ch, &col) in pixels[i..i + 3].iter_mut().zip(&color) {
                         *ch = ((u32::from(*ch) * (255 - a) + u32::from(col) * a) / 255) as u8;
                     }
                 }
@@ -136,7 +137,7 @@ fn stamp(
 pub fn darken_band(slide: &mut Slide, top: u32, bottom: u32, keep: u32) {
     let row = slide.width as usize * 4;
     let (top, bottom) = (top.min(slide.height) as usize, bottom.min(slide.height) as usize);
-    for px in slide.rgba[top * row..bottom * row].chunks_exact_mut(4) {
+    for px in slide.rgba_mut()[top * row..bottom * row].chunks_exact_mut(4) {
         for ch in &mut px[..3] {
             *ch = ((u32::from(*ch) * keep) >> 8) as u8;
         }
@@ -251,7 +252,7 @@ mod tests {
     fn black(w: u32, h: u32) -> Slide {
         let mut rgba = vec![0u8; (w * h * 4) as usize];
         rgba.chunks_exact_mut(4).for_each(|p| p[3] = 255);
-        Slide { width: w, height: h, rgba }
+        Slide::from_rgba(w, h, rgba)
     }
 
     #[test]
@@ -259,7 +260,7 @@ mod tests {
         let mut s = black(200, 60);
         draw(&mut s, "Hello", 10.0, 40.0, 24.0, Weight::Regular, [255, 255, 255]);
         let lit = |x0: u32, x1: u32| {
-            (0..60).any(|y| (x0..x1).any(|x| s.rgba[((y * 200 + x) * 4) as usize] > 128))
+            (0..60).any(|y| (x0..x1).any(|x| s.rgba()[((y * 200 + x) * 4) as usize] > 128))
         };
         assert!(lit(10, 80), "the word is drawn");
         assert!(!lit(120, 200), "nothing past its width");
