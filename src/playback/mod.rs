@@ -9,8 +9,7 @@
 //!
 //! - [`animation`]: an animated image's frames and timings; what ingest learns of one.
 //! - [`video`]: what ingest learns of a clip (`gst-discoverer-1.0`), and its frames
-//!   (`gst-launch-1.0`).
-//! - [`i420`]: those frames as the child sends them, turned into RGBA.
+//!   (`gst-launch-1.0`), as the child sends them (I420, see [`crate::render::i420`]).
 //! - [`shm`]: how they come when GStreamer has `shmsink`: in memory both processes map.
 //! - [`player`]: plays a stored animation or clip on the screen until it is stopped.
 //! - [`backdrop`]: the slide a moving picture plays on: the still's matte and caption.
