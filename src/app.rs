@@ -205,10 +205,9 @@ impl App {
         let saved = tokio::task::spawn_blocking(move || file.write(&change))
             .await
             .unwrap_or_else(|e| Err(SettingsError::Worker(e.to_string())))?;
-        let before = std::mem::replace(
-            &mut *self.live.lock().unwrap_or_else(|e| e.into_inner()),
-            saved.clone(),
-        );
+        // The new settings are published only once they are in effect: a reader that sees the
+        // new schedule in `settings()` must find the screen already following it.
+        let before = self.live.lock().unwrap_or_else(|e| e.into_inner()).clone();
         self.slideshow
             .send(Command::Retime { interval: saved.interval, transition: saved.transition })
             .await;
@@ -223,6 +222,7 @@ impl App {
             self.screen.replan(Schedule::new(saved.schedule.clone())).await;
         }
         self.slideshow.sync().await;
+        *self.live.lock().unwrap_or_else(|e| e.into_inner()) = saved.clone();
         Ok(saved)
     }
 
