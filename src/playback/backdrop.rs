@@ -86,20 +86,19 @@ impl Backdrop {
     /// given with its memory: a frame that fills the screen under no caption becomes the slide
     /// as it is, to be converted by whatever shows it, the usual case for a clip.
     pub fn compose_i420(&self, layout: I420, raw: Vec<u8>) -> Slide {
-        let (sw, sh) = self.still.size();
-        let fills = self.dest == (0, 0, sw, sh) && (layout.width, layout.height) == (sw, sh);
-        if fills && self.caption.is_none() {
-            // `Frames` reads exactly a frame's worth; the still is kept if one ever was not.
-            return Slide::from_i420(layout, raw).unwrap_or_else(|e| {
+        // `Frames` reads exactly a frame's worth; the still is kept if one ever was not.
+        let frame = match Slide::from_i420(layout, raw) {
+            Ok(frame) => frame,
+            Err(e) => {
                 tracing::warn!("a frame was not shown: {e}");
-                self.still.as_ref().clone()
-            });
+                return self.still.as_ref().clone();
+            }
+        };
+        let (sw, sh) = self.still.size();
+        if self.dest == (0, 0, sw, sh) && frame.size() == (sw, sh) && self.caption.is_none() {
+            return frame;
         }
-        let mut rgba = vec![0; layout.width as usize * layout.height as usize * 4];
-        if let Err(e) = layout.to_rgba(&raw, &mut rgba) {
-            tracing::warn!("a frame could not be converted: {e}");
-        }
-        self.compose(&rgba)
+        self.compose(frame.rgba())
     }
 }
 

@@ -354,11 +354,8 @@ impl Frames {
     /// The next frame as RGBA, or `None` at the end of the clip (or once the child is gone).
     pub fn next_frame(&mut self) -> Option<Vec<u8>> {
         let raw = self.next_raw(Vec::new())?;
-        let I420 { width, height, .. } = self.layout;
-        let mut rgba = vec![0; width as usize * height as usize * 4];
         // Only a layout that does not match the frame's size fails, and `I420` made both.
-        self.layout.to_rgba(&raw, &mut rgba).ok()?;
-        Some(rgba)
+        self.layout.rgba(&raw).ok()
     }
 
     /// The next frame as the child sent it, laid out as [`Self::layout`] says, in `buffer`

@@ -52,6 +52,13 @@ impl I420 {
         }
     }
 
+    /// One frame (`raw`, [`Self::size`] bytes) as RGBA, in memory of its own.
+    pub fn rgba(&self, raw: &[u8]) -> Result<Vec<u8>, yuv::YuvError> {
+        let mut rgba = vec![0; self.width as usize * self.height as usize * 4];
+        self.to_rgba(raw, &mut rgba)?;
+        Ok(rgba)
+    }
+
     /// Converts one frame (`raw`, [`Self::size`] bytes) into `rgba` (`width`×`height`×4).
     pub fn to_rgba(&self, raw: &[u8], rgba: &mut [u8]) -> Result<(), yuv::YuvError> {
         let image = YuvPlanarImage {

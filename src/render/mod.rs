@@ -234,13 +234,14 @@ impl Slide {
     /// The frame's RGBA. Only a layout that does not match the frame fails, and
     /// [`Slide::from_i420`] checked that; black if it ever did.
     fn convert(&self) -> Vec<u8> {
-        let mut rgba = vec![0; self.width as usize * self.height as usize * 4];
-        if let Some((layout, raw)) = &self.frame {
-            if let Err(e) = layout.to_rgba(raw, &mut rgba) {
+        let black = || vec![0; self.width as usize * self.height as usize * 4];
+        match &self.frame {
+            Some((layout, raw)) => layout.rgba(raw).unwrap_or_else(|e| {
                 tracing::warn!("a frame could not be converted: {e}");
-            }
+                black()
+            }),
+            None => black(),
         }
-        rgba
     }
 }
 
