@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::render::i420::I420;
+use crate::render::i420::{FrameBytes, I420};
 use crate::render::{text, Layout, Slide};
 
 /// The still and where frames go on it.
@@ -85,7 +85,7 @@ impl Backdrop {
     /// Like [`Self::compose`], for a clip's frame (opaque, I420, laid out as `layout` says),
     /// given with its memory: a frame that fills the screen under no caption becomes the slide
     /// as it is, to be converted by whatever shows it, the usual case for a clip.
-    pub fn compose_i420(&self, layout: I420, raw: Vec<u8>) -> Slide {
+    pub fn compose_i420(&self, layout: I420, raw: FrameBytes) -> Slide {
         // `Frames` reads exactly a frame's worth; the still is kept if one ever was not.
         let frame = match Slide::from_i420(layout, raw) {
             Ok(frame) => frame,

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use super::animation;
 use super::video::{Pipeline, Shape};
 use super::Backdrop;
+use crate::render::i420::FrameBytes;
 use crate::render::{self, Layout, Slide};
 
 /// Where the frames go: the screen, with no fade between them.
@@ -207,11 +208,33 @@ fn run_clip(
         // The last slides sent to the screen: once the screen has let go of one, its memory
         // takes the next frame.
         let mut sent: VecDeque<Arc<Slide>> = VecDeque::new();
+        // The last slide sent whose frame is lent from the child's memory.
+        let mut lent: Option<Arc<Slide>> = None;
         // The child paces the frames by the clip's clock: each comes when it is due.
-        while let Some(frame) = frames.next_raw(reclaim(&mut sent)) {
+        loop {
+            let next = frames.next_raw(reclaim(&mut sent), &mut || {
+                // The child wants its frames back (it does before it ends): the screen gets
+                // the frame it shows in memory of its own, and lets go of the lent one.
+                let Some((layout, raw)) =
+                    lent.take().and_then(|s| s.i420().map(|(l, r)| (*l, r.to_vec())))
+                else {
+                    return;
+                };
+                if let Ok(copy) = Slide::from_i420(layout, raw) {
+                    (p.show)(Arc::new(copy));
+                }
+            });
+            let Some(frame) = next else { break };
+            // A frame lent from shared memory goes back to the child, not into the next.
+            let own = matches!(frame, FrameBytes::Owned(_));
             let slide = Arc::new(backdrop.compose_i420(frames.layout(), frame));
             (p.show)(slide.clone());
-            sent.push_back(slide);
+            if own {
+                sent.push_back(slide);
+                lent = None;
+            } else {
+                lent = Some(slide);
+            }
             if sent.len() > 4 {
                 sent.pop_front();
             }

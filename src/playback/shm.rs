@@ -4,6 +4,9 @@
 //! 1080p, 30 times a second, which measured a fifth of the child's and the frame's CPU
 //! together. With `shmsink` the child's scaler writes each frame straight into memory both
 //! processes map, the frame converts it from there, and only a 24-byte message goes each way.
+//! A frame is not copied out either: the slide that shows it holds it where the child wrote
+//! it ([`ShmFrame`]), and it is given back when the last slide holding it is dropped.
+//!
 //! `shmsink` is in gstreamer1.0-plugins-bad, which not every system has: without it the clip
 //! comes over the pipe as before ([`super::video`] chooses).
 //!
@@ -22,14 +25,20 @@
 //! as the pipe's was.)
 
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::Child;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use memmap2::Mmap;
+use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::MsgFlags;
 use nix::sys::stat::Mode;
 
 /// The largest area a child may announce: 16 frames of 4K I420 and then some.
@@ -131,20 +140,57 @@ impl Drop for SocketDir {
     }
 }
 
-/// One area the child announced, mapped.
+/// One area the child announced, mapped: shared with the frames lent from it, so that a frame
+/// on screen stays readable after the child retired its area, or ended.
 #[derive(Debug)]
 struct Area {
     id: i32,
-    map: Mmap,
+    map: Arc<Mmap>,
+}
+
+/// The way frames go back to the child, shared by the reader and every frame it lent.
+#[derive(Debug)]
+struct Giver {
+    socket: UnixStream,
+    /// Frames lent and not yet given back.
+    lent: AtomicUsize,
+}
+
+/// A frame where the child wrote it, borrowed until dropped: it is then given back, and the
+/// child may write another frame there.
+#[derive(Debug)]
+pub struct ShmFrame {
+    map: Arc<Mmap>,
+    area: i32,
+    offset: usize,
+    len: usize,
+    giver: Arc<Giver>,
+}
+
+impl AsRef<[u8]> for ShmFrame {
+    fn as_ref(&self) -> &[u8] {
+        &self.map[self.offset..self.offset + self.len]
+    }
+}
+
+impl Drop for ShmFrame {
+    fn drop(&mut self) {
+        let ack = Message { kind: ACK_BUFFER, area: self.area, first: self.offset, second: 0 };
+        // Sent without waiting, because the last holder of a frame may be the thread that
+        // draws the screen: a child that reads none of its messages (then 200 kB of them) is
+        // stuck anyway. A child that has gone cannot take the frame back, and need not.
+        let fd = self.giver.socket.as_raw_fd();
+        let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
+        let _ = nix::sys::socket::send(fd, &ack.to_bytes(), flags);
+        self.giver.lent.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// The reading end: frames as the child announces them.
 #[derive(Debug)]
 pub struct ShmReader {
-    socket: UnixStream,
+    giver: Arc<Giver>,
     areas: Vec<Area>,
-    /// The frame given out last, to give back before the next is read.
-    lent: Option<(i32, usize)>,
 }
 
 impl ShmReader {
@@ -159,7 +205,8 @@ impl ShmReader {
                     // Connected, the path is not needed: removed now (by dropping `dir`),
                     // nothing is left in /tmp if the frame is killed while the clip plays.
                     drop(dir);
-                    return Ok(ShmReader { socket, areas: Vec::new(), lent: None });
+                    let giver = Arc::new(Giver { socket, lent: AtomicUsize::new(0) });
+                    return Ok(ShmReader { giver, areas: Vec::new() });
                 }
                 Err(e) if start.elapsed() > CONNECT_TIMEOUT => return Err(e),
                 Err(_) => {}
@@ -171,17 +218,39 @@ impl ShmReader {
         }
     }
 
-    /// The next frame, which must be `size` bytes, borrowed from the shared memory until the
-    /// next call. `Ok(None)`: the clip ended (or the child is gone).
-    pub fn next(&mut self, size: usize) -> io::Result<Option<&[u8]>> {
-        if let Some((area, offset)) = self.lent.take() {
-            // A child that has gone cannot take it back, and need not.
-            let ack = Message { kind: ACK_BUFFER, area, first: offset, second: 0 };
-            let _ = self.socket.write_all(&ack.to_bytes());
+    /// How many frames are lent and not yet given back: the child has room for a few only.
+    pub fn lent(&self) -> usize {
+        self.giver.lent.load(Ordering::Relaxed)
+    }
+
+    /// Like [`Self::next`], calling `give_back` each time the child has sent nothing for
+    /// `quiet` while frames are lent: `shmsink` waits for its frames to come back before it
+    /// ends, and what holds them may not know that the clip is over.
+    pub fn next_within(
+        &mut self,
+        size: usize,
+        quiet: Duration,
+        give_back: &mut dyn FnMut(),
+    ) -> io::Result<Option<ShmFrame>> {
+        let timeout = PollTimeout::try_from(quiet).unwrap_or(PollTimeout::MAX);
+        while self.lent() > 0 {
+            let mut fds = [PollFd::new(self.giver.socket.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, timeout) {
+                Ok(0) => give_back(),
+                Ok(_) => break,
+                Err(Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
+        self.next(size)
+    }
+
+    /// The next frame, which must be `size` bytes, in the shared memory until it is dropped.
+    /// `Ok(None)`: the clip ended (or the child is gone).
+    pub fn next(&mut self, size: usize) -> io::Result<Option<ShmFrame>> {
         loop {
             let mut command = [0u8; COMMAND];
-            match self.socket.read_exact(&mut command) {
+            match (&self.giver.socket).read_exact(&mut command) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
                 Err(e) => return Err(e),
@@ -192,18 +261,19 @@ impl ShmReader {
                 CLOSE_AREA => self.areas.retain(|a| a.id != area),
                 NEW_BUFFER => {
                     let (offset, len) = (first, second);
-                    let Some(mapped) = self.areas.iter().position(|a| a.id == area) else {
+                    let Some(mapped) = self.areas.iter().find(|a| a.id == area) else {
                         return Err(invalid(format!("a frame in area {area}, never announced")));
                     };
-                    let map = &self.areas[mapped].map;
+                    let map = &mapped.map;
                     if len != size || offset.checked_add(len).is_none_or(|end| end > map.len()) {
                         return Err(invalid(format!(
                             "a frame of {len} bytes at {offset} in an area of {}, for one of {size}",
                             map.len()
                         )));
                     }
-                    self.lent = Some((area, offset));
-                    return Ok(Some(&self.areas[mapped].map[offset..offset + len]));
+                    self.giver.lent.fetch_add(1, Ordering::Relaxed);
+                    let (map, giver) = (map.clone(), self.giver.clone());
+                    return Ok(Some(ShmFrame { map, area, offset, len, giver }));
                 }
                 other => return Err(invalid(format!("message type {other}"))),
             }
@@ -217,7 +287,7 @@ impl ShmReader {
             return Err(invalid(format!("an area name of {path_len} bytes")));
         }
         let mut name = vec![0u8; path_len];
-        self.socket.read_exact(&mut name)?;
+        (&self.giver.socket).read_exact(&mut name)?;
         let name = name.split(|&b| b == 0).next().unwrap_or_default();
         let name = std::str::from_utf8(name).map_err(|_| invalid("an area name not in UTF-8"))?;
         if !name.starts_with('/') || name[1..].contains('/') || name.len() < 2 {
@@ -236,7 +306,7 @@ impl ShmReader {
             return Err(invalid(format!("an area of {size} bytes that is shorter")));
         }
         let map = map_read_only(&file, size)?;
-        self.areas.push(Area { id, map });
+        self.areas.push(Area { id, map: Arc::new(map) });
         Ok(())
     }
 }
@@ -263,6 +333,7 @@ fn invalid(what: impl std::fmt::Display) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::os::unix::net::UnixListener;
     use std::process::{Command, Stdio};
 
@@ -349,25 +420,66 @@ mod tests {
     }
 
     #[test]
-    fn frames_are_read_where_the_child_put_them_and_given_back() {
+    fn frames_are_read_where_the_child_put_them_and_given_back_when_dropped() {
         let (mut sink, mut reader, mut child) = FakeSink::start(4096, |i| (i % 251) as u8);
         sink.announce(1, 4096);
-        sink.send(NEW_BUFFER, 1, 1000, 100);
-        sink.send(NEW_BUFFER, 1, 3000, 100);
-        let first = reader.next(100).unwrap().unwrap().to_vec();
-        assert_eq!(first, (1000..1100).map(|i| (i % 251) as u8).collect::<Vec<_>>());
+        for offset in [1000, 2000, 3000] {
+            sink.send(NEW_BUFFER, 1, offset, 100);
+        }
+        let first = reader.next(100).unwrap().unwrap();
+        let want: Vec<u8> = (1000..1100).map(|i| (i % 251) as u8).collect();
+        assert_eq!(first.as_ref(), want.as_slice());
         // The name is gone once mapped: nothing is left behind if the child is killed.
         assert!(
             nix::sys::mman::shm_open(sink.name.as_str(), OFlag::O_RDONLY, Mode::empty()).is_err()
         );
-        let second = reader.next(100).unwrap().unwrap().to_vec();
-        assert_eq!(second[0], (3000 % 251) as u8);
-        // The first frame was given back before the second was read.
-        assert_eq!(sink.read_ack(), (ACK_BUFFER, 1, 1000));
-        // The child ends: so does the clip, and the last frame is given back.
+        let second = reader.next(100).unwrap().unwrap();
+        assert_eq!(second.as_ref()[0], (2000 % 251) as u8);
+        assert_eq!(reader.lent(), 2);
+        // Each is given back when the last holder lets go, in whatever order that is.
+        drop(second);
+        assert_eq!(sink.read_ack(), (ACK_BUFFER, 1, 2000));
+        assert_eq!(reader.lent(), 1);
+        // The child retires its area and ends: the frame still held reads as it did.
+        sink.send(CLOSE_AREA, 1, 0, 0);
         sink.peer.shutdown(std::net::Shutdown::Write).unwrap();
+        let third = reader.next(100).unwrap().unwrap();
         assert!(reader.next(100).unwrap().is_none());
-        assert_eq!(sink.read_ack(), (ACK_BUFFER, 1, 3000));
+        assert_eq!(first.as_ref(), want.as_slice());
+        drop(first);
+        assert_eq!(sink.read_ack(), (ACK_BUFFER, 1, 1000));
+        // Given back to a child that has gone: nothing happens (no SIGPIPE, no wait).
+        drop(sink);
+        drop(third);
+        assert_eq!(reader.lent(), 0);
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// As `shmsink` does, the child ends only once every frame is back: the holder of the last
+    /// one is asked for it when the child has been quiet a while.
+    #[test]
+    fn a_quiet_child_gets_its_frames_asked_back() {
+        let (mut sink, mut reader, mut child) = FakeSink::start(4096, |_| 7);
+        sink.announce(1, 4096);
+        sink.send(NEW_BUFFER, 1, 1000, 100);
+        let mut held = Some(reader.next(100).unwrap().unwrap());
+        let ending = std::thread::spawn(move || {
+            assert_eq!(sink.read_ack(), (ACK_BUFFER, 1, 1000));
+            sink.peer.shutdown(std::net::Shutdown::Write).unwrap();
+            sink
+        });
+        let mut asked = 0;
+        let quiet = Duration::from_millis(50);
+        let next = reader.next_within(100, quiet, &mut || {
+            asked += 1;
+            held = None;
+        });
+        assert!(next.unwrap().is_none(), "the clip ended");
+        assert_eq!(asked, 1);
+        drop(ending.join().unwrap());
+        // With nothing lent, nobody is asked.
+        assert!(reader.next_within(100, quiet, &mut || panic!("nothing was lent")).is_ok());
         child.kill().unwrap();
         child.wait().unwrap();
     }

@@ -7,12 +7,12 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::shm::{self, ShmReader, SocketDir};
 use super::{MotionError, MotionInfo, MotionLimits};
-use crate::render::i420::I420;
+use crate::render::i420::{FrameBytes, I420};
 
 /// How long `gst-discoverer-1.0` may take to read a clip's headers.
 const DISCOVER_TIMEOUT_S: u32 = 15;
@@ -39,6 +39,18 @@ fn tool(name: &str) -> Option<PathBuf> {
 pub fn available() -> bool {
     tool("gst-launch-1.0").is_some() && tool("gst-discoverer-1.0").is_some()
 }
+
+/// How long the child may be quiet, with frames lent, before they are asked for back: over
+/// two frames' time at the slowest rate phones record at (24 a second). Asked too soon (a clip
+/// whose frames come slower), the screen only copies the frame it shows.
+const QUIET: Duration = Duration::from_millis(100);
+
+/// Frames of a clip the screen may hold in shared memory at once (the one shown, the one
+/// coming, and one a fade or a screenshot keeps); any more are copied out.
+const LEND: usize = 3;
+/// Frames the shared memory has room for: those lent, the one the child is writing and the
+/// one it waits to send, and two to spare.
+const ROOM: usize = LEND + 4;
 
 /// At most this much of a discovery report is read. The verbose one prints the clip's tags
 /// whole, and a tag is as long as whoever made the clip wanted.
@@ -282,9 +294,9 @@ impl Pipeline {
         args.push(format!("video/x-raw,width={w},height={h},pixel-aspect-ratio=1/1"));
         match &shm {
             Some(dir) => {
-                // Room for a few frames: the frame gives each back as soon as it has
-                // converted it, and the scaler waits for room rather than fail.
-                let room = (layout.size * 6).min(shm::MAX_AREA);
+                // Room for the frames the screen holds ([`LEND`]) and those the child has on
+                // its way, with some to spare: the scaler waits for room rather than fail.
+                let room = (layout.size * ROOM).min(shm::MAX_AREA);
                 args.extend(
                     ["!", "shmsink", "wait-for-connection=true", "sync=true"].map(String::from),
                 );
@@ -353,35 +365,48 @@ fn die_with_parent(command: &mut Command) {
 impl Frames {
     /// The next frame as RGBA, or `None` at the end of the clip (or once the child is gone).
     pub fn next_frame(&mut self) -> Option<Vec<u8>> {
-        let raw = self.next_raw(Vec::new())?;
+        // Each frame is let go of as soon as it is converted: none is held to give back.
+        let raw = self.next_raw(Vec::new(), &mut || {})?;
         // Only a layout that does not match the frame's size fails, and `I420` made both.
-        self.layout.rgba(&raw).ok()
+        self.layout.rgba(raw.as_slice()).ok()
     }
 
-    /// The next frame as the child sent it, laid out as [`Self::layout`] says, in `buffer`
-    /// (a frame's worth of memory used before: no fresh pages to fault in at 30 frames a
-    /// second).
-    pub fn next_raw(&mut self, mut buffer: Vec<u8>) -> Option<Vec<u8>> {
+    /// The next frame as the child sent it, laid out as [`Self::layout`] says: where the child
+    /// wrote it in shared memory, or else read into `buffer` (a frame's worth of memory used
+    /// before: no fresh pages to fault in at 30 frames a second).
+    ///
+    /// `give_back` is called when the child has sent nothing for [`QUIET`] while frames it
+    /// lent are held: it should let go of them. `shmsink` waits for every frame to come back
+    /// before it ends, so the last frame of a clip, which stays on screen, would otherwise
+    /// keep the child (and this call) waiting for ever.
+    pub fn next_raw(
+        &mut self,
+        mut buffer: Vec<u8>,
+        give_back: &mut dyn FnMut(),
+    ) -> Option<FrameBytes> {
         let size = self.layout.size;
         match &mut self.from {
-            Transport::Shm(reader) => match reader.next(size) {
-                Ok(frame) => {
-                    // Copied out, so that the child has its memory back at the next frame
-                    // whatever the screen still holds.
+            Transport::Shm(reader) => match reader.next_within(size, QUIET, give_back) {
+                // The child has room for a few frames only, and would wait for one to come
+                // back: past a few held (by a screenshot, a fade, a slow screen), the frame is
+                // copied out and given back at once.
+                Ok(Some(frame)) if reader.lent() > LEND => {
                     buffer.clear();
-                    buffer.extend_from_slice(frame?);
+                    buffer.extend_from_slice(frame.as_ref());
+                    Some(FrameBytes::Owned(buffer))
                 }
+                Ok(frame) => Some(FrameBytes::Lent(Arc::new(frame?))),
                 Err(e) => {
                     tracing::warn!("the clip stopped: {e}");
-                    return None;
+                    None
                 }
             },
             Transport::Pipe { out } => {
                 buffer.resize(size, 0);
                 out.read_exact(&mut buffer).ok()?;
+                Some(FrameBytes::Owned(buffer))
             }
         }
-        Some(buffer)
     }
 
     /// How the frames are laid out: their size, and where each plane is.
@@ -545,6 +570,29 @@ height=(int)406, framerate=(fraction)10/1, pixel-aspect-ratio=(fraction)1/1
         }
         // And the frames move: not one frame sent 30 times.
         assert_ne!(shared[0], shared[29]);
+        // A screen that holds on to every frame: the first few stay where the child wrote
+        // them, untouched while held, and the rest are copied out, so the child never waits
+        // for room and the clip plays to its end.
+        let shm = Some(SocketDir::new().unwrap());
+        let (_pipeline, mut frames) = Pipeline::spawn_via(&clip, shape, false, shm).unwrap();
+        let layout = frames.layout();
+        let (mut held, mut lent) = (Vec::<FrameBytes>::new(), 0);
+        loop {
+            // Asked for them back (at the end), the holder copies the frames it holds.
+            let next = frames.next_raw(Vec::new(), &mut || {
+                for frame in &mut held {
+                    *frame = FrameBytes::Owned(frame.as_slice().to_vec());
+                }
+            });
+            let Some(frame) = next else { break };
+            lent += usize::from(matches!(frame, FrameBytes::Lent(_)));
+            held.push(frame);
+        }
+        assert_eq!(held.len(), 30);
+        assert_eq!(lent, LEND, "{held:?}");
+        for (n, (frame, piped)) in held.iter().zip(&piped).enumerate() {
+            assert!(layout.rgba(frame.as_slice()).unwrap() == *piped, "held frame {n} differs");
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

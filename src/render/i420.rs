@@ -14,7 +14,51 @@
 //! presenter converts it straight into the window's buffer ([`I420::to_xrgb`]), one pass over
 //! the memory where RGBA and then a copy into the buffer took three.
 
+use std::sync::Arc;
+
 use yuv::{YuvPlanarImage, YuvPlanarImageWithAlpha, YuvRange, YuvStandardMatrix};
+
+/// A frame's bytes, laid out as its [`I420`] says: in memory of the frame's own, or lent by
+/// the memory the child decoded it into, which is given back once the last slide showing the
+/// frame lets go of it (so a frame on screen is never copied out of shared memory).
+#[derive(Clone)]
+pub enum FrameBytes {
+    Owned(Vec<u8>),
+    Lent(Arc<dyn AsRef<[u8]> + Send + Sync>),
+}
+
+impl FrameBytes {
+    pub fn as_slice(&self) -> &[u8] {
+        match self {
+            FrameBytes::Owned(bytes) => bytes,
+            FrameBytes::Lent(lent) => lent.as_ref().as_ref(),
+        }
+    }
+
+    /// The memory, if it is the frame's own: for the next frame to be read into.
+    pub fn into_owned(self) -> Option<Vec<u8>> {
+        match self {
+            FrameBytes::Owned(bytes) => Some(bytes),
+            FrameBytes::Lent(_) => None,
+        }
+    }
+}
+
+impl From<Vec<u8>> for FrameBytes {
+    fn from(bytes: Vec<u8>) -> FrameBytes {
+        FrameBytes::Owned(bytes)
+    }
+}
+
+impl std::fmt::Debug for FrameBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let whose = match self {
+            FrameBytes::Owned(_) => "owned",
+            FrameBytes::Lent(_) => "lent",
+        };
+        write!(f, "{} bytes, {whose}", self.as_slice().len())
+    }
+}
 
 /// Where each plane of a `width`×`height` I420 frame is in the bytes GStreamer writes for it
 /// (its `video-info.c`: rows padded to 4 bytes, the chroma planes after an even number of

@@ -24,7 +24,7 @@ pub mod text;
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
-use i420::I420;
+use i420::{FrameBytes, I420};
 
 pub use compose::{veil, Layout};
 pub use error::{ErrorKind, RenderError};
@@ -140,7 +140,7 @@ pub struct Slide {
     /// The pixels; for a frame, made from it the first time they are asked for.
     rgba: OnceLock<Vec<u8>>,
     /// A clip's frame as it came, while the slide is nothing else.
-    frame: Option<(I420, Vec<u8>)>,
+    frame: Option<(I420, FrameBytes)>,
 }
 
 /// Pixels that do not make a `width`×`height` slide.
@@ -181,11 +181,12 @@ impl Slide {
     }
 
     /// A clip's frame, `raw` laid out as `layout` says, as the whole slide.
-    pub fn from_i420(layout: I420, raw: Vec<u8>) -> Result<Slide, SlideSizeError> {
-        let (width, height) = (layout.width, layout.height);
-        if raw.len() != layout.size {
+    pub fn from_i420(layout: I420, raw: impl Into<FrameBytes>) -> Result<Slide, SlideSizeError> {
+        let (width, height, raw) = (layout.width, layout.height, raw.into());
+        let len = raw.as_slice().len();
+        if len != layout.size {
             let expected = layout.size as u64;
-            return Err(SlideSizeError { width, height, len: raw.len(), expected });
+            return Err(SlideSizeError { width, height, len, expected });
         }
         Ok(Slide { width, height, rgba: OnceLock::new(), frame: Some((layout, raw)) })
     }
@@ -226,9 +227,9 @@ impl Slide {
         self.frame.as_ref().map(|(layout, raw)| (layout, raw.as_slice()))
     }
 
-    /// The frame's memory, for the next frame to be read into.
+    /// The frame's memory, if it is its own, for the next frame to be read into.
     pub fn into_i420(self) -> Option<Vec<u8>> {
-        self.frame.map(|(_, raw)| raw)
+        self.frame.and_then(|(_, raw)| raw.into_owned())
     }
 
     /// The frame's RGBA. Only a layout that does not match the frame fails, and
@@ -236,7 +237,7 @@ impl Slide {
     fn convert(&self) -> Vec<u8> {
         let black = || vec![0; self.width as usize * self.height as usize * 4];
         match &self.frame {
-            Some((layout, raw)) => layout.rgba(raw).unwrap_or_else(|e| {
+            Some((layout, raw)) => layout.rgba(raw.as_slice()).unwrap_or_else(|e| {
                 tracing::warn!("a frame could not be converted: {e}");
                 black()
             }),
@@ -378,6 +379,18 @@ mod tests {
         assert_eq!(drawn.rgba()[1..], rgba[1..]);
         let short = Slide::from_i420(layout, vec![0; 10]).unwrap_err();
         assert_eq!((short.len, short.expected), (10, layout.size as u64));
+        // A frame lent from the child's memory reads the same, is let go of with its last
+        // slide (so the child has it back), and is never taken for the next frame's memory.
+        let memory = std::sync::Arc::new(raw.clone());
+        let lent = FrameBytes::Lent(memory.clone());
+        let frame = Slide::from_i420(layout, lent).unwrap();
+        assert_eq!(frame.i420().map(|(_, r)| r), Some(raw.as_slice()));
+        assert_eq!(frame.rgba(), rgba.as_slice());
+        let shown = frame.clone();
+        assert!(frame.into_i420().is_none());
+        assert_eq!(std::sync::Arc::strong_count(&memory), 2);
+        drop(shown);
+        assert_eq!(std::sync::Arc::strong_count(&memory), 1);
     }
 
     #[test]
