@@ -12,7 +12,8 @@ Measures, for one presenter:
   - crossfade frame cost, from the frame's own debug log (window presenters only).
 Windows need a display server: run under `xvfb-run -s "-screen 0 1920x1080x24"`.
 """
-import argparse, json, os, re, statistics, subprocess, sys, tempfile, time, urllib.request
+import argparse, atexit, json, os, re, shutil, statistics, subprocess, sys, tempfile, time, \
+    urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "discord-frame")
@@ -46,6 +47,7 @@ def main():
     args = ap.parse_args()
     photo = open(args.photo, "rb").read()
     tmp = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     config = os.path.join(tmp, "config.toml")
     # A long interval: nothing rotates by itself while we measure.
     open(config, "w").write('[display]\ninterval = "1h"\ntransition = "800ms"\n')

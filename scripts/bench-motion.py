@@ -17,7 +17,8 @@
 Windows need a display server: run under `xvfb-run -s "-screen 0 1920x1080x24"`. The clips are
 made here by ffmpeg.
 """
-import argparse, json, os, re, statistics, subprocess, sys, tempfile, time, urllib.request
+import argparse, atexit, json, os, re, shutil, statistics, subprocess, sys, tempfile, time, \
+    urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "discord-frame")
@@ -231,7 +232,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--display", default="softbuffer")
     args = ap.parse_args()
+    # Its clips are 100 MB or so: gone at the end, whatever happened.
     tmp = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     for d in ("f2", "f3"):
         os.makedirs(os.path.join(tmp, d))
     clip_cpu(tmp, args.display)

@@ -9,7 +9,8 @@ that it keeps working. The photographs are Debian's mate-backgrounds; imagemagic
 portrait ones (as a phone would take them) and writes the pictures as JPEG; exiftool gives the
 captioned one the date a camera would have written.
 """
-import argparse, json, os, socket, subprocess, sys, tempfile, time, urllib.parse, urllib.request
+import argparse, atexit, json, os, shutil, socket, subprocess, sys, tempfile, time, \
+    urllib.parse, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.environ.get("DISCORD_FRAME_BIN", os.path.join(ROOT, "target", "release", "discord-frame"))
@@ -93,6 +94,7 @@ def main():
     out = ap.parse_args().out
     os.makedirs(out, exist_ok=True)
     tmp = tempfile.mkdtemp()
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     tall = [os.path.join(tmp, f"tall-{i}.jpg") for i in (1, 2)]
     portrait(os.path.join(NATURE, "YellowFlower.jpg"), tall[0])
     portrait(os.path.join(NATURE, "TwoWings.jpg"), tall[1])

@@ -9,7 +9,8 @@ phone-sized screenshot of each view in DIR (default: target/browser-shots) and p
 weight and its time to first render, for BENCHMARKS.md. Exits non-zero on the first failure.
 """
 
-import argparse, datetime, json, os, re, subprocess, sys, tempfile, time, urllib.error, urllib.request
+import argparse, atexit, datetime, json, os, re, shutil, subprocess, sys, tempfile, time, \
+    urllib.error, urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
@@ -128,6 +129,7 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     tmp = tempfile.mkdtemp(prefix="frame-browser-")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     frame = Frame(args.bin, tmp)
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
@@ -210,7 +212,8 @@ def run(driver, frame, out):
     check(frame.api("/api/screenshot.png")[1] != welcome, "the frame's screen changed")
 
     # A refused file says why, in the frame's words.
-    bad = os.path.join(tempfile.mkdtemp(), "notes.txt")
+    os.makedirs(os.path.join(tmp, "refused"))
+    bad = os.path.join(tmp, "refused", "notes.txt")
     open(bad, "w").write("not a photo")
     el("#files").send_keys(bad)
     wait(driver, "a refused file shows the frame's error",
