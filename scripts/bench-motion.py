@@ -3,11 +3,11 @@
 
   scripts/bench-motion.py [--display softbuffer|headless]
 
-  1. A 30 s 1280x720 30 fps H.264 clip played fullscreen (1920x1080), three times: the CPU of
+  1. A 30 s 1280x720 30 fps H.264 clip played fullscreen (1920x1080), five times: the CPU of
      the frame and its GStreamer child together, against the bare decode pipeline
      `gst-launch-1.0 filesrc ! decodebin ! videoconvert ! videoscale ! video/x-raw,... !
      fakesink sync=true` on the same clip, as the issue writes it (run before each play: the
-     median of the three ratios is the figure) and once asking for RGBA; frames
+     median of the five ratios is the figure) and once asking for RGBA; frames
      shown (counted by the frame, from its debug log) against the clip's 900; the frame's RSS
      while it plays, and the child's apart.
   2. A 1080p animated GIF of 200 frames: the frame's peak RSS (VmHWM) and CPU per second of
@@ -148,7 +148,7 @@ def play_once(tmp, display, clip, n):
     return frame_cpu, child_cpu / TICK, took, shown, rss, child_rss
 
 
-def clip_cpu(tmp, display, rounds=3):
+def clip_cpu(tmp, display, rounds=5):
     clip = ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-t", "30",
                    "-c:v", "libx264", "-pix_fmt", "yuv420p"], os.path.join(tmp, "clip30.mp4"))
     # The reference: the same decode and scale, into nothing, at the clip's pace. The issue's
