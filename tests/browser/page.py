@@ -212,8 +212,10 @@ def run(driver, frame, out):
     check(frame.api("/api/screenshot.png")[1] != welcome, "the frame's screen changed")
 
     # A refused file says why, in the frame's words.
-    os.makedirs(os.path.join(tmp, "refused"))
-    bad = os.path.join(tmp, "refused", "notes.txt")
+    # In the frame's own temporary folder, removed with it.
+    refused = os.path.join(os.path.dirname(frame.config), "refused")
+    os.makedirs(refused)
+    bad = os.path.join(refused, "notes.txt")
     open(bad, "w").write("not a photo")
     el("#files").send_keys(bad)
     wait(driver, "a refused file shows the frame's error",
