@@ -48,6 +48,10 @@ const MAX_AREAS: usize = 4;
 /// How long the child may take to open its socket: it does so on start, before it reads the
 /// clip, so this is only reached by a child that is stuck.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Times in a row the holder of lent frames is asked for them back, the child quiet, before
+/// the reader gives up on the clip: a holder that never lets go would otherwise keep the
+/// child, and the thread reading it, waiting for ever.
+const ASKS: u32 = 50;
 
 const NEW_AREA: u32 = 1;
 const CLOSE_AREA: u32 = 2;
@@ -225,7 +229,8 @@ impl ShmReader {
 
     /// Like [`Self::next`], calling `give_back` each time the child has sent nothing for
     /// `quiet` while frames are lent: `shmsink` waits for its frames to come back before it
-    /// ends, and what holds them may not know that the clip is over.
+    /// ends, and what holds them may not know that the clip is over. Frames still held after
+    /// [`ASKS`] such calls in a row end the clip with an error.
     pub fn next_within(
         &mut self,
         size: usize,
@@ -233,10 +238,21 @@ impl ShmReader {
         give_back: &mut dyn FnMut(),
     ) -> io::Result<Option<ShmFrame>> {
         let timeout = PollTimeout::try_from(quiet).unwrap_or(PollTimeout::MAX);
+        let mut asked = 0;
         while self.lent() > 0 {
             let mut fds = [PollFd::new(self.giver.socket.as_fd(), PollFlags::POLLIN)];
             match poll(&mut fds, timeout) {
-                Ok(0) => give_back(),
+                Ok(0) if asked == ASKS => {
+                    return Err(io::Error::other(format!(
+                        "lent frames were not given back within {:?} ({} held)",
+                        quiet * ASKS,
+                        self.lent()
+                    )))
+                }
+                Ok(0) => {
+                    asked += 1;
+                    give_back();
+                }
                 Ok(_) => break,
                 Err(Errno::EINTR) => {}
                 Err(e) => return Err(e.into()),
@@ -483,6 +499,35 @@ mod tests {
         drop(ending.join().expect("the sink had its frame back"));
         // With nothing lent, nobody is asked.
         assert!(reader.next_within(100, quiet, &mut || panic!("nothing was lent")).is_ok());
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// A holder that never lets go ends the clip after [`ASKS`] asks, rather than keep the
+    /// reader (and the child) waiting for ever.
+    #[test]
+    fn frames_never_given_back_end_the_clip() {
+        let (mut sink, mut reader, mut child) = FakeSink::start(4096, |_| 7);
+        sink.announce(1, 4096);
+        sink.send(NEW_BUFFER, 1, 1000, 100);
+        let held = reader.next(100).unwrap().unwrap();
+        // Read on a thread of its own, so that a reader that never gives up fails the test
+        // instead of hanging it.
+        let (done, result) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut asked = 0;
+            let quiet = Duration::from_millis(2);
+            let next = reader.next_within(100, quiet, &mut || asked += 1);
+            let _ = done.send((next.map(|f| f.is_some()), asked));
+        });
+        let (next, asked) = result
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the reader gave up on the frames within 10 s");
+        let error = next.expect_err("the clip ends").to_string();
+        assert_eq!(asked, ASKS);
+        assert!(error.contains("not given back within 100ms (1 held)"), "{error}");
+        // What the holder has stays readable.
+        assert!(held.as_ref().iter().all(|&b| b == 7));
         child.kill().unwrap();
         child.wait().unwrap();
     }

@@ -450,6 +450,7 @@ const FIRST_FRAME_TIMEOUT: Duration = Duration::from_secs(20);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     const H264: &str = "Analyzing file:///tmp/a.mp4
 Done discovering file:///tmp/a.mp4
@@ -574,7 +575,7 @@ height=(int)406, framerate=(fraction)10/1, pixel-aspect-ratio=(fraction)1/1
         // them, untouched while held, and the rest are copied out, so the child never waits
         // for room and the clip plays to its end.
         let shm = Some(SocketDir::new().unwrap());
-        let (_pipeline, mut frames) = Pipeline::spawn_via(&clip, shape, false, shm).unwrap();
+        let (mut pipeline, mut frames) = Pipeline::spawn_via(&clip, shape, false, shm).unwrap();
         let layout = frames.layout();
         let (mut held, mut lent) = (Vec::<FrameBytes>::new(), 0);
         loop {
@@ -588,6 +589,19 @@ height=(int)406, framerate=(fraction)10/1, pixel-aspect-ratio=(fraction)1/1
             lent += usize::from(matches!(frame, FrameBytes::Lent(_)));
             held.push(frame);
         }
+        // Ended by the child, which had every frame back (not by the reader giving up on
+        // them: the child would still be waiting).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            match pipeline.child.try_wait().unwrap() {
+                Some(status) => break status,
+                None if Instant::now() > deadline => panic!("the child still waits for frames"),
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
+        // Not killed. (Its exit code says nothing: `shmsink` in GStreamer 1.22 reports "Failed
+        // waiting on fd activity" as it stops, so gst-launch exits 1 after a clean end too.)
+        assert!(status.code().is_some(), "{status}");
         assert_eq!(held.len(), 30);
         assert_eq!(lent, LEND, "{held:?}");
         for (n, (frame, piped)) in held.iter().zip(&piped).enumerate() {
