@@ -12,31 +12,9 @@ Measures, for one presenter:
   - crossfade frame cost, from the frame's own debug log (window presenters only).
 Windows need a display server: run under `xvfb-run -s "-screen 0 1920x1080x24"`.
 """
-import argparse, atexit, json, os, re, shutil, statistics, subprocess, sys, tempfile, time, \
-    urllib.request
+import argparse, atexit, os, re, shutil, statistics, subprocess, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "discord-frame")
-
-
-def request(url, data=None, method=None, headers=None):
-    req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-    with urllib.request.urlopen(req, timeout=60) as r:
-        return r.status, r.read()
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def cpu_ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime, stime
+from harness import BIN, ROOT, Frame, cpu_ticks
 
 
 def main():
@@ -48,44 +26,27 @@ def main():
     photo = open(args.photo, "rb").read()
     tmp = tempfile.mkdtemp()
     atexit.register(shutil.rmtree, tmp, ignore_errors=True)
-    config = os.path.join(tmp, "config.toml")
     # A long interval: nothing rotates by itself while we measure.
-    open(config, "w").write('[display]\ninterval = "1h"\ntransition = "800ms"\n')
-    log_path = os.path.join(tmp, "frame.log")
-    cmd = [BIN, "--config", config, "--data-dir", os.path.join(tmp, "data"), "--port", "0",
-           "--display", args.display, "--log-level", "discord_frame=debug,warn"]
-    if args.display == "headless":
-        cmd += ["--size", "1920x1080"]
-    log = open(log_path, "w")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
+    frame = Frame('[display]\ninterval = "1h"\ntransition = "800ms"\n',
+                  folder=os.path.join(tmp, "frame"), display=args.display, size="1920x1080",
+                  log_level="discord_frame=debug,warn")
     try:
-        line = proc.stdout.readline()
-        m = re.search(r"serving on (\S+)", line)
-        if not m:
-            sys.exit(f"the frame did not start: {line!r}\n{open(log_path).read()}")
-        url = m.group(1)
-        status = json.loads(request(url + "/api/status")[1])
+        status = frame.status()
         size = (status["display"]["width"], status["display"]["height"])
         print(f"presenter: {status['display']['backend']} at {size[0]}x{size[1]}")
 
         def upload(n):
             # A trailer after the JPEG's end marker makes every upload a new photo.
-            body = photo + f"bench upload {n}".encode()
             t0 = time.perf_counter()
-            code, out = request(url + "/api/photos", data=body, method="POST")
-            pid = json.loads(out)["photos"][0]["id"]
-            while True:
-                cur = json.loads(request(url + "/api/status")[1])["current"]
-                if cur and cur["id"] == pid:
-                    return time.perf_counter() - t0
-                time.sleep(0.002)
+            frame.wait_current(frame.upload(photo + f"bench upload {n}".encode()))
+            return time.perf_counter() - t0
 
         latencies, rss = [], []
         for n in range(args.uploads):
             latencies.append(upload(n))
             if (n + 1) % 10 == 0:
                 time.sleep(1.0)  # let the fade finish
-                rss.append(rss_mb(proc.pid))
+                rss.append(frame.memory_mb())
         # The pipeline alone, same photo, same size, whole process, alternating with uploads.
         renders = []
         out = os.path.join(tmp, "slide.ppm")
@@ -94,18 +55,16 @@ def main():
             subprocess.run([BIN, "render", args.photo, "--size", f"{size[0]}x{size[1]}", "--out", out], check=True)
             renders.append(time.perf_counter() - t0)
         time.sleep(2.0)
-        t0 = cpu_ticks(proc.pid)
+        t0 = cpu_ticks(frame.proc.pid)
         time.sleep(10.0)
-        idle = cpu_ticks(proc.pid) - t0
+        idle = cpu_ticks(frame.proc.pid) - t0
         # Asleep (the screen off, as at night): nothing at all should run.
-        request(f"{url}/api/screen", json.dumps({"on": False}).encode(), "POST",
-                {"Content-Type": "application/json"})
+        frame.ok("POST", "/api/screen", b'{"on": false}', {"Content-Type": "application/json"})
         time.sleep(2.0)
-        t0 = cpu_ticks(proc.pid)
+        t0 = cpu_ticks(frame.proc.pid)
         time.sleep(10.0)
-        asleep = cpu_ticks(proc.pid) - t0
-        request(f"{url}/api/screen", json.dumps({"on": True}).encode(), "POST",
-                {"Content-Type": "application/json"})
+        asleep = cpu_ticks(frame.proc.pid) - t0
+        frame.ok("POST", "/api/screen", b'{"on": true}', {"Content-Type": "application/json"})
 
         lat, ren = statistics.median(latencies) * 1000, statistics.median(renders) * 1000
         print(f"upload -> on screen, {len(photo) / 1e6:.1f} MB JPEG: median {lat:.0f} ms "
@@ -117,16 +76,14 @@ def main():
         print(f"RSS steady: max {max(half):.0f} MB; growth over the last {10 * (len(half) - 1)} uploads: "
               f"{half[-1] - half[0]:+.1f} MB")
     finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
-    fades = re.findall(r"fade: (\d+) frames at (\S+), mean ([\d.]+) ms, worst ([\d.]+) ms", open(log_path).read())
+        code = frame.stop()
+    fades = re.findall(r"fade: (\d+) frames at (\S+), mean ([\d.]+) ms, worst ([\d.]+) ms", frame.log())
     if fades:
         means = [float(f[2]) for f in fades]
         worst = max(float(f[3]) for f in fades)
         print(f"crossfade at {fades[0][1]}: median of {len(fades)} fades' mean frame cost "
               f"{statistics.median(means):.2f} ms, worst frame {worst:.2f} ms")
-    print(f"exit status after SIGTERM: {proc.returncode}")
+    print(f"exit status after SIGTERM: {code}")
 
 
 if __name__ == "__main__":

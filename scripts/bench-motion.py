@@ -17,42 +17,9 @@
 Windows need a display server: run under `xvfb-run -s "-screen 0 1920x1080x24"`. The clips are
 made here by ffmpeg.
 """
-import argparse, atexit, json, os, re, shutil, statistics, subprocess, sys, tempfile, time, \
-    urllib.request
+import argparse, atexit, os, re, shutil, statistics, subprocess, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "discord-frame")
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def request(url, data=None, method=None):
-    req = urllib.request.Request(url, data=data, method=method)
-    with urllib.request.urlopen(req, timeout=120) as r:
-        return r.status, r.read()
-
-
-def ticks(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime, stime
-
-
-def status_kb(pid, key):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    return 0
-
-
-def children(pid):
-    out = []
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            out += open(f"/proc/{pid}/task/{task}/children").read().split()
-        except OSError:
-            pass
-    return [int(p) for p in out]
+from harness import ROOT, TICK, Frame, children, cpu_ticks, status_kb
 
 
 def ffmpeg(args, out):
@@ -60,46 +27,12 @@ def ffmpeg(args, out):
     return out
 
 
-class Frame:
-    def __init__(self, tmp, display, config):
-        path = os.path.join(tmp, "config.toml")
-        open(path, "w").write(config)
-        self.log_path = os.path.join(tmp, "frame.log")
-        cmd = [BIN, "--config", path, "--data-dir", os.path.join(tmp, "data"), "--port", "0",
-               "--display", display, "--log-level", "discord_frame=debug,warn"]
-        if display == "headless":
-            cmd += ["--size", "1920x1080"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                     stderr=open(self.log_path, "w"), text=True)
-        line = self.proc.stdout.readline()
-        m = re.match(r"discord-frame: serving on (\S+)", line)
-        if not m:
-            sys.exit(f"the frame did not start: {line!r}\n{open(self.log_path).read()}")
-        self.url = m.group(1)
-
-    def upload(self, path):
-        _, body = request(self.url + "/api/photos", open(path, "rb").read(), "POST")
-        return json.loads(body)["photos"][0]["id"]
-
-    def current(self):
-        _, body = request(self.url + "/api/status")
-        cur = json.loads(body)["current"]
-        return cur and cur["id"]
-
-    def wait_current(self, photo, within=60):
-        start = time.monotonic()
-        while self.current() != photo:
-            if time.monotonic() - start > within:
-                sys.exit(f"photo {photo} not on screen after {within} s")
-            time.sleep(0.002)
-        return time.monotonic() - start
-
-    def log(self):
-        return open(self.log_path).read()
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
+def start(folder, display, config=""):
+    """A frame for one measurement, nothing rotating by itself, its log at debug level (the
+    frames it played)."""
+    return Frame('[display]\ninterval = "1h"\ntransition = "0s"\n[http]\nmax_upload_mb = 200\n'
+                 + config, folder=folder, display=display, size="1920x1080",
+                 log_level="discord_frame=debug,warn")
 
 
 def bare_pipeline(clip, fmt):
@@ -117,31 +50,27 @@ def bare_pipeline(clip, fmt):
 def play_once(tmp, display, clip, n):
     """Plays `clip` once on a fresh frame (its folder `f1-n`): frame CPU, child CPU, the time
     it took, frames shown, the frame's RSS samples and the child's."""
-    folder = os.path.join(tmp, f"f1-{n}")
-    os.makedirs(folder)
-    frame = Frame(folder, display,
-                  '[display]\ninterval = "1h"\ntransition = "0s"\n[http]\nmax_upload_mb = 200\n'
-                  '[video]\nloops = 1\n')
+    frame = start(os.path.join(tmp, f"f1-{n}"), display, "[video]\nloops = 1\n")
     try:
         photo = frame.upload(clip)
         frame.wait_current(photo)
-        start_frame, child, child_cpu, rss, child_rss = ticks(frame.proc.pid), None, 0, [], []
+        start_frame, child, child_cpu, rss, child_rss = cpu_ticks(frame.proc.pid), None, 0, [], []
         started = time.monotonic()
         while time.monotonic() - started < 40:
             kids = children(frame.proc.pid)
             if kids:
                 child = kids[0]
                 try:
-                    child_cpu = ticks(child)
+                    child_cpu = cpu_ticks(child)
                     child_rss.append(status_kb(child, "VmRSS") / 1024)
                 except OSError:
                     pass
             elif child is not None:
                 break  # played to the end
-            rss.append(status_kb(frame.proc.pid, "VmRSS") / 1024)
+            rss.append(frame.memory_mb())
             time.sleep(0.2)
         took = time.monotonic() - started
-        frame_cpu = (ticks(frame.proc.pid) - start_frame) / TICK
+        frame_cpu = (cpu_ticks(frame.proc.pid) - start_frame) / TICK
         shown = [int(n) for n in re.findall(r"played .* \((\d+) frames\)", frame.log())]
     finally:
         frame.stop()
@@ -183,16 +112,15 @@ def gif(tmp, display):
                           "-i", path, "-f", "null", "-"], capture_output=True, text=True)
     u, s, m = ref.stderr.split()[-3:]
     ref_cpu, ref_rss = (float(u) + float(s)) / 10, int(m) / 1024
-    frame = Frame(os.path.join(tmp, "f2"), display,
-                  '[display]\ninterval = "1h"\ntransition = "0s"\n[http]\nmax_upload_mb = 200\n')
+    frame = start(os.path.join(tmp, "f2"), display)
     try:
         photo = frame.upload(path)
         frame.wait_current(photo)
         time.sleep(1)
-        before = ticks(frame.proc.pid)
+        before = cpu_ticks(frame.proc.pid)
         time.sleep(20)  # two plays: the first decodes, the second too if the frames do not fit
-        cpu = (ticks(frame.proc.pid) - before) / TICK / 20
-        hwm = status_kb(frame.proc.pid, "VmHWM") / 1024
+        cpu = (cpu_ticks(frame.proc.pid) - before) / TICK / 20
+        hwm = frame.memory_mb("VmHWM")
     finally:
         frame.stop()
     print(f"1080p GIF, 200 frames ({mb:.0f} MB): frame {cpu:.2f} s CPU per s of playback, peak "
@@ -207,20 +135,16 @@ def first_frame(tmp, display):
     if not os.path.exists(photo):
         subprocess.run([os.path.join(ROOT, "scripts", "make-bench-photos.sh"),
                         os.path.join(ROOT, "bench-photos")], check=True, capture_output=True)
-    frame = Frame(os.path.join(tmp, "f3"), display,
-                  '[display]\ninterval = "1h"\ntransition = "0s"\n[http]\nmax_upload_mb = 200\n')
+    frame = start(os.path.join(tmp, "f3"), display)
     times = {"clip": [], "photo": []}
     try:
         for i in range(5):
             for what, path in (("clip", clip), ("photo", photo)):
-                data = bytearray(open(path, "rb").read())
-                data += bytes([i])  # a new original each time, not a duplicate
-                part = os.path.join(tmp, f"upload-{what}")
-                open(part, "wb").write(data)
-                start = time.monotonic()
-                pid = frame.upload(part)
-                frame.wait_current(pid)
-                times[what].append(time.monotonic() - start)
+                with open(path, "rb") as f:
+                    data = f.read() + bytes([i])  # a new original each time, not a duplicate
+                began = time.monotonic()
+                frame.wait_current(frame.upload(data))
+                times[what].append(time.monotonic() - began)
     finally:
         frame.stop()
     c, p = statistics.median(times["clip"]), statistics.median(times["photo"])
@@ -235,8 +159,6 @@ def main():
     # Its clips are 100 MB or so: gone at the end, whatever happened.
     tmp = tempfile.mkdtemp()
     atexit.register(shutil.rmtree, tmp, ignore_errors=True)
-    for d in ("f2", "f3"):
-        os.makedirs(os.path.join(tmp, d))
     clip_cpu(tmp, args.display)
     gif(tmp, args.display)
     first_frame(tmp, args.display)

@@ -29,7 +29,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from load import FIXTURES, ROOT, Frame  # noqa: E402
+from harness import BIN, FIXTURES, Frame  # noqa: E402
 
 
 class Injection:
@@ -66,7 +66,7 @@ def files(data):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--bin", default=os.path.join(ROOT, "target/release/discord-frame"))
+    parser.add_argument("--bin", default=BIN)
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
     if not shutil.which("strace"):
@@ -82,7 +82,7 @@ def main():
 
     root = tempfile.mkdtemp()
     data = os.path.join(root, "data")
-    frame = Frame(args.bin, data_dir=data)
+    frame = Frame(binary=args.bin, data_dir=data)
     acknowledged = []
     for n in range(2):
         status, body = frame.request("POST", "/api/photos", variant(n))
@@ -119,9 +119,8 @@ def main():
     expect(status == 201, f"after the faults, an upload is stored ({status})")
     if status == 201:
         acknowledged.append(json.loads(body)["photos"][0]["sha256"])
-    frame.proc.terminate()
-    frame.proc.wait(timeout=20)
-    again = Frame(args.bin, data_dir=data)
+    frame.stop()
+    again = Frame(binary=args.bin, data_dir=data)
     status, body = again.request("GET", "/api/photos")
     listed = sorted(p["sha256"] for p in json.loads(body)["photos"])
     again.stop()
@@ -129,7 +128,6 @@ def main():
            "acknowledged photos are listed")
     stored, _ = files(data)
     expect(sorted(stored.values()) == sorted(acknowledged), "each original is intact, byte for byte")
-    frame.dir.cleanup()
     shutil.rmtree(root, ignore_errors=True)
     if failures and args.check:
         print(f"{len(failures)} expectation(s) failed", file=sys.stderr)

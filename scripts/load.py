@@ -19,21 +19,16 @@ connections are open, every upload stored. Figures go in BENCHMARKS.md.
 
 import argparse
 import concurrent.futures
-import http.client
 import os
 import resource
-import signal
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 import zlib
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIXTURES = os.path.join(ROOT, "tests", "fixtures")
+from harness import BIN, FIXTURES, Frame
 
 
 def tiny_png(n):
@@ -45,67 +40,6 @@ def tiny_png(n):
     raw = b"\x00" + bytes([n & 255, (n >> 8) & 255, 7])
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw))
             + chunk(b"IEND", b""))
-
-
-class Frame:
-    def __init__(self, binary, nofile=None, wrapper=(), data_dir=None):
-        self.dir = tempfile.TemporaryDirectory()
-        config = os.path.join(self.dir.name, "config.toml")
-        open(config, "w").close()
-
-        def limit():
-            if nofile:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-
-        self.data = data_dir or os.path.join(self.dir.name, "data")
-        self.proc = subprocess.Popen(
-            [*wrapper, binary, "--config", config, "--data-dir", self.data,
-             "--port", "0", "--display", "headless", "--size", "1280x720",
-             "--log-level", "warn"],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=limit,
-            # A group of its own: stop() signals the frame and a wrapper (strace) together; a
-            # SIGTERM to strace alone detaches it and leaves the frame running.
-            start_new_session=True,
-            env={k: v for k, v in os.environ.items() if k != "DISCORD_BOT_TOKEN"})
-        line = self.proc.stdout.readline().decode()
-        prefix = "discord-frame: serving on http://"
-        if not line.startswith(prefix):
-            raise SystemExit(f"the frame did not start: {line!r}")
-        host, port = line.strip()[len(prefix):].rsplit(":", 1)
-        self.host, self.port = host, int(port)
-
-    def request(self, method, path, body=None, headers=None, timeout=60):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=timeout)
-        try:
-            conn.request(method, path, body=body, headers=headers or {})
-            resp = conn.getresponse()
-            return resp.status, resp.read()
-        finally:
-            conn.close()
-
-    def peak_mb(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self):
-        group = self.proc.pid
-        os.killpg(group, signal.SIGTERM)
-        # Wait for the whole group: the frame may outlive a wrapper that detached.
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            self.proc.poll()
-            try:
-                os.killpg(group, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.05)
-        else:
-            os.killpg(group, signal.SIGKILL)
-        self.proc.wait()
-        self.dir.cleanup()
 
 
 def multipart(parts):
@@ -124,7 +58,7 @@ def multipart(parts):
 
 
 def scenario_uploads(binary):
-    frame = Frame(binary)
+    frame = Frame(binary=binary)
     photo = open(os.path.join(FIXTURES, "ladybird.jpg"), "rb").read()
     start = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(200) as pool:
@@ -134,32 +68,32 @@ def scenario_uploads(binary):
             range(200)))
     took = time.monotonic() - start
     stored = statuses.count(201)
-    peak = frame.peak_mb()
+    peak = frame.memory_mb("VmHWM")
     frame.stop()
     return {"stored": stored, "seconds": took, "peak_mb": peak}
 
 
 def scenario_form(binary):
-    frame = Frame(binary)
+    frame = Frame(binary=binary)
     body, headers = multipart([("file", f"{n}.png", tiny_png(n)) for n in range(300)])
     start = time.monotonic()
     status, answer = frame.request("POST", "/api/photos", body, headers)
     took = time.monotonic() - start
-    peak = frame.peak_mb()
+    peak = frame.memory_mb("VmHWM")
     frame.stop()
     return {"status": status, "bytes": len(body), "seconds": took, "peak_mb": peak,
             "answer_ok": b'"too_many_files"' in answer}
 
 
 def scenario_caption(binary):
-    frame = Frame(binary)
+    frame = Frame(binary=binary)
     photo = open(os.path.join(FIXTURES, "ladybird.jpg"), "rb").read()
     caption = ("a very long caption " * 52429)[:1 << 20].encode()
     body, headers = multipart([("caption", None, caption), ("file", "a.jpg", photo)])
     start = time.monotonic()
     status, _ = frame.request("POST", "/api/photos", body, headers)
     took = time.monotonic() - start
-    peak = frame.peak_mb()
+    peak = frame.memory_mb("VmHWM")
     frame.stop()
     return {"status": status, "seconds": took, "peak_mb": peak}
 
@@ -167,7 +101,7 @@ def scenario_caption(binary):
 def scenario_slow(binary, count=1100):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, count + 512)), hard))
-    frame = Frame(binary, nofile=1024)
+    frame = Frame(binary=binary, nofile=1024)
     socks = []
     for _ in range(count):
         s = socket.create_connection((frame.host, frame.port))
@@ -193,7 +127,7 @@ def scenario_slow(binary, count=1100):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--bin", default=os.path.join(ROOT, "target/release/discord-frame"))
+    parser.add_argument("--bin", default=BIN)
     parser.add_argument("--check", action="store_true")
     args = parser.parse_args()
     failures = []

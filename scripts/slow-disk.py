@@ -21,7 +21,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from load import FIXTURES, ROOT, Frame  # noqa: E402
+from harness import BIN, FIXTURES, Frame  # noqa: E402
 
 
 def timed(frame, method, path):
@@ -37,7 +37,7 @@ def summary(values):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--bin", default=os.path.join(ROOT, "target/release/discord-frame"))
+    parser.add_argument("--bin", default=BIN)
     parser.add_argument("--delay-ms", type=int, default=250)
     parser.add_argument("--uploads", type=int, default=8)
     parser.add_argument("--check", action="store_true")
@@ -49,7 +49,7 @@ def main():
     wrapper = ["strace", "-f", "-qq", "--seccomp-bpf", "-o", "/dev/null",
                "-e", "trace=fsync,fdatasync",
                "-e", f"inject=fsync,fdatasync:delay_enter={delay_us}"]
-    frame = Frame(args.bin, wrapper=wrapper)
+    frame = Frame(binary=args.bin, wrapper=wrapper)
     photo = open(os.path.join(FIXTURES, "ladybird.jpg"), "rb").read()
     # Two photos first, so that `next` has somewhere to go.
     for n in range(2):

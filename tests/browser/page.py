@@ -9,14 +9,16 @@ phone-sized screenshot of each view in DIR (default: target/browser-shots) and p
 weight and its time to first render, for BENCHMARKS.md. Exits non-zero on the first failure.
 """
 
-import argparse, atexit, datetime, json, os, re, shutil, subprocess, sys, tempfile, time, \
-    urllib.error, urllib.request
+import argparse, atexit, datetime, json, os, re, shutil, subprocess, sys, tempfile, time
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+from harness import Frame as Running  # noqa: E402
+
 PHOTOS = ["/usr/share/backgrounds/mate/nature/Aqua.jpg",
           "/usr/share/backgrounds/mate/nature/LadyBird.jpg"]
 # A phone: an iPhone 12/13/14's viewport in CSS pixels.
@@ -37,39 +39,19 @@ transition = "0s"
 """
 
 
-def request(url, body=None, method="GET", headers=None):
-    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as r:
-            return r.status, r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read()
+class Frame(Running):
+    """The frame for the browser test, its log at the config's level (the test reads it for
+    secrets)."""
 
-
-class Frame:
     def __init__(self, binary, tmp):
+        super().__init__(CONFIG, folder=tmp, binary=binary, log_level=None)
         self.config = os.path.join(tmp, "config.toml")
-        open(self.config, "w").write(CONFIG)
-        self.log_path = os.path.join(tmp, "frame.log")
-        cmd = [binary, "--config", self.config, "--data-dir", os.path.join(tmp, "data"),
-               "--port", "0", "--display", "headless", "--size", "1280x720"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE,
-                                     stderr=open(self.log_path, "w"), text=True)
-        line = self.proc.stdout.readline()
-        m = re.match(r"discord-frame: serving on (\S+)", line)
-        if not m:
-            sys.exit(f"the frame did not start: {line!r}\n{open(self.log_path).read()}")
-        self.url = m.group(1).rstrip("/")
 
     def api(self, path, body=None, method="GET", headers=None):
         """The API as a program on the network uses it: with the token."""
         headers = {"Authorization": f"Bearer {TOKEN}", **(headers or {})}
-        status, data = request(self.url + path, body, method, headers)
+        status, data = self.request(method, path, body, headers, timeout=30)
         return status, (json.loads(data) if data[:1] in (b"{", b"[") else data)
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait(10)
 
 
 def read_code(frame, out, name):
@@ -254,7 +236,7 @@ def run(driver, frame, out):
     box.send_keys("Grandma's garden")
     el("#photo-save").click()
     wait(driver, "the caption is stored",
-         lambda: frame.api(f"/api/photos")[1]["photos"][1]["caption"] == "Grandma's garden")
+         lambda: frame.api("/api/photos")[1]["photos"][1]["caption"] == "Grandma's garden")
     wait(driver, "the tile shows it", lambda: "Grandma's garden" in
          el(f'.tile[data-id="{target}"] span').get_attribute("textContent"))
     wait(driver, "the screen's caption changed too",
