@@ -56,7 +56,8 @@ def children(pid):
 
 class Frame:
     """One running frame. `config` is its config.toml; the folder (a temporary one unless
-    given) holds the config, the log (`frame.log`) and, unless `data_dir` is given, the data.
+    given) holds the config (`config`, its path), the log (`frame.log`) and, unless `data_dir`
+    is given, the data.
 
     `size` applies to the headless display only (a window takes its screen's size).
     `log_level` None leaves the level to the config's [log] section. `env` adds
@@ -69,12 +70,12 @@ class Frame:
         self._temporary = None if folder else tempfile.TemporaryDirectory()
         self.folder = folder or self._temporary.name
         os.makedirs(self.folder, exist_ok=True)
-        path = os.path.join(self.folder, "config.toml")
-        with open(path, "w") as f:
+        self.config = os.path.join(self.folder, "config.toml")
+        with open(self.config, "w") as f:
             f.write(config)
         self.data = data_dir or os.path.join(self.folder, "data")
         self.log_path = os.path.join(self.folder, "frame.log")
-        cmd = [*wrapper, binary, "--config", path, "--data-dir", self.data,
+        cmd = [*wrapper, binary, "--config", self.config, "--data-dir", self.data,
                "--port", str(port), "--display", display]
         if log_level:
             cmd += ["--log-level", log_level]

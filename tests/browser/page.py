@@ -45,7 +45,6 @@ class Frame(Running):
 
     def __init__(self, binary, tmp):
         super().__init__(CONFIG, folder=tmp, binary=binary, log_level=None)
-        self.config = os.path.join(tmp, "config.toml")
 
     def api(self, path, body=None, method="GET", headers=None):
         """The API as a program on the network uses it: with the token."""
