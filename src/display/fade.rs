@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
+use crate::render::backdrop::under_caption;
 use crate::render::Slide;
 
 /// A crossfade in progress.
@@ -90,6 +91,52 @@ pub fn copy_xrgb(from: &[u8], out: &mut [u32]) {
     }
 }
 
+/// Writes `slide` (the buffer's size) into softbuffer's 0RGB words. A clip's frame is
+/// converted straight into its place, and the still it lies on copied around it: each word
+/// is written once, and the frame's RGBA and the composed slide are never made (they cost a
+/// letterboxed clip five times what a clip filling the screen costs, `bench-motion.py`).
+pub fn slide_xrgb(slide: &Slide, out: &mut [u32]) -> Result<(), yuv::YuvError> {
+    let (w, h) = (slide.width() as usize, slide.height() as usize);
+    let Some(frame) = slide.frame() else {
+        copy_xrgb(slide.rgba(), out);
+        return Ok(());
+    };
+    let raw = frame.raw.as_slice();
+    let Some(backdrop) = &frame.backdrop else {
+        return frame.layout.to_xrgb(raw, out, w);
+    };
+    let (x0, y0, fw, fh) = backdrop.dest();
+    let (x0, y0, fw, fh) = (x0 as usize, y0 as usize, fw as usize, fh as usize);
+    if x0 + fw > w || y0 + fh > h || backdrop.still().size() != slide.size() {
+        // Not a shape `Backdrop::frame` makes; the composed slide is right whatever it is.
+        copy_xrgb(slide.rgba(), out);
+        return Ok(());
+    }
+    let still = backdrop.still().rgba();
+    for (y, (row, from)) in out.chunks_exact_mut(w).zip(still.chunks_exact(w * 4)).enumerate() {
+        if (y0..y0 + fh).contains(&y) {
+            copy_xrgb(&from[..x0 * 4], &mut row[..x0]);
+            copy_xrgb(&from[(x0 + fw) * 4..], &mut row[x0 + fw..]);
+        } else {
+            copy_xrgb(from, row);
+        }
+    }
+    frame.layout.to_xrgb(raw, &mut out[y0 * w + x0..], w)?;
+    if let Some((top, mask)) = backdrop.caption() {
+        // The caption over the picture; the rest of its band is the still's, captioned.
+        let top = top as usize;
+        for y in top.max(y0)..(y0 + fh).min(h) {
+            let row = &mut out[y * w + x0..y * w + x0 + fw];
+            let cover = &mask[(y - top) * w + x0..(y - top) * w + x0 + fw];
+            for (word, &a) in row.iter_mut().zip(cover) {
+                let ch = |shift: u32| under_caption((*word >> shift) & 0xff, u32::from(a)) << shift;
+                *word = ch(16) | ch(8) | ch(0);
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,5 +187,37 @@ mod tests {
         let big = flat(6, 6, 7);
         let c = conform(&big, 2, 2);
         assert_eq!(c.rgba(), flat(2, 2, 7).rgba());
+    }
+
+    /// Softbuffer gets the very words of the composed slide, however a clip's frame lies:
+    /// letterboxed under a caption, filling the screen under one, or filling it alone.
+    #[test]
+    fn a_clip_frame_goes_into_softbuffer_as_the_composed_slide() {
+        use crate::render::i420::{FrameBytes, I420};
+        use crate::render::{text, Backdrop, Fit, Layout};
+        use std::sync::Arc;
+
+        for (clip, caption) in
+            [((90, 160), Some("At the lake")), ((320, 200), Some("Hi")), ((320, 200), None)]
+        {
+            let layout = Layout::new(clip, (320, 200), Fit::Contain);
+            let mut still = Slide::filled(320, 200, [30, 60, 90, 255]);
+            if let Some(line) = caption {
+                text::caption(&mut still, line);
+            }
+            let backdrop = Arc::new(Backdrop::new(Arc::new(still), &layout, caption));
+            let (w, h) = backdrop.frame_size();
+            let i420 = I420::new(w, h);
+            let raw: Vec<u8> = (0..i420.size).map(|i| (16 + i * 7 % 220) as u8).collect();
+            let slide = backdrop.frame(i420, FrameBytes::Owned(raw));
+            assert!(slide.frame().is_some(), "{clip:?}: the frame is converted in place");
+            let mut want = vec![0u32; 320 * 200];
+            copy_xrgb(&slide.detached().into_rgba(), &mut want);
+            let mut got = vec![0xdead_beef_u32; 320 * 200];
+            slide_xrgb(&slide, &mut got).unwrap();
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(g, w, "{clip:?}, {caption:?}: word {i} ({}, {})", i % 320, i / 320);
+            }
+        }
     }
 }

@@ -55,17 +55,14 @@ impl Present for SoftPresenter {
         let mut buffer =
             self.surface.buffer_mut().map_err(|e| anyhow::anyhow!("softbuffer: {e}"))?;
         let fading = from.filter(|_| weight < 256);
-        match (fading, to.i420()) {
-            // A clip's frame that fills the window: converted straight into it, in one pass
-            // over the memory (its RGBA is never made).
-            (None, Some((frame, raw))) if to.size() == (w, h) => frame
-                .to_xrgb(raw, &mut buffer)
-                .map_err(|e| anyhow::anyhow!("a frame of {w}×{h}: {e}"))?,
-            (Some(from), _) => {
+        match fading {
+            Some(from) => {
                 let (from, to) = (fade::conform(from, w, h), fade::conform(to, w, h));
                 fade::blend_xrgb(from.rgba(), to.rgba(), weight, &mut buffer);
             }
-            (None, _) => fade::copy_xrgb(fade::conform(to, w, h).rgba(), &mut buffer),
+            // A clip's frame is converted straight into the buffer, in its place.
+            None => fade::slide_xrgb(&fade::conform(to, w, h), &mut buffer)
+                .map_err(|e| anyhow::anyhow!("a slide of {w}×{h}: {e}"))?,
         }
         buffer.present().map_err(|e| anyhow::anyhow!("softbuffer present: {e}"))?;
         Ok(())

@@ -11,11 +11,10 @@
 //! - [`video`]: what ingest learns of a clip (`gst-discoverer-1.0`), and its frames
 //!   (`gst-launch-1.0`), as the child sends them (I420, see [`crate::render::i420`]).
 //! - [`shm`]: how they come when GStreamer has `shmsink`: in memory both processes map.
-//! - [`player`]: plays a stored animation or clip on the screen until it is stopped.
-//! - [`backdrop`]: the slide a moving picture plays on: the still's matte and caption.
+//! - [`player`]: plays a stored animation or clip on the screen until it is stopped, each
+//!   frame on its [`Backdrop`](crate::render::Backdrop) (the still's matte and caption).
 
 pub mod animation;
-pub mod backdrop;
 pub mod player;
 pub mod shm;
 pub mod video;
@@ -24,7 +23,6 @@ use std::time::Duration;
 
 use crate::render::ErrorKind;
 
-pub use backdrop::Backdrop;
 pub use player::{Player, Playing};
 
 /// What a moving picture may cost, checked at ingest.

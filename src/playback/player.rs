@@ -13,9 +13,8 @@ use std::time::{Duration, Instant};
 
 use super::animation;
 use super::video::{Pipeline, Shape};
-use super::Backdrop;
 use crate::render::i420::FrameBytes;
-use crate::render::{self, Layout, Slide};
+use crate::render::{self, Backdrop, Layout, Slide};
 
 /// Where the frames go: the screen, with no fade between them.
 pub type Show = Arc<dyn Fn(Arc<Slide>) + Send + Sync>;
@@ -74,8 +73,11 @@ impl Player {
         let spawned = std::thread::Builder::new().name("player".into()).spawn(move || {
             let mut clock = Clock { stop, next: Instant::now() };
             // Drawn here, off the slideshow's task, during the crossfade.
-            let backdrop =
-                Backdrop::new(playing.still.clone(), &playing.layout, playing.caption.as_deref());
+            let backdrop = Arc::new(Backdrop::new(
+                playing.still.clone(),
+                &playing.layout,
+                playing.caption.as_deref(),
+            ));
             if !clock.wait(playing.after) {
                 return;
             }
@@ -188,7 +190,7 @@ fn reclaim(sent: &mut VecDeque<Arc<Slide>>) -> Vec<u8> {
 
 fn run_clip(
     p: &Playing,
-    backdrop: &Backdrop,
+    backdrop: &Arc<Backdrop>,
     path: &std::path::Path,
     sound: bool,
     clock: Clock,
@@ -215,19 +217,14 @@ fn run_clip(
             let next = frames.next_raw(reclaim(&mut sent), &mut || {
                 // The child wants its frames back (it does before it ends): the screen gets
                 // the frame it shows in memory of its own, and lets go of the lent one.
-                let Some((layout, raw)) =
-                    lent.take().and_then(|s| s.i420().map(|(l, r)| (*l, r.to_vec())))
-                else {
-                    return;
-                };
-                if let Ok(copy) = Slide::from_i420(layout, raw) {
-                    (p.show)(Arc::new(copy));
+                if let Some(shown) = lent.take() {
+                    (p.show)(Arc::new(shown.detached()));
                 }
             });
             let Some(frame) = next else { break };
             // A frame lent from shared memory goes back to the child, not into the next.
             let own = matches!(frame, FrameBytes::Owned(_));
-            let slide = Arc::new(backdrop.compose_i420(frames.layout(), frame));
+            let slide = Arc::new(backdrop.frame(frames.layout(), frame));
             (p.show)(slide.clone());
             if own {
                 sent.push_back(slide);

@@ -124,20 +124,25 @@ impl I420 {
         )
     }
 
-    /// Converts one frame into softbuffer's 0RGB words (`width`×`height` of them).
+    /// Converts one frame into softbuffer's 0RGB words: `out` starts at the frame's top-left
+    /// word and its rows are `stride` words apart (the window's width), so that a frame is
+    /// written in its place on the screen; the words between the rows are left as they are.
     ///
     /// `yuv` writes BGRA, which in a little-endian word is 0RGB when its alpha is 0, as
     /// softbuffer asks: it is given a plane of zero alpha (the same band of zeros for each band
     /// of rows), so that the top bytes are written right in the same pass rather than cleared
     /// in a second one, which cost a fifth more (`cargo bench --bench fade`).
-    pub fn to_xrgb(&self, raw: &[u8], out: &mut [u32]) -> Result<(), yuv::YuvError> {
+    pub fn to_xrgb(&self, raw: &[u8], out: &mut [u32], stride: usize) -> Result<(), yuv::YuvError> {
         const BAND: usize = 16; // Even, so that a band starts on a chroma row.
         let (w, h) = (self.width as usize, self.height as usize);
         let (y_plane, u_plane) = (&raw[..self.u_offset], &raw[self.u_offset..self.v_offset]);
         let v_plane = &raw[self.v_offset..self.v_offset + self.c_stride * self.c_rows];
         let zeros = vec![0u8; w * BAND];
-        for (band, words) in out[..w * h].chunks_mut(w * BAND).enumerate() {
-            let (top, rows) = (band * BAND, words.len() / w);
+        for top in (0..h).step_by(BAND) {
+            let rows = BAND.min(h - top);
+            // Cut to what `out` has: `yuv` then says it is short, where slicing would panic.
+            let end = ((top + rows - 1) * stride + w).min(out.len());
+            let words = &mut out[(top * stride).min(end)..end];
             let image = YuvPlanarImageWithAlpha {
                 y_plane: &y_plane[top * self.y_stride..],
                 y_stride: self.y_stride as u32,
@@ -153,14 +158,16 @@ impl I420 {
             yuv::yuv420_alpha_to_bgra(
                 &image,
                 bytemuck::cast_slice_mut(words),
-                self.width * 4,
+                (stride * 4) as u32,
                 YuvRange::Limited,
                 YuvStandardMatrix::Bt709,
                 false,
             )?;
             if cfg!(target_endian = "big") {
                 // B, G, R, 0 in memory is 0RGB read little-endian only.
-                words.iter_mut().for_each(|word| *word = word.swap_bytes());
+                for row in words.chunks_mut(stride) {
+                    row[..w].iter_mut().for_each(|word| *word = word.swap_bytes());
+                }
             }
         }
         Ok(())
@@ -192,11 +199,33 @@ mod tests {
         let mut rgba = vec![0u8; 37 * 41 * 4];
         layout.to_rgba(&raw, &mut rgba).unwrap();
         let mut words = vec![0xdead_beef_u32; 37 * 41];
-        layout.to_xrgb(&raw, &mut words).unwrap();
+        layout.to_xrgb(&raw, &mut words, 37).unwrap();
         for (i, (word, px)) in words.iter().zip(rgba.chunks_exact(4)).enumerate() {
             let want = u32::from_be_bytes([0, px[0], px[1], px[2]]);
             assert_eq!(*word, want, "pixel {i}: {word:08x}, want {want:08x}");
         }
+    }
+
+    /// Written in its place in a wider buffer, a frame's rows are the same words, and the
+    /// words around it (left, right, below) are not touched; a buffer too short is an error,
+    /// not a panic.
+    #[test]
+    fn a_frame_is_written_in_its_place_and_nowhere_else() {
+        let layout = I420::new(37, 41);
+        let raw: Vec<u8> = (0..layout.size).map(|i| (i * 7 % 251) as u8).collect();
+        let mut alone = vec![0u32; 37 * 41];
+        layout.to_xrgb(&raw, &mut alone, 37).unwrap();
+        let (stride, x0, y0) = (50, 5, 3);
+        let mut wide = vec![0xdead_beef_u32; stride * 46];
+        layout.to_xrgb(&raw, &mut wide[y0 * stride + x0..], stride).unwrap();
+        for (i, word) in wide.iter().enumerate() {
+            let (x, y) = (i % stride, i / stride);
+            let inside = (x0..x0 + 37).contains(&x) && (y0..y0 + 41).contains(&y);
+            let want = if inside { alone[(y - y0) * 37 + x - x0] } else { 0xdead_beef };
+            assert_eq!(*word, want, "word at {x},{y}");
+        }
+        let mut short = vec![0u32; 37 * 40];
+        assert!(layout.to_xrgb(&raw, &mut short, 37).is_err());
     }
 
     #[test]

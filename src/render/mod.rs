@@ -6,6 +6,7 @@
 //! header before anything is allocated; JPEGs are decoded at a reduced DCT scale; the photo is
 //! resized *before* it is rotated, so rotation moves a slide's worth of pixels, not a photo's.
 
+pub mod backdrop;
 pub mod card;
 mod compose;
 mod decode;
@@ -22,10 +23,11 @@ mod taken;
 pub mod text;
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use i420::{FrameBytes, I420};
 
+pub use backdrop::Backdrop;
 pub use compose::{veil, Layout};
 pub use error::{ErrorKind, RenderError};
 pub use rotate::Rotate;
@@ -130,9 +132,10 @@ impl PhotoInfo {
 /// The fields are private so that `rgba.len() == width * height * 4` always holds: the
 /// presenters and the crossfade index pixels by it.
 ///
-/// A clip's frame that fills the screen is kept as the child sent it (I420) and its RGBA made
-/// only when something asks for it: the CPU presenter converts the frame straight into the
-/// window's buffer instead ([`Slide::i420`]), and nothing else looks at most frames.
+/// A clip's frame is kept as the child sent it (I420), with the backdrop it lies on when it
+/// does not fill the screen alone, and its RGBA made only when something asks for it: the CPU
+/// presenter converts the frame straight into the window's buffer instead ([`Slide::frame`]),
+/// and nothing else looks at most frames.
 #[derive(Clone)]
 pub struct Slide {
     width: u32,
@@ -140,7 +143,17 @@ pub struct Slide {
     /// The pixels; for a frame, made from it the first time they are asked for.
     rgba: OnceLock<Vec<u8>>,
     /// A clip's frame as it came, while the slide is nothing else.
-    frame: Option<(I420, FrameBytes)>,
+    frame: Option<Frame>,
+}
+
+/// A clip's frame as the child sent it, and where it lies.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    pub layout: I420,
+    pub raw: FrameBytes,
+    /// The still the frame lies on, in its picture's place (letterboxed, or under a caption);
+    /// `None` when the frame is the whole slide.
+    pub backdrop: Option<Arc<Backdrop>>,
 }
 
 /// Pixels that do not make a `width`×`height` slide.
@@ -188,7 +201,14 @@ impl Slide {
             let expected = layout.size as u64;
             return Err(SlideSizeError { width, height, len, expected });
         }
-        Ok(Slide { width, height, rgba: OnceLock::new(), frame: Some((layout, raw)) })
+        let frame = Frame { layout, raw, backdrop: None };
+        Ok(Slide { width, height, rgba: OnceLock::new(), frame: Some(frame) })
+    }
+
+    /// A clip's frame, already checked against its layout, on `backdrop` (whose still gives
+    /// the slide's size).
+    pub(crate) fn framed(frame: Frame, (width, height): (u32, u32)) -> Slide {
+        Slide { width, height, rgba: OnceLock::new(), frame: Some(frame) }
     }
 
     pub fn width(&self) -> u32 {
@@ -223,25 +243,40 @@ impl Slide {
     }
 
     /// The clip's frame this slide is, as it came: for a presenter that converts it itself.
-    pub fn i420(&self) -> Option<(&I420, &[u8])> {
-        self.frame.as_ref().map(|(layout, raw)| (layout, raw.as_slice()))
+    pub fn frame(&self) -> Option<&Frame> {
+        self.frame.as_ref()
     }
 
     /// The frame's memory, if it is its own, for the next frame to be read into.
     pub fn into_i420(self) -> Option<Vec<u8>> {
-        self.frame.and_then(|(_, raw)| raw.into_owned())
+        self.frame.and_then(|frame| frame.raw.into_owned())
+    }
+
+    /// The same slide, its frame in memory of its own: for a frame lent from memory the child
+    /// wants back.
+    pub fn detached(&self) -> Slide {
+        let mut slide = self.clone();
+        if let Some(frame) = &mut slide.frame {
+            frame.raw = FrameBytes::Owned(frame.raw.as_slice().to_vec());
+        }
+        slide
     }
 
     /// The frame's RGBA. Only a layout that does not match the frame fails, and
     /// [`Slide::from_i420`] checked that; black if it ever did.
     fn convert(&self) -> Vec<u8> {
         let black = || vec![0; self.width as usize * self.height as usize * 4];
-        match &self.frame {
-            Some((layout, raw)) => layout.rgba(raw.as_slice()).unwrap_or_else(|e| {
+        let Some(frame) = &self.frame else { return black() };
+        let rgba = match frame.layout.rgba(frame.raw.as_slice()) {
+            Ok(rgba) => rgba,
+            Err(e) => {
                 tracing::warn!("a frame could not be converted: {e}");
-                black()
-            }),
-            None => black(),
+                return black();
+            }
+        };
+        match &frame.backdrop {
+            Some(backdrop) => backdrop.compose(&rgba).into_rgba(),
+            None => rgba,
         }
     }
 }
@@ -368,13 +403,13 @@ mod tests {
         let mut rgba = vec![0; 6 * 4 * 4];
         layout.to_rgba(&raw, &mut rgba).unwrap();
         let frame = Slide::from_i420(layout, raw.clone()).unwrap();
-        assert_eq!(frame.i420().map(|(_, r)| r), Some(raw.as_slice()));
+        assert_eq!(frame.frame().map(|f| f.raw.as_slice()), Some(raw.as_slice()));
         assert_eq!(frame, Slide::new(6, 4, rgba.clone()).unwrap());
         assert_eq!(frame.clone().into_rgba(), rgba);
         assert_eq!(frame.clone().into_i420(), Some(raw.clone()));
         let mut drawn = frame;
         drawn.rgba_mut()[0] = 1;
-        assert!(drawn.i420().is_none() && drawn.clone().into_i420().is_none());
+        assert!(drawn.frame().is_none() && drawn.clone().into_i420().is_none());
         assert_eq!(drawn.rgba()[0], 1);
         assert_eq!(drawn.rgba()[1..], rgba[1..]);
         let short = Slide::from_i420(layout, vec![0; 10]).unwrap_err();
@@ -384,7 +419,7 @@ mod tests {
         let memory = std::sync::Arc::new(raw.clone());
         let lent = FrameBytes::Lent(memory.clone());
         let frame = Slide::from_i420(layout, lent).unwrap();
-        assert_eq!(frame.i420().map(|(_, r)| r), Some(raw.as_slice()));
+        assert_eq!(frame.frame().map(|f| f.raw.as_slice()), Some(raw.as_slice()));
         assert_eq!(frame.rgba(), rgba.as_slice());
         let shown = frame.clone();
         assert!(frame.into_i420().is_none());

@@ -2,11 +2,16 @@
 //! caption), into which each frame is copied. The matte is painted once, not every frame (a
 //! blurred matte costs more than a Pi can spend 30 times a second), and the caption is put
 //! back over each frame from a mask drawn once.
+//!
+//! A clip's frame is not composed here at once: its slide keeps the frame and its backdrop
+//! ([`Backdrop::frame`]), so that the CPU presenter converts the frame straight into the
+//! window and copies the still around it, one pass over the screen's memory, as for a frame
+//! that fills the screen (a phone's upright clip is letterboxed on a landscape screen).
 
 use std::sync::Arc;
 
-use crate::render::i420::{FrameBytes, I420};
-use crate::render::{text, Layout, Slide};
+use super::i420::{FrameBytes, I420};
+use super::{text, Frame, Layout, Slide};
 
 /// The still and where frames go on it.
 #[derive(Debug, Clone)]
@@ -46,6 +51,17 @@ impl Backdrop {
         (self.dest.2, self.dest.3)
     }
 
+    /// The picture's rectangle on the slide: x, y, width, height.
+    pub fn dest(&self) -> (u32, u32, u32, u32) {
+        self.dest
+    }
+
+    /// The caption's band: its top row, and the coverage (0..=255) of each of its pixels, row
+    /// by row over the slide's width; `None` without a caption.
+    pub fn caption(&self) -> Option<(u32, &[u8])> {
+        self.caption.as_ref().map(|(top, mask)| (*top, mask.as_slice()))
+    }
+
     /// The slide with `frame` (RGBA, [`Self::frame_size`]) in the picture's place. A frame's
     /// see-through pixels show black: an animation's background is the picture's own.
     pub fn compose(&self, frame: &[u8]) -> Slide {
@@ -73,8 +89,7 @@ impl Backdrop {
                     let a = u32::from(mask[((y - top) * sw + x) as usize]);
                     let i = ((y * sw + x) * 4) as usize;
                     for ch in &mut out[i..i + 3] {
-                        let dark = (u32::from(*ch) * text::CAPTION_KEEP) >> 8;
-                        *ch = ((dark * (255 - a) + 255 * a) / 255) as u8;
+                        *ch = under_caption(u32::from(*ch), a) as u8;
                     }
                 }
             }
@@ -82,12 +97,12 @@ impl Backdrop {
         Slide::new(sw, self.still.height(), out).expect("the still's own size")
     }
 
-    /// Like [`Self::compose`], for a clip's frame (opaque, I420, laid out as `layout` says),
-    /// given with its memory: a frame that fills the screen under no caption becomes the slide
-    /// as it is, to be converted by whatever shows it, the usual case for a clip.
-    pub fn compose_i420(&self, layout: I420, raw: FrameBytes) -> Slide {
+    /// The slide for a clip's frame (opaque, I420, laid out as `layout` says), given with its
+    /// memory: the frame on this backdrop, composed only when something asks for its RGBA. A
+    /// frame that fills the screen under no caption is the slide alone.
+    pub fn frame(self: &Arc<Self>, layout: I420, raw: FrameBytes) -> Slide {
         // `Frames` reads exactly a frame's worth; the still is kept if one ever was not.
-        let frame = match Slide::from_i420(layout, raw) {
+        let mut frame = match Slide::from_i420(layout, raw) {
             Ok(frame) => frame,
             Err(e) => {
                 tracing::warn!("a frame was not shown: {e}");
@@ -95,11 +110,24 @@ impl Backdrop {
             }
         };
         let (sw, sh) = self.still.size();
-        if self.dest == (0, 0, sw, sh) && frame.size() == (sw, sh) && self.caption.is_none() {
+        if self.dest == (0, 0, sw, sh) && self.caption.is_none() && frame.size() == (sw, sh) {
             return frame;
+        }
+        if frame.size() == self.frame_size() {
+            if let Some(alone) = frame.frame.take() {
+                let on = Frame { backdrop: Some(self.clone()), ..alone };
+                return Slide::framed(on, (sw, sh));
+            }
         }
         self.compose(frame.rgba())
     }
+}
+
+/// A channel (0..=255) of a picture under a caption of coverage `a` (0..=255): darkened as
+/// the caption's band is, and the caption's white over it.
+pub fn under_caption(ch: u32, a: u32) -> u32 {
+    let dark = (ch * text::CAPTION_KEEP) >> 8;
+    (dark * (255 - a) + 255 * a) / 255
 }
 
 #[cfg(test)]
@@ -135,5 +163,36 @@ mod tests {
         assert_eq!(&got.rgba()[..4], &[9, 9, 9, 255], "the still's matte is kept");
         let at = ((y * 320 + x) * 4) as usize;
         assert_eq!(&got.rgba()[at..at + 8], &frame[..8]);
+    }
+
+    /// A clip's frame put on a backdrop stays the frame (for the presenter to convert in
+    /// place) and reads as the composed slide; alone on the screen it is just the frame.
+    #[test]
+    fn a_clip_frame_keeps_its_backdrop_until_asked_for_pixels() {
+        let layout = Layout::new((90, 160), (320, 200), Fit::Contain);
+        let (w, h) = (layout.dest.2, layout.dest.3);
+        let i420 = I420::new(w, h);
+        let raw: Vec<u8> = (0..i420.size).map(|i| (16 + i * 7 % 220) as u8).collect();
+        let mut still = Slide::filled(320, 200, [30, 60, 90, 255]);
+        text::caption(&mut still, "At the lake");
+        let backdrop = Arc::new(Backdrop::new(Arc::new(still), &layout, Some("At the lake")));
+        let slide = backdrop.frame(i420, FrameBytes::Owned(raw.clone()));
+        assert_eq!(slide.size(), (320, 200));
+        let frame = slide.frame().expect("the frame is kept as it came");
+        assert!(frame.backdrop.is_some());
+        let composed = backdrop.compose(&i420.rgba(&raw).unwrap());
+        assert_eq!(slide, composed);
+        assert_eq!(slide.detached(), composed);
+        // A frame of another size than the picture's place is composed at once.
+        let other = I420::new(w + 2, h);
+        let odd = backdrop.frame(other, FrameBytes::Owned(vec![128; other.size]));
+        assert!(odd.frame().is_none());
+        // Filling the screen under no caption, the frame is the slide.
+        let full = Layout::new((320, 200), (320, 200), Fit::Contain);
+        let still = Arc::new(Slide::filled(320, 200, [0, 0, 0, 255]));
+        let alone = Arc::new(Backdrop::new(still, &full, None));
+        let i420 = I420::new(320, 200);
+        let slide = alone.frame(i420, FrameBytes::Owned(vec![100; i420.size]));
+        assert!(slide.frame().is_some_and(|f| f.backdrop.is_none()));
     }
 }
