@@ -10,6 +10,8 @@
      median of the five ratios is the figure) and once asking for RGBA; frames
      shown (counted by the frame, from its debug log) against the clip's 900; the frame's RSS
      while it plays, and the child's apart.
+     Then a phone's upright clip (720x1280, 30 s), letterboxed under a caption, three times:
+     the same against the bare pipeline at the picture's size on the screen (608x1080).
   2. A 1080p animated GIF of 200 frames: the frame's peak RSS (VmHWM) and CPU per second of
      playback, against `ffmpeg -i x.gif -f null -` decoding the same GIF.
   3. Upload -> first frame on screen (the still, named by /api/status) for a 10 s 1080p clip,
@@ -35,24 +37,24 @@ def start(folder, display, config=""):
                  log_level="discord_frame=debug,warn")
 
 
-def bare_pipeline(clip, fmt):
+def bare_pipeline(clip, fmt, size=(1920, 1080)):
     """CPU seconds of the bare decode pipeline on `clip`, into nothing, at the clip's pace."""
     before = os.times()
     subprocess.run(["gst-launch-1.0", "-q", "filesrc", f"location={clip}", "!",
                     "decodebin", "!", "videoconvert", "!", "videoscale", "!",
-                    f"video/x-raw,{fmt}width=1920,height=1080", "!", "fakesink",
+                    f"video/x-raw,{fmt}width={size[0]},height={size[1]}", "!", "fakesink",
                     "sync=true"], check=True)
     after = os.times()
     return (after.children_user - before.children_user
             + after.children_system - before.children_system)
 
 
-def play_once(tmp, display, clip, n):
-    """Plays `clip` once on a fresh frame (its folder `f1-n`): frame CPU, child CPU, the time
-    it took, frames shown, the frame's RSS samples and the child's."""
+def play_once(tmp, display, clip, n, **query):
+    """Plays `clip` once on a fresh frame (its folder `f1-n`), uploaded with `query`: frame
+    CPU, child CPU, the time it took, frames shown, the frame's RSS samples and the child's."""
     frame = start(os.path.join(tmp, f"f1-{n}"), display, "[video]\nloops = 1\n")
     try:
-        photo = frame.upload(clip)
+        photo = frame.upload(clip, **query)
         frame.wait_current(photo)
         start_frame, child, child_cpu, rss, child_rss = cpu_ticks(frame.proc.pid), None, 0, [], []
         started = time.monotonic()
@@ -152,6 +154,27 @@ def first_frame(tmp, display):
           f"12 MP JPEG {p * 1000:.0f} ms: {c / p:.2f}x")
 
 
+def upright_cpu(tmp, display, rounds=3):
+    """A phone's upright clip, letterboxed under a caption on the landscape screen: the frame
+    converts each frame into its place and copies the still around it."""
+    clip = ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=720x1280:rate=30", "-t", "30",
+                   "-c:v", "libx264", "-pix_fmt", "yuv420p"], os.path.join(tmp, "upright.mp4"))
+    ratios = []
+    for n in range(rounds):
+        bare = bare_pipeline(clip, "", (608, 1080))
+        frame_cpu, child_cpu, took, shown, rss, _ = play_once(
+            tmp, display, clip, f"upright-{n}", caption="Emma's first steps")
+        total = frame_cpu + child_cpu
+        ratios.append(total / bare)
+        print(f"30 s 720x1280 clip, letterboxed and captioned on a 1920x1080 {display} screen, "
+              f"played in {took:.1f} s: frame {frame_cpu:.2f} s CPU + child {child_cpu:.2f} s "
+              f"= {total:.2f} s; bare pipeline at 608x1080 {bare:.2f} s: {total / bare:.2f}x; "
+              f"frames shown {shown} of 900; frame RSS max {max(rss):.0f} MB")
+    print(f"  upright clip, frame + child against the bare pipeline, median of {rounds}: "
+          f"{statistics.median(ratios):.2f}x")
+    return statistics.median(ratios)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--display", default="softbuffer")
@@ -160,6 +183,7 @@ def main():
     tmp = tempfile.mkdtemp()
     atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     clip_cpu(tmp, args.display)
+    upright_cpu(tmp, args.display)
     gif(tmp, args.display)
     first_frame(tmp, args.display)
 
