@@ -1,9 +1,9 @@
 //! The crossfade's CPU cost per frame at 1920×1080: what the softbuffer presenter computes
 //! for each frame of a fade (the blend into 0RGB words), and the RGBA blend pixels uploads.
-//! And a clip's frame (I420) into softbuffer's buffer: converted straight into it, against
-//! converted to RGBA and then copied, as it was before; and a phone's upright clip,
-//! letterboxed under a caption: converted into its place with the still copied around it,
-//! against composed in RGBA and then copied, as it was before.
+//! And a clip's frame (I420) into softbuffer's buffer and into pixels' RGBA: converted
+//! straight into it, against converted to RGBA and then copied, as it was before; and a
+//! phone's upright clip, letterboxed under a caption: converted into its place with the still
+//! copied around it, against composed in RGBA and then copied, as it was before.
 //! The whole frame, present included, is measured in a real window by
 //! `scripts/bench-frame.py --display softbuffer` (from the frame's own log).
 //!
@@ -45,9 +45,17 @@ fn clip_frame(c: &mut Criterion) {
     group.bench_function("i420_to_xrgb", |b| {
         b.iter(|| layout.to_xrgb(black_box(&raw), &mut words, 1920).unwrap())
     });
+    // What `pixels` gets: the frame converted into its buffer, against made as the slide's
+    // RGBA (fresh memory each frame) and then copied, as it was before.
+    group.bench_function("i420_to_rgba_in_place", |b| {
+        b.iter(|| layout.to_rgba(black_box(&raw), &mut rgba, 1920).unwrap())
+    });
+    group.bench_function("i420_to_new_rgba_then_copy", |b| {
+        b.iter(|| rgba.copy_from_slice(&layout.rgba(black_box(&raw)).unwrap()))
+    });
     group.bench_function("i420_to_rgba_then_copy_xrgb", |b| {
         b.iter(|| {
-            layout.to_rgba(black_box(&raw), &mut rgba).unwrap();
+            layout.to_rgba(black_box(&raw), &mut rgba, 1920).unwrap();
             fade::copy_xrgb(&rgba, &mut words);
         })
     });
@@ -63,7 +71,7 @@ fn clip_frame(c: &mut Criterion) {
     let slide = backdrop.frame(upright, FrameBytes::Owned(raw.clone()));
     let mut group = c.benchmark_group("upright_clip_frame_1080p");
     group.bench_function("in_place_xrgb", |b| {
-        b.iter(|| fade::slide_xrgb(black_box(&slide), &mut words).unwrap())
+        b.iter(|| fade::slide_into(black_box(&slide), words.as_mut_slice()).unwrap())
     });
     group.bench_function("composed_then_copy_xrgb", |b| {
         b.iter(|| {

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use crate::render::backdrop::under_caption;
-use crate::render::Slide;
+use crate::render::{Frame, Slide};
 
 /// A crossfade in progress.
 #[derive(Debug, Clone, Copy)]
@@ -91,47 +91,99 @@ pub fn copy_xrgb(from: &[u8], out: &mut [u32]) {
     }
 }
 
-/// Writes `slide` (the buffer's size) into softbuffer's 0RGB words. A clip's frame is
-/// converted straight into its place, and the still it lies on copied around it: each word
-/// is written once, and the frame's RGBA and the composed slide are never made (they cost a
-/// letterboxed clip five times what a clip filling the screen costs, `bench-motion.py`).
-pub fn slide_xrgb(slide: &Slide, out: &mut [u32]) -> Result<(), yuv::YuvError> {
+/// A presenter's buffer, that a slide is written into by [`slide_into`]: RGBA bytes for
+/// `pixels`, 0RGB words for softbuffer. Positions are in pixels.
+pub trait Buffer {
+    /// How many pixels the buffer holds.
+    fn pixels(&self) -> usize;
+    /// Copies RGBA pixels into the buffer, from pixel `at` on.
+    fn copy_rgba(&mut self, at: usize, rgba: &[u8]);
+    /// Converts a clip's frame into the buffer: its top-left at pixel `at`, its rows `stride`
+    /// pixels apart.
+    fn convert(&mut self, at: usize, stride: usize, frame: &Frame) -> Result<(), yuv::YuvError>;
+    /// Puts a caption of coverage `cover` (0..=255 a pixel) over the pixels from `at` on.
+    fn caption(&mut self, at: usize, cover: &[u8]);
+}
+
+impl Buffer for [u32] {
+    fn pixels(&self) -> usize {
+        self.len()
+    }
+
+    fn copy_rgba(&mut self, at: usize, rgba: &[u8]) {
+        copy_xrgb(rgba, &mut self[at..at + rgba.len() / 4]);
+    }
+
+    fn convert(&mut self, at: usize, stride: usize, frame: &Frame) -> Result<(), yuv::YuvError> {
+        frame.layout.to_xrgb(frame.raw.as_slice(), &mut self[at..], stride)
+    }
+
+    fn caption(&mut self, at: usize, cover: &[u8]) {
+        for (word, &a) in self[at..at + cover.len()].iter_mut().zip(cover) {
+            let ch = |shift: u32| under_caption((*word >> shift) & 0xff, u32::from(a)) << shift;
+            *word = ch(16) | ch(8) | ch(0);
+        }
+    }
+}
+
+impl Buffer for [u8] {
+    fn pixels(&self) -> usize {
+        self.len() / 4
+    }
+
+    fn copy_rgba(&mut self, at: usize, rgba: &[u8]) {
+        self[at * 4..at * 4 + rgba.len()].copy_from_slice(rgba);
+    }
+
+    fn convert(&mut self, at: usize, stride: usize, frame: &Frame) -> Result<(), yuv::YuvError> {
+        frame.layout.to_rgba(frame.raw.as_slice(), &mut self[at * 4..], stride)
+    }
+
+    fn caption(&mut self, at: usize, cover: &[u8]) {
+        for (px, &a) in self[at * 4..(at + cover.len()) * 4].chunks_exact_mut(4).zip(cover) {
+            for ch in &mut px[..3] {
+                *ch = under_caption(u32::from(*ch), u32::from(a)) as u8;
+            }
+        }
+    }
+}
+
+/// Writes `slide` into a presenter's buffer of its size. A clip's frame is converted straight
+/// into its place, and the still it lies on copied around it: each pixel is written once, and
+/// the frame's RGBA and the composed slide are never made (they cost a letterboxed clip five
+/// times what a clip filling the screen costs, `bench-motion.py`).
+pub fn slide_into<B: Buffer + ?Sized>(slide: &Slide, out: &mut B) -> anyhow::Result<()> {
     let (w, h) = (slide.width() as usize, slide.height() as usize);
+    anyhow::ensure!(out.pixels() == w * h, "a {w}×{h} slide for {} pixels", out.pixels());
+    let converted = |e| anyhow::anyhow!("a frame of {w}×{h}: {e}");
     let Some(frame) = slide.frame() else {
-        copy_xrgb(slide.rgba(), out);
+        out.copy_rgba(0, slide.rgba());
         return Ok(());
     };
-    let raw = frame.raw.as_slice();
     let Some(backdrop) = &frame.backdrop else {
-        return frame.layout.to_xrgb(raw, out, w);
+        return out.convert(0, w, frame).map_err(converted);
     };
     let (x0, y0, fw, fh) = backdrop.dest();
     let (x0, y0, fw, fh) = (x0 as usize, y0 as usize, fw as usize, fh as usize);
     if x0 + fw > w || y0 + fh > h || backdrop.still().size() != slide.size() {
         // Not a shape `Backdrop::frame` makes; the composed slide is right whatever it is.
-        copy_xrgb(slide.rgba(), out);
+        out.copy_rgba(0, slide.rgba());
         return Ok(());
     }
-    let still = backdrop.still().rgba();
-    for (y, (row, from)) in out.chunks_exact_mut(w).zip(still.chunks_exact(w * 4)).enumerate() {
+    for (y, from) in backdrop.still().rgba().chunks_exact(w * 4).enumerate() {
         if (y0..y0 + fh).contains(&y) {
-            copy_xrgb(&from[..x0 * 4], &mut row[..x0]);
-            copy_xrgb(&from[(x0 + fw) * 4..], &mut row[x0 + fw..]);
+            out.copy_rgba(y * w, &from[..x0 * 4]);
+            out.copy_rgba(y * w + x0 + fw, &from[(x0 + fw) * 4..]);
         } else {
-            copy_xrgb(from, row);
+            out.copy_rgba(y * w, from);
         }
     }
-    frame.layout.to_xrgb(raw, &mut out[y0 * w + x0..], w)?;
+    out.convert(y0 * w + x0, w, frame).map_err(converted)?;
     if let Some((top, mask)) = backdrop.caption() {
         // The caption over the picture; the rest of its band is the still's, captioned.
         let top = top as usize;
         for y in top.max(y0)..(y0 + fh).min(h) {
-            let row = &mut out[y * w + x0..y * w + x0 + fw];
-            let cover = &mask[(y - top) * w + x0..(y - top) * w + x0 + fw];
-            for (word, &a) in row.iter_mut().zip(cover) {
-                let ch = |shift: u32| under_caption((*word >> shift) & 0xff, u32::from(a)) << shift;
-                *word = ch(16) | ch(8) | ch(0);
-            }
+            out.caption(y * w + x0, &mask[(y - top) * w + x0..(y - top) * w + x0 + fw]);
         }
     }
     Ok(())
@@ -189,10 +241,11 @@ mod tests {
         assert_eq!(c.rgba(), flat(2, 2, 7).rgba());
     }
 
-    /// Softbuffer gets the very words of the composed slide, however a clip's frame lies:
+    /// Softbuffer and pixels get the very pixels of the composed slide, however a clip's frame
+    /// lies:
     /// letterboxed under a caption, filling the screen under one, or filling it alone.
     #[test]
-    fn a_clip_frame_goes_into_softbuffer_as_the_composed_slide() {
+    fn a_clip_frame_goes_into_the_buffers_as_the_composed_slide() {
         use crate::render::i420::{FrameBytes, I420};
         use crate::render::{text, Backdrop, Fit, Layout};
         use std::sync::Arc;
@@ -211,13 +264,20 @@ mod tests {
             let raw: Vec<u8> = (0..i420.size).map(|i| (16 + i * 7 % 220) as u8).collect();
             let slide = backdrop.frame(i420, FrameBytes::Owned(raw));
             assert!(slide.frame().is_some(), "{clip:?}: the frame is converted in place");
+            let composed = slide.detached().into_rgba();
             let mut want = vec![0u32; 320 * 200];
-            copy_xrgb(&slide.detached().into_rgba(), &mut want);
+            copy_xrgb(&composed, &mut want);
             let mut got = vec![0xdead_beef_u32; 320 * 200];
-            slide_xrgb(&slide, &mut got).unwrap();
+            slide_into(&slide, got.as_mut_slice()).unwrap();
             for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                 assert_eq!(g, w, "{clip:?}, {caption:?}: word {i} ({}, {})", i % 320, i / 320);
             }
+            let mut rgba = vec![7u8; 320 * 200 * 4];
+            slide_into(&slide, rgba.as_mut_slice()).unwrap();
+            for (i, (g, w)) in rgba.chunks(4).zip(composed.chunks(4)).enumerate() {
+                assert_eq!(g, w, "{clip:?}, {caption:?}: pixel {i} ({}, {})", i % 320, i / 320);
+            }
+            assert!(slide_into(&slide, &mut rgba[4..]).is_err(), "a buffer of another size");
         }
     }
 }

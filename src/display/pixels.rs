@@ -68,7 +68,8 @@ impl Present for PixelsPresenter {
                 let from = fade::conform(from, w, h);
                 fade::blend_rgba(from.rgba(), to.rgba(), weight, frame);
             }
-            _ => frame.copy_from_slice(to.rgba()),
+            // A clip's frame is converted straight into the texture's pixels, in its place.
+            _ => fade::slide_into(&to, frame)?,
         }
         self.pixels.render().context("pixels: presenting the frame")?;
         Ok(())

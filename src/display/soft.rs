@@ -61,8 +61,7 @@ impl Present for SoftPresenter {
                 fade::blend_xrgb(from.rgba(), to.rgba(), weight, &mut buffer);
             }
             // A clip's frame is converted straight into the buffer, in its place.
-            None => fade::slide_xrgb(&fade::conform(to, w, h), &mut buffer)
-                .map_err(|e| anyhow::anyhow!("a slide of {w}×{h}: {e}"))?,
+            None => fade::slide_into(&fade::conform(to, w, h), &mut *buffer)?,
         }
         buffer.present().map_err(|e| anyhow::anyhow!("softbuffer present: {e}"))?;
         Ok(())

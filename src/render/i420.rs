@@ -99,12 +99,14 @@ impl I420 {
     /// One frame (`raw`, [`Self::size`] bytes) as RGBA, in memory of its own.
     pub fn rgba(&self, raw: &[u8]) -> Result<Vec<u8>, yuv::YuvError> {
         let mut rgba = vec![0; self.width as usize * self.height as usize * 4];
-        self.to_rgba(raw, &mut rgba)?;
+        self.to_rgba(raw, &mut rgba, self.width as usize)?;
         Ok(rgba)
     }
 
-    /// Converts one frame (`raw`, [`Self::size`] bytes) into `rgba` (`width`×`height`×4).
-    pub fn to_rgba(&self, raw: &[u8], rgba: &mut [u8]) -> Result<(), yuv::YuvError> {
+    /// Converts one frame (`raw`, [`Self::size`] bytes) into RGBA: `rgba` starts at the
+    /// frame's top-left pixel and its rows are `stride` pixels apart, as in
+    /// [`Self::to_xrgb`].
+    pub fn to_rgba(&self, raw: &[u8], rgba: &mut [u8], stride: usize) -> Result<(), yuv::YuvError> {
         let image = YuvPlanarImage {
             y_plane: &raw[..self.u_offset],
             y_stride: self.y_stride as u32,
@@ -118,7 +120,7 @@ impl I420 {
         yuv::yuv420_to_rgba(
             &image,
             rgba,
-            self.width * 4,
+            (stride * 4) as u32,
             YuvRange::Limited,
             YuvStandardMatrix::Bt709,
         )
@@ -197,7 +199,7 @@ mod tests {
         let layout = I420::new(37, 41);
         let raw: Vec<u8> = (0..layout.size).map(|i| (i * 7 % 251) as u8).collect();
         let mut rgba = vec![0u8; 37 * 41 * 4];
-        layout.to_rgba(&raw, &mut rgba).unwrap();
+        layout.to_rgba(&raw, &mut rgba, 37).unwrap();
         let mut words = vec![0xdead_beef_u32; 37 * 41];
         layout.to_xrgb(&raw, &mut words, 37).unwrap();
         for (i, (word, px)) in words.iter().zip(rgba.chunks_exact(4)).enumerate() {
@@ -206,9 +208,9 @@ mod tests {
         }
     }
 
-    /// Written in its place in a wider buffer, a frame's rows are the same words, and the
-    /// words around it (left, right, below) are not touched; a buffer too short is an error,
-    /// not a panic.
+    /// Written in its place in a wider buffer, a frame's rows are the same words (or RGBA
+    /// pixels), and those around it (left, right, below) are not touched; a buffer too short
+    /// is an error, not a panic.
     #[test]
     fn a_frame_is_written_in_its_place_and_nowhere_else() {
         let layout = I420::new(37, 41);
@@ -226,6 +228,20 @@ mod tests {
         }
         let mut short = vec![0u32; 37 * 40];
         assert!(layout.to_xrgb(&raw, &mut short, 37).is_err());
+        // The same for RGBA.
+        let alone = layout.rgba(&raw).unwrap();
+        let mut wide = vec![7u8; stride * 46 * 4];
+        layout.to_rgba(&raw, &mut wide[(y0 * stride + x0) * 4..], stride).unwrap();
+        for (i, px) in wide.chunks(4).enumerate() {
+            let (x, y) = (i % stride, i / stride);
+            let inside = (x0..x0 + 37).contains(&x) && (y0..y0 + 41).contains(&y);
+            let want = match inside {
+                true => &alone[((y - y0) * 37 + x - x0) * 4..][..4],
+                false => &[7u8; 4][..],
+            };
+            assert_eq!(px, want, "pixel at {x},{y}");
+        }
+        assert!(layout.to_rgba(&raw, &mut vec![0u8; 37 * 40 * 4], 37).is_err());
     }
 
     #[test]
@@ -235,7 +251,7 @@ mod tests {
             let mut raw = vec![128u8; layout.size];
             raw[..layout.u_offset].fill(y);
             let mut rgba = vec![0u8; 7 * 5 * 4];
-            layout.to_rgba(&raw, &mut rgba).unwrap();
+            layout.to_rgba(&raw, &mut rgba, 7).unwrap();
             for px in rgba.chunks(4) {
                 for c in &px[..3] {
                     assert!(c.abs_diff(want) <= 1, "Y {y}: {px:?}, want {want}");

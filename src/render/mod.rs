@@ -401,7 +401,7 @@ mod tests {
         let layout = I420::new(6, 4);
         let raw: Vec<u8> = (0..layout.size).map(|i| (16 + i * 5 % 200) as u8).collect();
         let mut rgba = vec![0; 6 * 4 * 4];
-        layout.to_rgba(&raw, &mut rgba).unwrap();
+        layout.to_rgba(&raw, &mut rgba, 6).unwrap();
         let frame = Slide::from_i420(layout, raw.clone()).unwrap();
         assert_eq!(frame.frame().map(|f| f.raw.as_slice()), Some(raw.as_slice()));
         assert_eq!(frame, Slide::new(6, 4, rgba.clone()).unwrap());
