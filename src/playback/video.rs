@@ -152,6 +152,12 @@ pub fn parse_discovery(report: &str) -> Result<MotionInfo, MotionError> {
         let detail = if detail.is_empty() { "GStreamer could not read it" } else { detail };
         return Err(MotionError::Damaged { detail: detail.to_lowercase() });
     }
+    if report.contains("Analyzing URI timed out") {
+        // Seen once on a busy machine with garbage after a valid header: the tool gave up
+        // where it usually refuses the file at once.
+        let detail = format!("GStreamer could not make sense of it in {DISCOVER_TIMEOUT_S} s");
+        return Err(MotionError::Damaged { detail });
+    }
     let mut duration = None;
     let (mut width, mut height, mut in_video) = (None, None, false);
     for line in report.lines() {
@@ -171,7 +177,13 @@ pub fn parse_discovery(report: &str) -> Result<MotionInfo, MotionError> {
         }
     }
     let (Some(w), Some(h)) = (width, height) else {
-        return Err(MotionError::NoPicture);
+        // Only a report that lists the file's streams shows that none of them is a picture;
+        // any other (the tool ended early, or said nothing) is about a file it could not read.
+        if report.contains("Properties:") {
+            return Err(MotionError::NoPicture);
+        }
+        let detail = "GStreamer could not read it".into();
+        return Err(MotionError::Damaged { detail });
     };
     if w == 0 || h == 0 {
         return Err(MotionError::Damaged { detail: format!("its picture is {w}×{h}") });
@@ -521,6 +533,14 @@ height=(int)406, framerate=(fraction)10/1, pixel-aspect-ratio=(fraction)1/1
             "the video is damaged or incomplete and could not be played (this file contains no \
              playable streams): send it again"
         );
+        // Neither a timeout nor a report that ends early is taken for a clip without a
+        // picture: both are a file GStreamer could not read.
+        let timed_out =
+            "Analyzing file:///x\nDone discovering file:///x\nAnalyzing URI timed out\n";
+        let err = parse_discovery(timed_out).unwrap_err().to_string();
+        assert!(err.contains("damaged or incomplete") && err.contains("in 15 s"), "{err}");
+        let cut = parse_discovery("Analyzing file:///x\n").unwrap_err().to_string();
+        assert!(cut.contains("damaged or incomplete"), "{cut}");
         let missing = "Done discovering file:///x\nMissing plugins\n \
                        (gstreamer|1.0|gst-discoverer-1.0|H.265 (Main Profile) \
                        decoder|decoder-video/x-h265)\n";
