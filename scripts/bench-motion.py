@@ -19,7 +19,7 @@
 Windows need a display server: run under `xvfb-run -s "-screen 0 1920x1080x24"`. The clips are
 made here by ffmpeg.
 """
-import argparse, atexit, os, re, shutil, statistics, subprocess, tempfile, time
+import argparse, atexit, dataclasses, os, re, shutil, statistics, subprocess, tempfile, time
 
 from harness import ROOT, TICK, Frame, children, cpu_ticks, status_kb
 
@@ -79,6 +79,41 @@ def play_once(tmp, display, clip, n, **query):
     return frame_cpu, child_cpu / TICK, took, shown, rss, child_rss
 
 
+@dataclasses.dataclass
+class Play:
+    """One play of a clip, right after the bare pipeline: CPU seconds, the time it took, the
+    frames shown, and RSS samples (MB) of the frame and of its child."""
+    bare: float
+    frame: float
+    child: float
+    took: float
+    shown: list
+    rss: list
+    child_rss: list
+
+    @property
+    def total(self):
+        return self.frame + self.child
+
+    @property
+    def ratio(self):
+        return self.total / self.bare
+
+
+def against_bare(tmp, display, clip, name, rounds, describe, what, size=(1920, 1080), **query):
+    """Plays `clip` `rounds` times, each on a fresh frame right after the bare pipeline at
+    `size` (`query` goes with the upload), printing `describe(play)` for each and then the
+    median ratio, named `what`, which it returns."""
+    ratios = []
+    for n in range(rounds):
+        bare = bare_pipeline(clip, "", size)
+        play = Play(bare, *play_once(tmp, display, clip, f"{name}{n}", **query))
+        ratios.append(play.ratio)
+        print(describe(play), flush=True)
+    print(f"  {what}, median of {rounds}: {statistics.median(ratios):.2f}x")
+    return statistics.median(ratios)
+
+
 def clip_cpu(tmp, display, rounds=5):
     clip = ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30", "-t", "30",
                    "-c:v", "libx264", "-pix_fmt", "yuv420p"], os.path.join(tmp, "clip30.mp4"))
@@ -88,22 +123,15 @@ def clip_cpu(tmp, display, rounds=5):
     # bare pipeline alone varies by a fifth between runs on a busy 2-core machine. Once, for
     # comparison, the same asking for the RGBA a screen takes.
     rgba = bare_pipeline(clip, "format=RGBA,")
-    ratios = []
-    for n in range(rounds):
-        bare = bare_pipeline(clip, "")
-        frame_cpu, child_cpu, took, shown, rss, child_rss = play_once(tmp, display, clip, n)
-        total = frame_cpu + child_cpu
-        ratios.append(total / bare)
-        print(f"30 s 720p30 H.264 clip on a 1920x1080 {display} screen, played to its end in "
-              f"{took:.1f} s: frame {frame_cpu:.2f} s CPU + child {child_cpu:.2f} s = "
-              f"{total:.2f} s; bare gst-launch pipeline as the issue writes it {bare:.2f} s: "
-              f"{total / bare:.2f}x; into RGBA (once) {rgba:.2f} s: {total / rgba:.2f}x")
-        print(f"  frames shown: {shown} of 900 ({900 - sum(shown)} dropped); frame RSS while "
-              f"playing median {statistics.median(rss):.0f} MB, max {max(rss):.0f} MB; child "
-              f"RSS median {statistics.median(child_rss or [0]):.0f} MB")
-    print(f"  frame + child against the issue's pipeline, median of {rounds}: "
-          f"{statistics.median(ratios):.2f}x")
-    return statistics.median(ratios)
+    return against_bare(tmp, display, clip, "", rounds, lambda p: (
+        f"30 s 720p30 H.264 clip on a 1920x1080 {display} screen, played to its end in "
+        f"{p.took:.1f} s: frame {p.frame:.2f} s CPU + child {p.child:.2f} s = {p.total:.2f} s; "
+        f"bare gst-launch pipeline as the issue writes it {p.bare:.2f} s: {p.ratio:.2f}x; into "
+        f"RGBA (once) {rgba:.2f} s: {p.total / rgba:.2f}x\n"
+        f"  frames shown: {p.shown} of 900 ({900 - sum(p.shown)} dropped); frame RSS while "
+        f"playing median {statistics.median(p.rss):.0f} MB, max {max(p.rss):.0f} MB; child RSS "
+        f"median {statistics.median(p.child_rss or [0]):.0f} MB"),
+        "frame + child against the issue's pipeline")
 
 
 def gif(tmp, display):
@@ -159,20 +187,13 @@ def upright_cpu(tmp, display, rounds=3):
     converts each frame into its place and copies the still around it."""
     clip = ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=720x1280:rate=30", "-t", "30",
                    "-c:v", "libx264", "-pix_fmt", "yuv420p"], os.path.join(tmp, "upright.mp4"))
-    ratios = []
-    for n in range(rounds):
-        bare = bare_pipeline(clip, "", (608, 1080))
-        frame_cpu, child_cpu, took, shown, rss, _ = play_once(
-            tmp, display, clip, f"upright-{n}", caption="Emma's first steps")
-        total = frame_cpu + child_cpu
-        ratios.append(total / bare)
-        print(f"30 s 720x1280 clip, letterboxed and captioned on a 1920x1080 {display} screen, "
-              f"played in {took:.1f} s: frame {frame_cpu:.2f} s CPU + child {child_cpu:.2f} s "
-              f"= {total:.2f} s; bare pipeline at 608x1080 {bare:.2f} s: {total / bare:.2f}x; "
-              f"frames shown {shown} of 900; frame RSS max {max(rss):.0f} MB")
-    print(f"  upright clip, frame + child against the bare pipeline, median of {rounds}: "
-          f"{statistics.median(ratios):.2f}x")
-    return statistics.median(ratios)
+    return against_bare(tmp, display, clip, "upright-", rounds, lambda p: (
+        f"30 s 720x1280 clip, letterboxed and captioned on a 1920x1080 {display} screen, played "
+        f"in {p.took:.1f} s: frame {p.frame:.2f} s CPU + child {p.child:.2f} s = {p.total:.2f} "
+        f"s; bare pipeline at 608x1080 {p.bare:.2f} s: {p.ratio:.2f}x; frames shown {p.shown} "
+        f"of 900; frame RSS max {max(p.rss):.0f} MB"),
+        "upright clip, frame + child against the bare pipeline", (608, 1080),
+        caption="Emma's first steps")
 
 
 def main():

@@ -4,9 +4,9 @@
 //! back over each frame from a mask drawn once.
 //!
 //! A clip's frame is not composed here at once: its slide keeps the frame and its backdrop
-//! ([`Backdrop::frame`]), so that the CPU presenter converts the frame straight into the
-//! window and copies the still around it, one pass over the screen's memory, as for a frame
-//! that fills the screen (a phone's upright clip is letterboxed on a landscape screen).
+//! ([`Backdrop::frame`]), so that the presenter converts the frame straight into its buffer
+//! and copies the still around it, one pass over the screen's memory, as for a frame that
+//! fills the screen (a phone's upright clip is letterboxed on a landscape screen).
 
 use std::sync::Arc;
 
