@@ -11,7 +11,8 @@
      shown (counted by the frame, from its debug log) against the clip's 900; the frame's RSS
      while it plays, and the child's apart.
      Then a phone's upright clip (720x1280, 30 s), letterboxed under a caption, three times:
-     the same against the bare pipeline at the picture's size on the screen (608x1080).
+     the same against the bare pipeline at the picture's size on the screen (608x1080). In a
+     window only: headless, the frame converts no frame, and the figure is the child's alone.
   2. A 1080p animated GIF of 200 frames: the frame's peak RSS (VmHWM) and CPU per second of
      playback, against `ffmpeg -i x.gif -f null -` decoding the same GIF.
   3. Upload -> first frame on screen (the still, named by /api/status) for a 10 s 1080p clip,
@@ -204,7 +205,8 @@ def main():
     tmp = tempfile.mkdtemp()
     atexit.register(shutil.rmtree, tmp, ignore_errors=True)
     clip_cpu(tmp, args.display)
-    upright_cpu(tmp, args.display)
+    if args.display != "headless":
+        upright_cpu(tmp, args.display)
     gif(tmp, args.display)
     first_frame(tmp, args.display)
 
