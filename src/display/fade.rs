@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use crate::render::backdrop::under_caption;
+use crate::render::backdrop::{caption_rgba, under_caption};
 use crate::render::{Frame, Slide};
 
 /// A crossfade in progress.
@@ -140,11 +140,7 @@ impl Buffer for [u8] {
     }
 
     fn caption(&mut self, at: usize, cover: &[u8]) {
-        for (px, &a) in self[at * 4..(at + cover.len()) * 4].chunks_exact_mut(4).zip(cover) {
-            for ch in &mut px[..3] {
-                *ch = under_caption(u32::from(*ch), u32::from(a)) as u8;
-            }
-        }
+        caption_rgba(&mut self[at * 4..(at + cover.len()) * 4], cover);
     }
 }
 
@@ -179,12 +175,8 @@ pub fn slide_into<B: Buffer + ?Sized>(slide: &Slide, out: &mut B) -> anyhow::Res
         }
     }
     out.convert(y0 * w + x0, w, frame).map_err(converted)?;
-    if let Some((top, mask)) = backdrop.caption() {
-        // The caption over the picture; the rest of its band is the still's, captioned.
-        let top = top as usize;
-        for y in top.max(y0)..(y0 + fh).min(h) {
-            out.caption(y * w + x0, &mask[(y - top) * w + x0..(y - top) * w + x0 + fw]);
-        }
+    for (at, cover) in backdrop.caption_rows() {
+        out.caption(at, cover);
     }
     Ok(())
 }
@@ -242,8 +234,7 @@ mod tests {
     }
 
     /// Softbuffer and pixels get the very pixels of the composed slide, however a clip's frame
-    /// lies:
-    /// letterboxed under a caption, filling the screen under one, or filling it alone.
+    /// lies: letterboxed under a caption, filling the screen under one, or filling it alone.
     #[test]
     fn a_clip_frame_goes_into_the_buffers_as_the_composed_slide() {
         use crate::render::i420::{FrameBytes, I420};

@@ -56,10 +56,21 @@ impl Backdrop {
         self.dest
     }
 
-    /// The caption's band: its top row, and the coverage (0..=255) of each of its pixels, row
-    /// by row over the slide's width; `None` without a caption.
-    pub fn caption(&self) -> Option<(u32, &[u8])> {
-        self.caption.as_ref().map(|(top, mask)| (*top, mask.as_slice()))
+    /// The caption over the picture, row by row: where the picture's part of each row of the
+    /// band starts on the slide (a pixel's index), and the caption's coverage (0..=255) of its
+    /// pixels. The rest of the band is the still's, already captioned; nothing without a
+    /// caption.
+    pub fn caption_rows(&self) -> impl Iterator<Item = (usize, &[u8])> + '_ {
+        let (sw, sh) = (self.still.width() as usize, self.still.height() as usize);
+        let (x0, y0, w, h) = self.dest;
+        let (x0, y0, w, h) = (x0 as usize, y0 as usize, w as usize, h as usize);
+        self.caption.iter().flat_map(move |(top, mask)| {
+            let top = *top as usize;
+            (top.max(y0)..(y0 + h).min(sh)).map(move |y| {
+                let at = (y - top) * sw + x0;
+                (y * sw + x0, &mask[at..at + w])
+            })
+        })
     }
 
     /// The slide with `frame` (RGBA, [`Self::frame_size`]) in the picture's place. A frame's
@@ -81,18 +92,8 @@ impl Backdrop {
                 px[3] = 255;
             }
         }
-        if let Some((top, mask)) = &self.caption {
-            // Only the part of the band over the picture: the rest is the still's, already
-            // captioned.
-            for y in (*top).max(y0)..(y0 + h).min(self.still.height()) {
-                for x in x0..x0 + w {
-                    let a = u32::from(mask[((y - top) * sw + x) as usize]);
-                    let i = ((y * sw + x) * 4) as usize;
-                    for ch in &mut out[i..i + 3] {
-                        *ch = under_caption(u32::from(*ch), a) as u8;
-                    }
-                }
-            }
+        for (at, cover) in self.caption_rows() {
+            caption_rgba(&mut out[at * 4..(at + cover.len()) * 4], cover);
         }
         Slide::new(sw, self.still.height(), out).expect("the still's own size")
     }
@@ -128,6 +129,15 @@ impl Backdrop {
 pub fn under_caption(ch: u32, a: u32) -> u32 {
     let dark = (ch * text::CAPTION_KEEP) >> 8;
     (dark * (255 - a) + 255 * a) / 255
+}
+
+/// Puts a caption of coverage `cover` (0..=255 a pixel) over RGBA pixels, one per value.
+pub fn caption_rgba(rgba: &mut [u8], cover: &[u8]) {
+    for (px, &a) in rgba.chunks_exact_mut(4).zip(cover) {
+        for ch in &mut px[..3] {
+            *ch = under_caption(u32::from(*ch), u32::from(a)) as u8;
+        }
+    }
 }
 
 #[cfg(test)]
