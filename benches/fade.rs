@@ -70,8 +70,15 @@ fn clip_frame(c: &mut Criterion) {
     let raw: Vec<u8> = (0..upright.size).map(|i| (16 + i * 7 % 219) as u8).collect();
     let slide = backdrop.frame(upright, FrameBytes::Owned(raw.clone()));
     let mut group = c.benchmark_group("upright_clip_frame_1080p");
+    // A buffer never presented: the still is copied around the picture every time.
     group.bench_function("in_place_xrgb", |b| {
-        b.iter(|| fade::slide_into(black_box(&slide), words.as_mut_slice()).unwrap())
+        let mut kept = fade::Kept::default();
+        b.iter(|| fade::slide_into(black_box(&slide), words.as_mut_slice(), &mut kept, 0).unwrap())
+    });
+    // A buffer that keeps what was presented (softbuffer on X11, pixels): the picture alone.
+    group.bench_function("in_place_xrgb_still_kept", |b| {
+        let mut kept = fade::Kept::default();
+        b.iter(|| fade::slide_into(black_box(&slide), words.as_mut_slice(), &mut kept, 1).unwrap())
     });
     group.bench_function("composed_then_copy_xrgb", |b| {
         b.iter(|| {

@@ -245,3 +245,62 @@ fn a_clip_plays_under_xvfb_pixels() {
 
 /// A 16:9 clip on the 5:3 window, fitted: black bars above and below.
 const LETTERBOXED: &str = "scale=800:450,pad=800:480:0:15:black";
+
+/// A phone's upright clip under a caption, on the landscape window: the presenters write the
+/// still around the picture once and keep it while the frames change (their buffers hold what
+/// was presented), so what X shows around the picture must stay the still, matte and caption
+/// band alike, frame after frame.
+fn an_upright_clip_keeps_its_still_around_it(backend: &str, tolerance: u8) {
+    let x = Xvfb::start(800, 480);
+    let dir = tempfile::tempdir().unwrap();
+    let frame =
+        start_with(&x, backend, &dir.path().join("data"), "[display]\ntransition = \"0s\"\n");
+    let clip = support::ffmpeg_clip(
+        &["-f", "lavfi", "-i", "testsrc2=size=240x400:rate=10", "-t", "4"]
+            .into_iter()
+            .chain(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+            .collect::<Vec<_>>(),
+        "mp4",
+    );
+    let url = format!("{}/api/photos?caption=At%20the%20lake", frame.url);
+    assert_eq!(frame.http.post(url).body(clip).send().unwrap().status(), 201);
+    // 240×400 fitted to 800×480 is 288×480 from x = 256: the columns left and right of it.
+    let around = |img: &image::RgbaImage| -> Vec<u8> {
+        img.enumerate_pixels()
+            .filter(|(x, _, _)| *x < 250 || *x >= 550)
+            .flat_map(|(_, _, p)| [p[0], p[1], p[2]])
+            .collect()
+    };
+    let picture =
+        |img: &image::RgbaImage| image::imageops::crop_imm(img, 260, 0, 280, 400).to_image();
+    std::thread::sleep(Duration::from_millis(500));
+    let still = around(&frame.screenshot());
+    assert!(still.iter().any(|&c| c > 40), "the matte around the picture is not black");
+    let first = x.capture();
+    std::thread::sleep(Duration::from_secs(1));
+    let second = x.capture();
+    assert!(
+        max_diff(&picture(&first), &picture(&second)) > 30,
+        "{backend}: the picture did not change while the clip played"
+    );
+    for shot in [&first, &second] {
+        let diff = around(shot).iter().zip(&still).map(|(a, b)| a.abs_diff(*b)).max().unwrap();
+        assert!(
+            diff <= tolerance,
+            "{backend}: around the picture X differs from the still by {diff}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs Xvfb, GStreamer and ffmpeg: run by .ci/run"]
+fn an_upright_clip_keeps_its_still_around_it_under_xvfb_softbuffer() {
+    an_upright_clip_keeps_its_still_around_it("softbuffer", 0);
+}
+
+#[test]
+#[ignore = "needs Xvfb, Mesa's lavapipe, GStreamer and ffmpeg: run by .ci/run"]
+fn an_upright_clip_keeps_its_still_around_it_under_xvfb_pixels() {
+    // wgpu renders through an sRGB texture: a channel may round differently by one or two.
+    an_upright_clip_keeps_its_still_around_it("pixels", 2);
+}

@@ -6,9 +6,10 @@
 //! has not re-rendered yet) is drawn centred over black, cropped where it overflows.
 
 use std::borrow::Cow;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use crate::render::backdrop::{caption_rgba, under_caption};
+use crate::render::backdrop::{caption_rgba, under_caption, Backdrop};
 use crate::render::{Frame, Slide};
 
 /// A crossfade in progress.
@@ -144,14 +145,62 @@ impl Buffer for [u8] {
     }
 }
 
-/// Writes `slide` into a presenter's buffer of its size. A clip's frame is converted straight
-/// into its place, and the still it lies on copied around it: each pixel is written once, and
-/// the frame's RGBA and the composed slide are never made (they cost a letterboxed clip five
-/// times what a clip filling the screen costs, `bench-motion.py`).
-pub fn slide_into<B: Buffer + ?Sized>(slide: &Slide, out: &mut B) -> anyhow::Result<()> {
+/// What a presenter's buffers hold around the picture of a clip: the backdrop the last frames
+/// were drawn on, and how many presents in a row left its still in their buffers. A buffer
+/// presented no longer ago than that holds the still around the picture, so that only the
+/// picture and the caption over it need writing: for a phone's upright clip on a landscape
+/// screen, a third of the words.
+///
+/// Softbuffer says how long ago a buffer was presented (its age: 1 on X11, whose one buffer
+/// keeps what was last presented; up to 3 on Wayland); `pixels` keeps one buffer of its own.
+/// The presenter still presents the whole buffer, so a window the display server lost the
+/// contents of is painted whole again.
+#[derive(Debug, Default)]
+pub struct Kept {
+    /// Only compared, never read: weak, so that a clip's still is freed when it ends.
+    backdrop: Weak<Backdrop>,
+    streak: u32,
+}
+
+impl Kept {
+    /// Whether a buffer last presented `age` presents ago (0: never, or its contents are not
+    /// known) holds `backdrop`'s still around the picture.
+    fn holds(&self, backdrop: &Arc<Backdrop>, age: u8) -> bool {
+        age >= 1 && u32::from(age) <= self.streak && self.backdrop.as_ptr() == Arc::as_ptr(backdrop)
+    }
+
+    /// The buffers no longer hold anything known: a fade was drawn, or they were resized.
+    pub fn forget(&mut self) {
+        *self = Kept::default();
+    }
+
+    /// Notes that the buffer about to be presented holds `backdrop`'s still.
+    fn drawn(&mut self, backdrop: &Arc<Backdrop>) {
+        if self.backdrop.as_ptr() == Arc::as_ptr(backdrop) {
+            self.streak = self.streak.saturating_add(1);
+        } else {
+            *self = Kept { backdrop: Arc::downgrade(backdrop), streak: 1 };
+        }
+    }
+}
+
+/// Writes `slide` into a presenter's buffer of its size, last presented `age` presents ago. A
+/// clip's frame is converted straight into its place, and the still it lies on copied around
+/// it unless the buffer already holds it (`kept` says, and learns what this draw leaves): each
+/// pixel is written at most once, and the frame's RGBA and the composed slide are never made
+/// (they cost a letterboxed clip five times what a clip filling the screen costs,
+/// `bench-motion.py`).
+pub fn slide_into<B: Buffer + ?Sized>(
+    slide: &Slide,
+    out: &mut B,
+    kept: &mut Kept,
+    age: u8,
+) -> anyhow::Result<()> {
     let (w, h) = (slide.width() as usize, slide.height() as usize);
     anyhow::ensure!(out.pixels() == w * h, "a {w}×{h} slide for {} pixels", out.pixels());
     let converted = |e| anyhow::anyhow!("a frame of {w}×{h}: {e}");
+    // Until this draw succeeds, the buffer holds nothing known.
+    let before = std::mem::take(kept);
     let Some(frame) = slide.frame() else {
         out.copy_rgba(0, slide.rgba());
         return Ok(());
@@ -166,18 +215,22 @@ pub fn slide_into<B: Buffer + ?Sized>(slide: &Slide, out: &mut B) -> anyhow::Res
         out.copy_rgba(0, slide.rgba());
         return Ok(());
     }
-    for (y, from) in backdrop.still().rgba().chunks_exact(w * 4).enumerate() {
-        if (y0..y0 + fh).contains(&y) {
-            out.copy_rgba(y * w, &from[..x0 * 4]);
-            out.copy_rgba(y * w + x0 + fw, &from[(x0 + fw) * 4..]);
-        } else {
-            out.copy_rgba(y * w, from);
+    if !before.holds(backdrop, age) {
+        for (y, from) in backdrop.still().rgba().chunks_exact(w * 4).enumerate() {
+            if (y0..y0 + fh).contains(&y) {
+                out.copy_rgba(y * w, &from[..x0 * 4]);
+                out.copy_rgba(y * w + x0 + fw, &from[(x0 + fw) * 4..]);
+            } else {
+                out.copy_rgba(y * w, from);
+            }
         }
     }
     out.convert(y0 * w + x0, w, frame).map_err(converted)?;
     for (at, cover) in backdrop.caption_rows() {
         out.caption(at, cover);
     }
+    *kept = before;
+    kept.drawn(backdrop);
     Ok(())
 }
 
@@ -238,8 +291,7 @@ mod tests {
     #[test]
     fn a_clip_frame_goes_into_the_buffers_as_the_composed_slide() {
         use crate::render::i420::{FrameBytes, I420};
-        use crate::render::{text, Backdrop, Fit, Layout};
-        use std::sync::Arc;
+        use crate::render::{text, Fit, Layout};
 
         for (clip, caption) in
             [((90, 160), Some("At the lake")), ((320, 200), Some("Hi")), ((320, 200), None)]
@@ -259,16 +311,72 @@ mod tests {
             let mut want = vec![0u32; 320 * 200];
             copy_xrgb(&composed, &mut want);
             let mut got = vec![0xdead_beef_u32; 320 * 200];
-            slide_into(&slide, got.as_mut_slice()).unwrap();
+            slide_into(&slide, got.as_mut_slice(), &mut Kept::default(), 0).unwrap();
             for (i, (g, w)) in got.iter().zip(&want).enumerate() {
                 assert_eq!(g, w, "{clip:?}, {caption:?}: word {i} ({}, {})", i % 320, i / 320);
             }
             let mut rgba = vec![7u8; 320 * 200 * 4];
-            slide_into(&slide, rgba.as_mut_slice()).unwrap();
+            slide_into(&slide, rgba.as_mut_slice(), &mut Kept::default(), 0).unwrap();
             for (i, (g, w)) in rgba.chunks(4).zip(composed.chunks(4)).enumerate() {
                 assert_eq!(g, w, "{clip:?}, {caption:?}: pixel {i} ({}, {})", i % 320, i / 320);
             }
-            assert!(slide_into(&slide, &mut rgba[4..]).is_err(), "a buffer of another size");
+            let wrong = slide_into(&slide, &mut rgba[4..], &mut Kept::default(), 0);
+            assert!(wrong.is_err(), "a buffer of another size");
         }
+    }
+
+    /// A letterboxed clip's frame under a caption, on `backdrop`, its pixels from `seed`.
+    fn clip_frame(backdrop: &Arc<Backdrop>, seed: usize) -> Slide {
+        use crate::render::i420::{FrameBytes, I420};
+        let (w, h) = backdrop.frame_size();
+        let i420 = I420::new(w, h);
+        let raw: Vec<u8> = (0..i420.size).map(|i| (16 + (i + seed) * 7 % 220) as u8).collect();
+        backdrop.frame(i420, FrameBytes::Owned(raw))
+    }
+
+    /// A buffer that holds the still the frames before it lay on gets only the picture and its
+    /// caption; one that may not (presented before that still, never, after a fade or another
+    /// slide) gets all of it.
+    #[test]
+    fn the_still_around_a_clip_is_written_again_only_when_the_buffer_may_not_hold_it() {
+        use crate::render::{text, Fit, Layout};
+
+        let layout = Layout::new((90, 160), (320, 200), Fit::Contain);
+        assert!(layout.dest.0 > 0, "the picture does not cover the first pixel");
+        let backdrop = || {
+            let mut still = Slide::filled(320, 200, [30, 60, 90, 255]);
+            text::caption(&mut still, "At the lake");
+            Arc::new(Backdrop::new(Arc::new(still), &layout, Some("At the lake")))
+        };
+        let (lake, again) = (backdrop(), backdrop());
+        let want = |slide: &Slide| {
+            let mut words = vec![0u32; 320 * 200];
+            copy_xrgb(&slide.detached().into_rgba(), &mut words);
+            words
+        };
+        const MARK: u32 = 0x00ab_cdef;
+        let mut buffer = vec![0xdead_beef_u32; 320 * 200];
+        let mut kept = Kept::default();
+        // Draws `slide` last presented `age` ago over a marked first pixel: whether the still
+        // was written again, and every other word as the composed slide has it.
+        let mut draw = |slide: &Slide, kept: &mut Kept, age: u8| {
+            buffer[0] = MARK;
+            slide_into(slide, buffer.as_mut_slice(), kept, age).unwrap();
+            let want = want(slide);
+            assert_eq!(buffer[1..], want[1..], "age {age}: the picture, the caption, the still");
+            buffer[0] != MARK
+        };
+
+        assert!(draw(&clip_frame(&lake, 1), &mut kept, 0), "the first frame: all of it");
+        assert!(!draw(&clip_frame(&lake, 2), &mut kept, 1), "the still is kept");
+        assert!(!draw(&clip_frame(&lake, 3), &mut kept, 2), "two presents ago, both on it");
+        assert!(draw(&clip_frame(&lake, 4), &mut kept, 4), "presented before the clip began");
+        assert!(draw(&clip_frame(&lake, 5), &mut kept, 0), "a buffer never presented");
+        kept.forget();
+        assert!(draw(&clip_frame(&lake, 6), &mut kept, 1), "after a fade");
+        assert!(draw(&clip_frame(&again, 7), &mut kept, 1), "another clip's still");
+        assert!(!draw(&clip_frame(&again, 8), &mut kept, 1), "that still, kept");
+        assert!(draw(&flat(320, 200, 9), &mut kept, 1), "a photo");
+        assert!(draw(&clip_frame(&again, 9), &mut kept, 1), "the clip after the photo");
     }
 }

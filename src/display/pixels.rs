@@ -14,6 +14,9 @@ use crate::render::Slide;
 pub struct PixelsPresenter {
     pixels: Pixels<'static>,
     size: (u32, u32),
+    /// What the buffer holds around a clip's picture: pixels keeps one buffer of its own,
+    /// uploaded whole each frame, so it holds what was drawn last (age 1) until resized.
+    kept: fade::Kept,
 }
 
 impl PixelsPresenter {
@@ -29,7 +32,7 @@ impl PixelsPresenter {
             .wgpu_backend(backends)
             .build()
             .context("wgpu found no usable Vulkan adapter for pixels")?;
-        Ok(PixelsPresenter { pixels, size: (w, h) })
+        Ok(PixelsPresenter { pixels, size: (w, h), kept: fade::Kept::default() })
     }
 
     /// Whether the adapter is a real GPU rather than a CPU rasteriser (lavapipe/llvmpipe),
@@ -55,6 +58,7 @@ impl Present for PixelsPresenter {
         }
         self.pixels.resize_surface(width, height).context("pixels: resizing the surface")?;
         self.pixels.resize_buffer(width, height).context("pixels: resizing the buffer")?;
+        self.kept.forget();
         self.size = (width, height);
         Ok(())
     }
@@ -65,11 +69,12 @@ impl Present for PixelsPresenter {
         let frame = self.pixels.frame_mut();
         match from {
             Some(from) if weight < 256 => {
+                self.kept.forget();
                 let from = fade::conform(from, w, h);
                 fade::blend_rgba(from.rgba(), to.rgba(), weight, frame);
             }
             // A clip's frame is converted straight into the texture's pixels, in its place.
-            _ => fade::slide_into(&to, frame)?,
+            _ => fade::slide_into(&to, frame, &mut self.kept, 1)?,
         }
         self.pixels.render().context("pixels: presenting the frame")?;
         Ok(())

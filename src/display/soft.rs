@@ -16,6 +16,8 @@ pub struct SoftPresenter {
     _context: softbuffer::Context<Arc<Window>>,
     surface: softbuffer::Surface<Arc<Window>, Arc<Window>>,
     size: (u32, u32),
+    /// What the window's buffers hold around a clip's picture.
+    kept: fade::Kept,
 }
 
 impl SoftPresenter {
@@ -27,7 +29,8 @@ impl SoftPresenter {
             .map_err(|e| anyhow::anyhow!("{e}"))
             .context("softbuffer cannot create a surface")?;
         let size = window.inner_size();
-        let mut presenter = SoftPresenter { _context: context, surface, size: (0, 0) };
+        let mut presenter =
+            SoftPresenter { _context: context, surface, size: (0, 0), kept: fade::Kept::default() };
         presenter.resize(size.width, size.height)?;
         Ok(presenter)
     }
@@ -57,11 +60,16 @@ impl Present for SoftPresenter {
         let fading = from.filter(|_| weight < 256);
         match fading {
             Some(from) => {
+                self.kept.forget();
                 let (from, to) = (fade::conform(from, w, h), fade::conform(to, w, h));
                 fade::blend_xrgb(from.rgba(), to.rgba(), weight, &mut buffer);
             }
-            // A clip's frame is converted straight into the buffer, in its place.
-            None => fade::slide_into(&fade::conform(to, w, h), &mut *buffer)?,
+            // A clip's frame is converted straight into the buffer, in its place, and the
+            // still around it copied unless the buffer holds it from the frames before.
+            None => {
+                let age = buffer.age();
+                fade::slide_into(&fade::conform(to, w, h), &mut *buffer, &mut self.kept, age)?
+            }
         }
         buffer.present().map_err(|e| anyhow::anyhow!("softbuffer present: {e}"))?;
         Ok(())
