@@ -5,8 +5,8 @@
 //!
 //! A clip's frame is not composed here at once: its slide keeps the frame and its backdrop
 //! ([`Backdrop::frame`]), so that the presenter converts the frame straight into its buffer
-//! and copies the still around it, one pass over the screen's memory, as for a frame that
-//! fills the screen (a phone's upright clip is letterboxed on a landscape screen).
+//! and copies the still around it (once, while the buffer keeps it), as for a frame that fills
+//! the screen (a phone's upright clip is letterboxed on a landscape screen).
 
 use std::sync::Arc;
 
