@@ -46,6 +46,8 @@ impl Present for SoftPresenter {
             return Ok(());
         };
         self.surface.resize(w, h).map_err(|e| anyhow::anyhow!("softbuffer resize: {e}"))?;
+        // Softbuffer says a resized buffer's age is 0 itself; forgetting costs one whole draw.
+        self.kept.forget();
         self.size = (width, height);
         Ok(())
     }
