@@ -104,9 +104,9 @@ class Frame:
             self.stop(cleanup=False)
             # Twice in many runs under xvfb-run (both 2026-12-06), a frame could not open its
             # X connection although the server was up (its socket accepted the frame's probe,
-            # Xlib printed no refusal) and the frames before it had connected. The cause is not found:
-            # the script says so, with the log, and starts the frame once more, rather than
-            # lose a 20-minute benchmark to it. Any other failure ends the script.
+            # Xlib printed no refusal) and the frames before it had connected. The cause is
+            # not found: the script says so, with the log, and starts the frame once more,
+            # rather than lose a 20-minute benchmark to it. Any other failure ends the script.
             if attempt == 1 and "cannot connect to the display server" in self.log():
                 print(f"note: the frame could not connect to the display server; started "
                       f"again. Its log:\n{self.log()}", file=sys.stderr, flush=True)

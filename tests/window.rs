@@ -255,13 +255,9 @@ fn an_upright_clip_keeps_its_still_around_it(backend: &str, tolerance: u8) {
     let dir = tempfile::tempdir().unwrap();
     let frame =
         start_with(&x, backend, &dir.path().join("data"), "[display]\ntransition = \"0s\"\n");
-    let clip = support::ffmpeg_clip(
-        &["-f", "lavfi", "-i", "testsrc2=size=240x400:rate=10", "-t", "4"]
-            .into_iter()
-            .chain(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
-            .collect::<Vec<_>>(),
-        "mp4",
-    );
+    let testsrc = ["-f", "lavfi", "-i", "testsrc2=size=240x400:rate=10", "-t", "4"];
+    let h264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p"];
+    let clip = support::ffmpeg_clip(&[&testsrc[..], &h264[..]].concat(), "mp4");
     let url = format!("{}/api/photos?caption=At%20the%20lake", frame.url);
     assert_eq!(frame.http.post(url).body(clip).send().unwrap().status(), 201);
     // 240×400 fitted to 800×480 is 288×480 from x = 256: the columns left and right of it.

@@ -166,7 +166,12 @@ impl Kept {
     /// Whether a buffer last presented `age` presents ago (0: never, or its contents are not
     /// known) holds `backdrop`'s still around the picture.
     fn holds(&self, backdrop: &Arc<Backdrop>, age: u8) -> bool {
-        age >= 1 && u32::from(age) <= self.streak && self.backdrop.as_ptr() == Arc::as_ptr(backdrop)
+        age >= 1 && u32::from(age) <= self.streak && self.is(backdrop)
+    }
+
+    /// Whether the last frames were drawn on `backdrop`.
+    fn is(&self, backdrop: &Arc<Backdrop>) -> bool {
+        self.backdrop.as_ptr() == Arc::as_ptr(backdrop)
     }
 
     /// The buffers no longer hold anything known: a fade was drawn, or they were resized.
@@ -176,7 +181,7 @@ impl Kept {
 
     /// Notes that the buffer about to be presented holds `backdrop`'s still.
     fn drawn(&mut self, backdrop: &Arc<Backdrop>) {
-        if self.backdrop.as_ptr() == Arc::as_ptr(backdrop) {
+        if self.is(backdrop) {
             self.streak = self.streak.saturating_add(1);
         } else {
             *self = Kept { backdrop: Arc::downgrade(backdrop), streak: 1 };
