@@ -284,7 +284,7 @@ mod tests {
 
     #[test]
     fn the_word_blend_is_the_byte_blend_at_every_weight() {
-        // Every byte value at both ends, in every channel, and some mixed pixels.
+        // Every byte value in red and green, on both sides of the fade, then random pixels.
         let mut from: Vec<u8> = (0..=255u8).flat_map(|v| [v, 255 - v, v / 3, v]).collect();
         let mut to: Vec<u8> = (0..=255u8).flat_map(|v| [255 - v, v, 255, 0]).collect();
         let mut rng = fastrand::Rng::with_seed(16);
