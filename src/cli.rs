@@ -23,6 +23,9 @@ pub struct Cli {
 }
 
 /// The frame's flags; each overrides its `config.toml` key.
+// The fields' doc comments are clap's help text, which names each flag's key as it is written
+// in `config.toml` (`[http] port`): the brackets are meant literally, not as links.
+#[allow(rustdoc::broken_intra_doc_links)]
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RunArgs {
     /// The configuration file (default: ~/.config/discord-frame/config.toml if it exists).

@@ -1,5 +1,5 @@
-//! The routes. Handlers are thin: they turn a request into a call on the [`App`], and its
-//! outcome into JSON.
+//! The routes. Handlers are thin: they turn a request into a call on the
+//! [`App`](crate::app::App), and its outcome into JSON.
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};

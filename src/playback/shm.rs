@@ -17,7 +17,7 @@
 //! frame gives each back once it is done with it (type 4); type 2 retires an area.
 //!
 //! What the child says is checked like anything from outside: an area is at most
-//! [`MAX_AREA`], at most [`MAX_AREAS`] at a time, mapped read-only and only as far as the
+//! [`MAX_AREA`], at most `MAX_AREAS` at a time, mapped read-only and only as far as the
 //! object really is long; a frame must lie inside its area and be the size asked for. A child
 //! that crashes closes the socket and the clip ends, as with the pipe. (One that had been
 //! taken over by a hostile clip could shrink the object under the mapping, but it runs as the
@@ -199,7 +199,7 @@ pub struct ShmReader {
 
 impl ShmReader {
     /// Connects to the child's socket once it is there. Fails if the child ends first or does
-    /// not open it within [`CONNECT_TIMEOUT`].
+    /// not open it within `CONNECT_TIMEOUT`.
     pub fn connect(dir: SocketDir, child: &mut Child) -> io::Result<ShmReader> {
         let path = dir.socket();
         let start = Instant::now();
@@ -230,7 +230,7 @@ impl ShmReader {
     /// Like [`Self::next`], calling `give_back` each time the child has sent nothing for
     /// `quiet` while frames are lent: `shmsink` waits for its frames to come back before it
     /// ends, and what holds them may not know that the clip is over. Frames still held after
-    /// [`ASKS`] such calls in a row end the clip with an error.
+    /// `ASKS` such calls in a row end the clip with an error.
     pub fn next_within(
         &mut self,
         size: usize,
@@ -503,7 +503,7 @@ mod tests {
         child.wait().unwrap();
     }
 
-    /// A holder that never lets go ends the clip after [`ASKS`] asks, rather than keep the
+    /// A holder that never lets go ends the clip after `ASKS` asks, rather than keep the
     /// reader (and the child) waiting for ever.
     #[test]
     fn frames_never_given_back_end_the_clip() {

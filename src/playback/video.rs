@@ -57,7 +57,7 @@ const ROOM: usize = LEND + 4;
 const REPORT_LIMIT: u64 = 1 << 20;
 
 /// Reads what a clip is: its picture's upright size and its length, checked against `limits`.
-/// Blocking (child processes, up to [`DISCOVER_TIMEOUT_S`]).
+/// Blocking (child processes, up to `DISCOVER_TIMEOUT_S`).
 ///
 /// Two reports: the facts from the plain one, which prints nothing the clip's maker wrote,
 /// and the rotation from the verbose one, which alone has the tags. A tag's text is printed
@@ -387,7 +387,7 @@ impl Frames {
     /// wrote it in shared memory, or else read into `buffer` (a frame's worth of memory used
     /// before: no fresh pages to fault in at 30 frames a second).
     ///
-    /// `give_back` is called when the child has sent nothing for [`QUIET`] while frames it
+    /// `give_back` is called when the child has sent nothing for `QUIET` while frames it
     /// lent are held: it should let go of them. `shmsink` waits for every frame to come back
     /// before it ends, so the last frame of a clip, which stays on screen, would otherwise
     /// keep the child (and this call) waiting for ever.
@@ -435,7 +435,7 @@ impl Drop for Pipeline {
 }
 
 /// The first frame of a clip, for its still: the pipeline is stopped once it came.
-/// A child that has not given one in [`FIRST_FRAME_TIMEOUT`] is killed: ingest holds the decode
+/// A child that has not given one in `FIRST_FRAME_TIMEOUT` is killed: ingest holds the decode
 /// gate meanwhile, and a clip that stalls GStreamer must not stall every photo after it.
 pub fn first_frame(path: &Path, shape: Shape) -> Result<Vec<u8>, MotionError> {
     let (pipeline, mut frames) = Pipeline::spawn(path, shape, false)?;
