@@ -28,7 +28,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -106,16 +106,26 @@ impl Message {
 #[derive(Debug)]
 pub struct SocketDir(PathBuf);
 
+/// How every socket folder's name begins. The frame's process id follows it, so that a folder
+/// left by a frame that was killed can be told from one in use.
+const FOLDER_PREFIX: &str = "discord-frame-clip.";
+
 impl SocketDir {
+    /// A new folder in the temporary folder. The first in a process first sweeps away the
+    /// folders that frames no longer running left there ([`sweep`]).
     pub fn new() -> io::Result<SocketDir> {
-        SocketDir::under(&std::env::temp_dir())
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        let base = std::env::temp_dir();
+        SWEPT.call_once(|| sweep(&base));
+        SocketDir::under(&base)
     }
 
     /// A new folder in `base`.
-    pub fn under(base: &std::path::Path) -> io::Result<SocketDir> {
+    pub fn under(base: &Path) -> io::Result<SocketDir> {
         use std::os::unix::fs::DirBuilderExt;
         for _ in 0..16 {
-            let dir = base.join(format!("discord-frame-clip.{:016x}", fastrand::u64(..)));
+            let name = format!("{FOLDER_PREFIX}{}.{:016x}", std::process::id(), fastrand::u64(..));
+            let dir = base.join(name);
             // A Unix socket's path is at most 107 bytes (a long TMPDIR, say): the pipe then.
             if dir.join("frames").as_os_str().len() > 107 {
                 return Err(io::Error::other("the temporary folder's path is too long"));
@@ -142,6 +152,43 @@ impl Drop for SocketDir {
         let _ = std::fs::remove_file(self.socket());
         let _ = std::fs::remove_dir(&self.0);
     }
+}
+
+/// Removes the socket folders in `base` that frames killed while a clip's child was starting
+/// left behind: a killed frame runs no [`Drop`], and its folder is only removed once it has
+/// connected to the child. A folder is swept when it is this user's and named for a process
+/// that is not running. Only its socket goes, and then the folder if that left it empty:
+/// anything else in it is not the frame's, and stays.
+fn sweep(base: &Path) {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let Ok(entries) = std::fs::read_dir(base) else { return };
+    let me = nix::unistd::geteuid().as_raw();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let pid = name.to_str().and_then(|name| name.strip_prefix(FOLDER_PREFIX));
+        let pid = pid.and_then(|rest| rest.split_once('.')).and_then(|(pid, _)| pid.parse().ok());
+        let Some(pid) = pid.filter(|&pid: &i32| pid > 0) else { continue };
+        // `symlink_metadata`: a link named like a folder is not followed.
+        let dir = entry.path();
+        let ours = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir() && m.uid() == me);
+        if !ours || running(pid) {
+            continue;
+        }
+        let socket = dir.join("frames");
+        if std::fs::symlink_metadata(&socket).is_ok_and(|m| m.file_type().is_socket()) {
+            let _ = std::fs::remove_file(&socket);
+        }
+        if std::fs::remove_dir(&dir).is_ok() {
+            tracing::debug!("removed {}, left by a frame that is no longer running", dir.display());
+        }
+    }
+}
+
+/// Whether process `pid` is running: signal 0 checks without sending anything. One that runs
+/// as another user answers EPERM, and counts as running.
+fn running(pid: i32) -> bool {
+    let pid = nix::unistd::Pid::from_raw(pid);
+    !matches!(nix::sys::signal::kill(pid, None), Err(Errno::ESRCH))
 }
 
 /// One area the child announced, mapped: shared with the frames lent from it, so that a frame
@@ -576,6 +623,46 @@ mod tests {
         assert!(e.to_string().contains("area name"), "{e}");
         child.kill().unwrap();
         child.wait().unwrap();
+    }
+
+    /// A folder left by a frame that was killed (its process gone) is swept, socket and all.
+    /// One named for a process still running (another frame, or this one) is not; from one
+    /// that holds anything else only the socket goes; names that are not a frame's own (an
+    /// older frame's, without the process id, or a process id of 0 or below, which would
+    /// signal a whole group) are not touched.
+    #[test]
+    fn folders_left_by_frames_no_longer_running_are_swept() {
+        let base = tempfile::tempdir().unwrap();
+        let mut gone = Command::new("true").spawn().unwrap();
+        let gone_pid = gone.id();
+        gone.wait().unwrap();
+        let mut alive = Command::new("sleep").arg("30").spawn().unwrap();
+        let folder = |name: String| {
+            let dir = base.path().join(name);
+            std::fs::create_dir(&dir).unwrap();
+            // Bound and dropped: the socket stays, as when the child is killed.
+            drop(UnixListener::bind(dir.join("frames")).unwrap());
+            dir
+        };
+        let left = folder(format!("{FOLDER_PREFIX}{gone_pid}.{:016x}", 1));
+        let running = folder(format!("{FOLDER_PREFIX}{}.{:016x}", alive.id(), 2));
+        let mine = SocketDir::under(base.path()).unwrap();
+        let kept = folder(format!("{FOLDER_PREFIX}{gone_pid}.{:016x}", 3));
+        std::fs::write(kept.join("notes.txt"), "not the frame's").unwrap();
+        let unnamed = ["0123456789abcdef", "0.1", "-1.1", "x.1"]
+            .map(|rest| folder(format!("{FOLDER_PREFIX}{rest}")));
+
+        sweep(base.path());
+
+        assert!(!left.exists(), "{} is still there", left.display());
+        assert!(running.join("frames").exists());
+        assert!(mine.socket().parent().unwrap().is_dir());
+        assert!(kept.join("notes.txt").exists() && !kept.join("frames").exists());
+        for dir in unnamed {
+            assert!(dir.join("frames").exists(), "{} was touched", dir.display());
+        }
+        alive.kill().unwrap();
+        alive.wait().unwrap();
     }
 
     #[test]
