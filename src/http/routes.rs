@@ -131,7 +131,8 @@ async fn same_origin(req: Request, next: Next) -> Response {
     }
     let from = origin.unwrap_or("another site");
     let msg = format!(
-        "this change was sent by a web page from {from}, and only the frame's own page may          change it: open the frame's page (http://{}/) instead",
+        "this change was sent by a web page from {from}, and only the frame's own page may \
+         change it: open the frame's page (http://{}/) instead",
         host.unwrap_or("the frame's address")
     );
     AppError::new(StatusCode::FORBIDDEN, "cross_origin", msg).into_response()
@@ -756,6 +757,7 @@ pub(super) mod tests {
         assert_eq!(body["error"]["code"], "cross_origin");
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains("http://frame.local:8080/"), "{message}");
+        assert!(message.contains("own page may change it"), "{message}");
         assert_eq!(call(&state, from(Some("null"), None)).await.0, StatusCode::FORBIDDEN);
         assert_eq!(call(&state, from(None, Some("cross-site"))).await.0, StatusCode::FORBIDDEN);
         // The page itself, and programs (no Origin), may.
