@@ -112,7 +112,7 @@ const FOLDER_PREFIX: &str = "discord-frame-clip.";
 
 impl SocketDir {
     /// A new folder in the temporary folder. The first in a process first sweeps away the
-    /// folders that frames no longer running left there ([`sweep`]).
+    /// folders that frames no longer running left there (`sweep`).
     pub fn new() -> io::Result<SocketDir> {
         static SWEPT: std::sync::Once = std::sync::Once::new();
         let base = std::env::temp_dir();
