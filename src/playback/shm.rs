@@ -628,8 +628,8 @@ mod tests {
     /// A folder left by a frame that was killed (its process gone) is swept, socket and all.
     /// One named for a process still running (another frame, or this one) is not; from one
     /// that holds anything else only the socket goes; names that are not a frame's own (an
-    /// older frame's, without the process id, or a process id of 0 or below, which would
-    /// signal a whole group) are not touched.
+    /// older frame's, without the process id, or a process id of 0 or below, which `kill`
+    /// would read as a process group) are not touched.
     #[test]
     fn folders_left_by_frames_no_longer_running_are_swept() {
         let base = tempfile::tempdir().unwrap();
