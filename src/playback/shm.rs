@@ -110,6 +110,9 @@ pub struct SocketDir(PathBuf);
 /// left by a frame that was killed can be told from one in use.
 const FOLDER_PREFIX: &str = "discord-frame-clip.";
 
+/// The socket's name in its folder: where the child listens, and what a sweep removes.
+const SOCKET: &str = "frames";
+
 impl SocketDir {
     /// A new folder in the temporary folder. The first in a process first sweeps away the
     /// folders that frames no longer running left there (`sweep`).
@@ -127,7 +130,7 @@ impl SocketDir {
             let name = format!("{FOLDER_PREFIX}{}.{:016x}", std::process::id(), fastrand::u64(..));
             let dir = base.join(name);
             // A Unix socket's path is at most 107 bytes (a long TMPDIR, say): the pipe then.
-            if dir.join("frames").as_os_str().len() > 107 {
+            if dir.join(SOCKET).as_os_str().len() > 107 {
                 return Err(io::Error::other("the temporary folder's path is too long"));
             }
             match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
@@ -141,7 +144,7 @@ impl SocketDir {
 
     /// Where the child listens.
     pub fn socket(&self) -> PathBuf {
-        self.0.join("frames")
+        self.0.join(SOCKET)
     }
 }
 
@@ -174,7 +177,7 @@ fn sweep(base: &Path) {
         if !ours || running(pid) {
             continue;
         }
-        let socket = dir.join("frames");
+        let socket = dir.join(SOCKET);
         if std::fs::symlink_metadata(&socket).is_ok_and(|m| m.file_type().is_socket()) {
             let _ = std::fs::remove_file(&socket);
         }
@@ -641,7 +644,7 @@ mod tests {
             let dir = base.path().join(name);
             std::fs::create_dir(&dir).unwrap();
             // Bound and dropped: the socket stays, as when the child is killed.
-            drop(UnixListener::bind(dir.join("frames")).unwrap());
+            drop(UnixListener::bind(dir.join(SOCKET)).unwrap());
             dir
         };
         let left = folder(format!("{FOLDER_PREFIX}{gone_pid}.{:016x}", 1));
@@ -655,11 +658,11 @@ mod tests {
         sweep(base.path());
 
         assert!(!left.exists(), "{} is still there", left.display());
-        assert!(running.join("frames").exists());
+        assert!(running.join(SOCKET).exists());
         assert!(mine.socket().parent().unwrap().is_dir());
-        assert!(kept.join("notes.txt").exists() && !kept.join("frames").exists());
+        assert!(kept.join("notes.txt").exists() && !kept.join(SOCKET).exists());
         for dir in unnamed {
-            assert!(dir.join("frames").exists(), "{} was touched", dir.display());
+            assert!(dir.join(SOCKET).exists(), "{} was touched", dir.display());
         }
         alive.kill().unwrap();
         alive.wait().unwrap();
