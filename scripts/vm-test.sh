@@ -2,16 +2,16 @@
 # The Pi install, proven on a real systemd: a Debian 12 virtual machine (qemu, software
 # emulation) boots with systemd, the frame's packages are installed into it and it is driven as
 # an owner would drive a Raspberry Pi: the kiosk package, enable, a photo on the VM's screen,
-# reboot, the watchdog, a bad config, the token as a credential, upgrade and purge; then, on a
-# second machine, the desktop package under wayfire with autologin. Every check prints a line;
-# any failure exits 1. What is checked, and why, is in scripts/vm/drive.py.
+# reboot, the watchdog, a bad config, the token as a credential, a clip in the sandbox, upgrade
+# and purge; then, on a second machine, the desktop package under sway with autologin. Every
+# check prints a line; any failure exits 1. What is checked, and why, is in scripts/vm/drive.py.
 #
 #   scripts/vm-test.sh [--arch amd64|arm64] [--only kiosk|desktop]
 #
 # Needs root, qemu-system-x86 (qemu-system-arm for arm64), qemu-utils, mmdebstrap, e2fsprogs,
-# imagemagick, python3 and cargo-deb. The machine image is built from the Debian archive once
-# and cached in $DISCORD_FRAME_CACHE (default /var/cache/discord-frame-ci), keyed by the script
-# that builds it: it is rebuilt when that script changes or the image is missing.
+# imagemagick, ffmpeg, python3 and cargo-deb. The machine image is built from the Debian archive
+# once and cached in $DISCORD_FRAME_CACHE (default /var/cache/discord-frame-ci), keyed by the
+# script that builds it: it is rebuilt when that script changes or the image is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arch=amd64
@@ -71,6 +71,9 @@ mkdir -p "$share/out" "$work"
 cp -r "$debs/1" "$debs/2" "$share/"
 mkdir -p "$share/debs" && mv "$share/1" "$share/2" "$share/debs/"
 cp tests/fixtures/ladybird.jpg "$share/photo.jpg"
+# A short clip for the kiosk's sandbox: small, because the machine is emulated.
+ffmpeg -loglevel error -f lavfi -i testsrc2=size=320x240:rate=10 -t 4 -c:v libx264 \
+  -pix_fmt yuv420p "$share/clip.mp4"
 
 say "booting the machine(s)"
 python3 scripts/vm/drive.py --image "$image" --share "$share" --work "$work" \

@@ -11,7 +11,8 @@
 #   (virtio-gpu) and initramfs: what Raspberry Pi OS Lite boots into.
 # - qemu-guest-agent: the test drives the machine through it, as an owner at a shell would.
 # - apt's package lists and the .debs of everything the frame's packages depend on (cage,
-#   xwayland, seatd) and of the desktop (sway, dex, polkitd, Mesa), downloaded but not installed: the
+#   xwayland, seatd), of what the kiosk package recommends (GStreamer, for clips) and of the
+#   desktop (sway, dex, polkitd, Mesa), downloaded but not installed: the
 #   machine has no network, so `apt install ./discord-frame*.deb` inside it must resolve its
 #   dependencies from bookworm's lists alone, as on a Pi.
 # - a desktop user `pi` (autologin on tty1 when the desktop check asks for it).
@@ -30,6 +31,8 @@ trap 'rm -rf "$work"' EXIT
 # check will install inside the machine.
 base=systemd,systemd-sysv,dbus,libpam-systemd,linux-image-amd64,initramfs-tools,kmod,udev,procps,curl,ca-certificates,qemu-guest-agent,iproute2,less,e2fsprogs
 later="cage xwayland seatd sway dex polkitd libgl1-mesa-dri"
+later+=" gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-libav"
+later+=" gstreamer1.0-plugins-base-apps gstreamer1.0-plugins-bad"
 
 mmdebstrap --variant=minbase --include="$base" \
   --skip=cleanup/apt \

@@ -380,6 +380,62 @@ class Run:
                 f"{changed[0][1].strip()}), every comment kept, the file {owner}; the frame's "
                 "user can neither read the token nor write elsewhere in /etc")
 
+        # 12. A clip plays inside the kiosk's sandbox. The package recommends GStreamer, which
+        # `apt install` brings by default (check 1 installed without it, to prove the
+        # dependencies alone suffice): the list is read from the installed package itself.
+        # The child runs in the unit's cgroup as `frame`, under its system-call filter, its
+        # private /tmp (the socket) and its read-only system (/dev/shm stays writable).
+        recommends = self.must("12", "dpkg-query -W -f '${Recommends}' discord-frame-kiosk")
+        wanted = [name.strip() for name in recommends.split(",") if name.strip()]
+        if not any(name.startswith("gstreamer1.0-plugins-bad") for name in wanted):
+            self.fail("12", f"the kiosk package does not recommend shmsink's plugins: {wanted}")
+        self.must("12", "DEBIAN_FRONTEND=noninteractive apt-get install -y "
+                  f"--no-install-recommends {' '.join(map(shlex.quote, wanted))} 2>&1 | "
+                  "tail -n 1", timeout=900)
+        videos = self.api("/api/status", "12")["videos"]
+        if not videos["playable"]:
+            self.fail("12", f"GStreamer installed, the frame still says: {videos}")
+        since = self.guest_now()
+        added = self.api("/api/photos", "12", "POST", "/mnt/host/clip.mp4", timeout=120)
+        clip = added["photos"][0]
+        if clip.get("kind") != "video":
+            self.fail("12", f"the clip was stored as {clip}")
+        self.wait("12", f"clip {clip['id']} on screen",
+                  lambda: (self.api("/api/status", "12")["current"] or {}).get("id")
+                  == clip["id"], 60)
+
+        def child():
+            pid = self.sh("pgrep -u frame -x gst-launch-1.0").out.split()
+            return pid[0] if len(pid) == 1 else None
+        pid = self.wait("12", "the clip's GStreamer child running", child, 60)
+        cgroup = self.sh(f"cat /proc/{pid}/cgroup").out
+        args = self.sh(f"tr '\\0' ' ' < /proc/{pid}/cmdline").out
+        if f"{KIOSK}.service" not in cgroup or "shmsink" not in args:
+            self.fail("12", f"the child {pid}: cgroup {cgroup!r}, arguments {args!r}")
+        time.sleep(3)  # the crossfade onto the clip
+        first = os.path.join(self.out, "clip-1.ppm")
+        second = os.path.join(self.out, "clip-2.ppm")
+        self.vm.screendump(first)
+        time.sleep(1.5)
+        self.vm.screendump(second)
+        r = subprocess.run(["compare", "-metric", "AE", first, second, "null:"],
+                           capture_output=True, text=True)
+        changed = r.stderr.strip().split()[0] if r.stderr.strip() else "0"
+        said = self.journal(since)
+        trouble = [line for line in said.splitlines()
+                   if "shared memory failed" in line or "the clip stopped" in line
+                   or "cannot play" in line]
+        if changed in ("0", "") or trouble:
+            self.fail("12", f"{changed} pixels changed on the screen in 1.5 s; the journal:\n"
+                      f"{said}")
+        # The library the purge must keep now holds the clip too.
+        library = self.must("12", "cd /var/lib/discord-frame/photos && find . -type f | sort | "
+                            "xargs sha256sum")
+        self.ok("12", f"with the {len(wanted)} recommended packages, clip {clip['id']} plays in "
+                f"the sandbox: its child gst-launch-1.0 (pid {pid}) runs in {KIOSK}.service "
+                f"through shared memory (shmsink), and {changed} pixels of the screen changed "
+                "in 1.5 s")
+
         # 10. The kiosk unit's exposure, by the machine's own systemd.
         exposure = self.must("10", f"systemd-analyze security {KIOSK}.service | tail -n 1")
         self.kiosk_exposure = exposure.strip()
@@ -431,7 +487,7 @@ class Run:
                         "xargs sha256sum").out
         if not gone or after != library:
             self.fail("9", f"after purge: program/config/token gone: {gone}; photos kept: "
-                      f"{after == library}")
+                      f"{after == library}\nbefore:\n{library}after:\n{after}")
         self.ok("9", f"apt purge: program, config and token gone; the {count} photos kept in "
                 "/var/lib/discord-frame")
         self.vm.stop()
