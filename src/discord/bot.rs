@@ -1,16 +1,14 @@
 //! The serenity event handler: photos and commands from messages, `/frame` from slash
-//! commands, deleted messages, and the connection's state for `/api/status`.
+//! commands (`slash.rs`), reactions on photos (`reacted.rs`), deleted messages, and the
+//! connection's state for `/api/status`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use serenity::all::{
-    ChannelId, Command as SlashCommand, CommandDataOptionValue, CommandInteraction,
-    CommandOptionType, Context, CreateAttachment, CreateCommand, CreateCommandOption,
-    CreateInteractionResponse, CreateInteractionResponseMessage, EditInteractionResponse, Embed,
-    EventHandler, GuildId, Interaction, Message, MessageId, MessageUpdateEvent, Reaction, Ready,
-    ResumedEvent, ShardStageUpdateEvent, UserId,
+    ChannelId, Context, Embed, EventHandler, GuildId, Interaction, Message, MessageId,
+    MessageUpdateEvent, Reaction, Ready, ResumedEvent, ShardStageUpdateEvent, UserId,
 };
 use serenity::async_trait;
 use serenity::gateway::ConnectionStage;
@@ -18,17 +16,20 @@ use tokio::sync::watch;
 
 use super::access::{Person, Place};
 use super::catch_up::{self, Seen};
-use super::commands::{self, FrameCommand, Reply, COMMANDS};
+use super::commands::{self, FrameCommand, Reply};
 use super::feedback::{Feedback, Style};
 use super::params::PhotoParams;
 use super::photos::{self, Wanted};
-use super::reactions::{Control, Controls};
+use super::reactions::Controls;
 use super::readable::readable;
 use super::{cdn, BotSettings, Core, DiscordState};
 use crate::app::Batch;
 use crate::fetch::{FetchError, Fetcher};
 use crate::ingest::{IngestError, IngestRequest};
 use crate::library::Source;
+
+mod reacted;
+mod slash;
 
 /// The bot. serenity calls it from its own tasks, one per event.
 pub struct Handler {
@@ -513,237 +514,6 @@ impl Handler {
         })?;
         tracing::debug!("Discord: renewed the expired link {}", crate::fetch::loggable(url));
         Ok(fresh)
-    }
-
-    /// Answers an interaction at once, visible only to the person who used it.
-    async fn answer_privately(&self, ctx: &Context, cmd: &CommandInteraction, text: &str) {
-        let message = CreateInteractionResponseMessage::new().content(text).ephemeral(true);
-        let response = CreateInteractionResponse::Message(message);
-        if let Err(e) = cmd.create_response(&ctx.http, response).await {
-            tracing::warn!("Discord: cannot answer /frame: {e}");
-        }
-    }
-
-    async fn on_slash(&self, ctx: &Context, cmd: &CommandInteraction) {
-        if cmd.data.name != "frame" {
-            return;
-        }
-        // Discord computes the member's permissions in the channel for an interaction.
-        let member = cmd.member.as_deref();
-        let person = Person {
-            id: cmd.user.id.get(),
-            username: cmd.user.name.clone(),
-            bot: cmd.user.bot,
-            roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
-            manager: member.and_then(|m| m.permissions).is_some_and(|p| p.manage_guild()),
-        };
-        let place = Self::place(ctx, cmd.channel_id, cmd.guild_id).await;
-        if !self.core.access.listens(&person, &place) {
-            // Someone ignored gets nothing; in a channel the frame does not read, the person
-            // asking is told so, unless another frame sharing this bot answers there.
-            if !person.bot && !self.core.access.listens_in(&place) {
-                if self.quiet_elsewhere {
-                    tracing::info!(
-                        "Discord: /frame asked where this frame does not read: left to the \
-                         frame that does ([discord] quiet_elsewhere)"
-                    );
-                } else {
-                    let text = "This frame does not listen in this channel: use /frame where \
-                                its photos are posted (its owner sets the channels in \
-                                [discord] listen_channels).";
-                    self.answer_privately(ctx, cmd, text).await;
-                }
-            }
-            return;
-        }
-        let command = match cmd.data.options.first() {
-            None => Ok(FrameCommand::Help),
-            Some(sub) => {
-                let option = |name: &str| match &sub.value {
-                    CommandDataOptionValue::SubCommand(options) => {
-                        options.iter().find(|o| o.name == name).map(|o| o.value.clone())
-                    }
-                    _ => None,
-                };
-                match sub.name.as_str() {
-                    "delete" => Ok(FrameCommand::Delete(option("id").and_then(|v| v.as_i64()))),
-                    // `/frame sleep for:2h` reads as `sleep 2h`.
-                    name @ ("sleep" | "wake") => {
-                        let lasting = option("for");
-                        let lasting = lasting.as_ref().and_then(|v| v.as_str()).unwrap_or("");
-                        FrameCommand::parse(&format!("{name} {lasting}"), &self.core.wake_word)
-                    }
-                    name => FrameCommand::parse(name, &self.core.wake_word),
-                }
-            }
-        };
-        let command = command.and_then(|c| commands::allowed(&self.core, &c, &person).map(|()| c));
-        let command = match command {
-            Ok(command) => command,
-            Err(text) => {
-                // A mistake is answered at once, and only to the person who made it.
-                self.answer_privately(ctx, cmd, &text).await;
-                return;
-            }
-        };
-        // Discord waits 3 s for the first answer, which a Pi over Wi-Fi encoding a screenshot
-        // can miss: say "thinking" at once, then edit in the answer. Help, status and delete
-        // are for the person asking; what changes the screen is said to everyone.
-        let private =
-            matches!(command, FrameCommand::Help | FrameCommand::Status | FrameCommand::Delete(_));
-        let thinking = CreateInteractionResponseMessage::new().ephemeral(private);
-        if let Err(e) =
-            cmd.create_response(&ctx.http, CreateInteractionResponse::Defer(thinking)).await
-        {
-            tracing::warn!("Discord: cannot answer /frame: {e}");
-            return;
-        }
-        let reply = commands::execute(&self.core, command, &person).await;
-        let mut edit = EditInteractionResponse::new().content(reply.text);
-        if let Some(jpeg) = reply.jpeg {
-            edit = edit.new_attachment(CreateAttachment::bytes(jpeg, "frame.jpg"));
-        }
-        let answer = || cmd.edit_response(&ctx.http, edit.clone());
-        if let Err(e) = super::feedback::patiently(answer).await {
-            tracing::warn!("Discord: cannot answer /frame: {e}");
-        }
-    }
-
-    /// `/frame` with its sub-commands.
-    fn slash_command() -> CreateCommand {
-        let options = COMMANDS.iter().map(|&(name, what)| {
-            let sub = CreateCommandOption::new(CommandOptionType::SubCommand, name, what);
-            match name {
-                "delete" => sub.add_sub_option(
-                    CreateCommandOption::new(
-                        CommandOptionType::Integer,
-                        "id",
-                        "The photo's id (default: your last photo)",
-                    )
-                    .required(false),
-                ),
-                "sleep" | "wake" => sub.add_sub_option(
-                    CreateCommandOption::new(
-                        CommandOptionType::String,
-                        "for",
-                        "How long: 30m, 2h (default: until the schedule's next change)",
-                    )
-                    .required(false),
-                ),
-                _ => sub,
-            }
-        });
-        CreateCommand::new("frame").description("The photo frame").set_options(options.collect())
-    }
-
-    async fn register(&self, ctx: &Context) {
-        let command = Self::slash_command();
-        if self.guild_ids.is_empty() {
-            match SlashCommand::set_global_commands(&ctx.http, vec![command]).await {
-                Ok(_) => tracing::info!("Discord: /frame registered globally"),
-                Err(e) => tracing::warn!("Discord: cannot register /frame: {e}"),
-            }
-        } else {
-            for &guild in &self.guild_ids {
-                let result = GuildId::new(guild).set_commands(&ctx.http, vec![command.clone()]);
-                match result.await {
-                    Ok(_) => tracing::info!("Discord: /frame registered in server {guild}"),
-                    Err(e) => tracing::warn!("Discord: cannot register /frame in {guild}: {e}"),
-                }
-            }
-        }
-    }
-
-    /// A reaction added to (or taken off) a message: the favourite and again controls. Only
-    /// from people the frame listens to where it was made, and allowed to by
-    /// `admin_commands`; on a message that brought no photo, or any other emoji, nothing.
-    async fn on_reaction(&self, ctx: &Context, reaction: &Reaction, added: bool) {
-        let Some(control) = self.controls.of(&reaction.emoji) else { return };
-        let Some(user_id) = reaction.user_id else { return };
-        if self.me.get().is_some_and(|(me, _)| *me == user_id) {
-            return;
-        }
-        let member = reaction.member.as_ref();
-        let user =
-            member.map(|m| m.user.clone()).or_else(|| ctx.cache.user(user_id).map(|u| u.clone()));
-        let person = Person {
-            id: user_id.get(),
-            username: user.as_ref().map(|u| u.name.clone()).unwrap_or_default(),
-            bot: user.as_ref().is_some_and(|u| u.bot),
-            roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
-            manager: reaction.guild_id.zip(member).is_some_and(|(guild, member)| {
-                ctx.cache.guild(guild).is_some_and(|g| g.member_permissions(member).manage_guild())
-            }),
-        };
-        let place = Self::place(ctx, reaction.channel_id, reaction.guild_id).await;
-        if !self.core.access.listens(&person, &place) {
-            return;
-        }
-        // A removal carries no member, so no roles: unmarking is decided by what is left on
-        // the message instead (below), whoever took their reaction off.
-        if added && !self.core.access.may(&person, control.guarded()) {
-            tracing::info!(
-                "Discord: {} may not use the {} reaction ([discord] admin_commands)",
-                person.username,
-                control.guarded().name()
-            );
-            return;
-        }
-        let photos = match self.core.app.photos_of_message(reaction.message_id.get()).await {
-            Ok(photos) if !photos.is_empty() => photos,
-            Ok(_) => return,
-            Err(e) => {
-                tracing::error!("Discord: cannot read the photos of a reacted message: {e}");
-                return;
-            }
-        };
-        match (control, added) {
-            (Control::Favourite, true) => self.mark_favourite(&photos, true).await,
-            (Control::Favourite, false) => {
-                // Unmarked when nobody's favourite reaction is left on the message. When that
-                // cannot be known, the photos stay favourites: keeping one too many is safe.
-                let message = reaction.message(&ctx.http).await;
-                match message {
-                    Ok(m) => {
-                        let left = m.reactions.iter().any(|r| {
-                            r.count > u64::from(r.me)
-                                && self.controls.is_favourite(&r.reaction_type)
-                        });
-                        if left {
-                            tracing::info!(
-                                "Discord: a favourite reaction was taken off; others are left, \
-                                 so the message's photos stay favourites"
-                            );
-                        } else {
-                            self.mark_favourite(&photos, false).await;
-                        }
-                    }
-                    Err(e) => tracing::warn!(
-                        "Discord: a favourite reaction was taken off, but the message cannot be \
-                         read ({e}): its photos stay favourites"
-                    ),
-                }
-            }
-            (Control::Again, true) => {
-                let last = photos.last().map(|p| p.id).expect("not empty");
-                self.core.app.show(last).await;
-                tracing::info!("Discord: {} asked to see photo {last} again", person.username);
-            }
-            (Control::Again, false) => {}
-        }
-    }
-
-    async fn mark_favourite(&self, photos: &[crate::library::Photo], on: bool) {
-        for photo in photos {
-            match self.core.app.set_favourite(photo.id, on).await {
-                Ok(_) => tracing::info!(
-                    "Discord: photo {} {} a favourite",
-                    photo.id,
-                    if on { "is" } else { "is no longer" }
-                ),
-                Err(e) => tracing::error!("Discord: cannot mark photo {}: {e}", photo.id),
-            }
-        }
     }
 
     /// The sender edited a message that brought photos: they take its new caption.

@@ -3,7 +3,8 @@
 //! replies, and answers the frame's commands by wake word and as `/frame`.
 //!
 //! - [`access`]: whom and where the bot listens to (`listen_channels`, `ignore_users`, ...).
-//! - [`bot`]: the serenity event handler: messages, slash commands, deletes, connection state.
+//! - [`bot`]: the serenity event handler: messages, slash commands (`bot/slash.rs`),
+//!   reactions (`bot/reacted.rs`), deletes, connection state.
 //! - [`catch_up`]: on a fresh connection, the photos sent while the frame was off.
 //! - [`cdn`]: Discord's signed attachment links, renewed when they have expired.
 //! - [`photos`]: finding a message's photos (attachments, image embeds, bare links).
