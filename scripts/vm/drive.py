@@ -418,14 +418,21 @@ class Run:
         self.vm.screendump(first)
         time.sleep(1.5)
         self.vm.screendump(second)
+        # `compare` exits 0 when alike, 1 when not, 2 when it could not compare; the count of
+        # differing pixels is the first word it prints.
         r = subprocess.run(["compare", "-metric", "AE", first, second, "null:"],
                            capture_output=True, text=True)
-        changed = r.stderr.strip().split()[0] if r.stderr.strip() else "0"
+        try:
+            changed = int(float(r.stderr.split()[0]))
+        except (IndexError, ValueError):
+            changed = None
+        if r.returncode > 1 or changed is None:
+            self.fail("12", f"cannot compare the two screens: {r.stderr.strip()}")
         said = self.journal(since)
         trouble = [line for line in said.splitlines()
                    if "shared memory failed" in line or "the clip stopped" in line
                    or "cannot play" in line]
-        if changed in ("0", "") or trouble:
+        if changed == 0 or trouble:
             self.fail("12", f"{changed} pixels changed on the screen in 1.5 s; the journal:\n"
                       f"{said}")
         # The library the purge must keep now holds the clip too.

@@ -1,6 +1,6 @@
-//! Reactions on a message that brought photos: the favourite reaction (⭐, `[discord]
-//! favourite_reaction`) marks them favourites, the again reaction (🔁) shows the last of them
-//! now.
+//! Reactions on a message that brought photos: the favourite reaction (⭐, set by
+//! `[discord] favourite_reaction`) marks them favourites, and the again reaction (🔁) shows
+//! the last of them now.
 
 use serenity::all::{Context, Reaction};
 
