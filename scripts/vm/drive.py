@@ -24,6 +24,8 @@ from qemu import Vm, VmError  # noqa: E402
 PORT = 8080
 API = f"http://127.0.0.1:{PORT}"
 KIOSK = "discord-frame-kiosk"
+# The library's originals and their checksums: what a reboot, an upgrade and a purge must keep.
+LIBRARY = "cd /var/lib/discord-frame/photos && find . -type f | sort | xargs sha256sum"
 # The screen must match /api/screenshot.png at least this well (PSNR, dB).
 PSNR_FLOOR = 40.0
 
@@ -244,8 +246,7 @@ class Run:
                   self.api("/api/status", "3")["current"]["id"] == photo, 60)
         time.sleep(3)  # the crossfade
         shot = self.screen_matches("3", "photo")
-        library = self.must("3", "cd /var/lib/discord-frame/photos && find . -type f | sort | "
-                            "xargs sha256sum")
+        library = self.must("3", LIBRARY)
         self.ok("3", f"photo {photo} uploaded in the VM is on its screen: {shot}")
 
         # 4. Reboot: the kiosk starts by itself, on the same photo, the library intact.
@@ -259,8 +260,7 @@ class Run:
                       + self.sh(f"journalctl -b -1 -u {KIOSK} --no-pager").out
                       + self.sh(f"journalctl -b 0 -u {KIOSK} --no-pager").out
                       + self.sh(f"curl -s {API}/api/photos; ls -laR /var/lib/discord-frame").out)
-        if self.must("4", "cd /var/lib/discord-frame/photos && find . -type f | sort | "
-                     "xargs sha256sum") != library:
+        if self.must("4", LIBRARY) != library:
             self.fail("4", "the library changed across the reboot")
         time.sleep(3)
         shot = self.screen_matches("4", "reboot")
@@ -404,12 +404,17 @@ class Run:
                   lambda: (self.api("/api/status", "12")["current"] or {}).get("id")
                   == clip["id"], 60)
 
+        # A clip this short starts a new child each time round: its id, cgroup and arguments
+        # are read in one go, and again if it ended in between.
         def child():
-            pid = self.sh("pgrep -u frame -x gst-launch-1.0").out.split()
-            return pid[0] if len(pid) == 1 else None
-        pid = self.wait("12", "the clip's GStreamer child running", child, 60)
-        cgroup = self.sh(f"cat /proc/{pid}/cgroup").out
-        args = self.sh(f"tr '\\0' ' ' < /proc/{pid}/cmdline").out
+            r = self.sh("pid=$(pgrep -u frame -x gst-launch-1.0) && echo \"$pid\" && "
+                        "cat /proc/$pid/cgroup && tr '\\0' ' ' < /proc/$pid/cmdline")
+            if not r.ok:
+                return None
+            pid, rest = r.out.split("\n", 1)
+            return pid, rest
+        pid, seen = self.wait("12", "the clip's GStreamer child running", child, 60)
+        cgroup, _, args = seen.rpartition("\n")
         if f"{KIOSK}.service" not in cgroup or "shmsink" not in args:
             self.fail("12", f"the child {pid}: cgroup {cgroup!r}, arguments {args!r}")
         time.sleep(3)  # the crossfade onto the clip
@@ -436,8 +441,7 @@ class Run:
             self.fail("12", f"{changed} pixels changed on the screen in 1.5 s; the journal:\n"
                       f"{said}")
         # The library the purge must keep now holds the clip too.
-        library = self.must("12", "cd /var/lib/discord-frame/photos && find . -type f | sort | "
-                            "xargs sha256sum")
+        library = self.must("12", LIBRARY)
         self.ok("12", f"with the {len(wanted)} recommended packages, clip {clip['id']} plays in "
                 f"the sandbox: its child gst-launch-1.0 (pid {pid}) runs in {KIOSK}.service "
                 f"through shared memory (shmsink), and {changed} pixels of the screen changed "
@@ -490,8 +494,7 @@ class Run:
         gone = self.sh("test ! -e /usr/bin/discord-frame && test ! -e /etc/discord-frame && "
                        "test ! -e /etc/credstore/discord-frame.token && "
                        f"! systemctl cat {KIOSK} >/dev/null 2>&1").ok
-        after = self.sh("cd /var/lib/discord-frame/photos && find . -type f | sort | "
-                        "xargs sha256sum").out
+        after = self.sh(LIBRARY).out
         if not gone or after != library:
             self.fail("9", f"after purge: program/config/token gone: {gone}; photos kept: "
                       f"{after == library}\nbefore:\n{library}after:\n{after}")
