@@ -18,8 +18,9 @@
 //! The same bytes twice are one entry: the second arrival moves it to the front and shows it
 //! again rather than storing a copy.
 //!
-//! Here are the library's types and its writing and reading; `index` is the SQLite side (the
-//! schema, its migrations, rows into photos), and `recover` is what `open` tidies.
+//! Here are the library's writing and reading; `photo` is what a stored photo is, `error`
+//! what can go wrong, `index` the SQLite side (the schema, its migrations, rows into photos),
+//! and `recover` what `open` tidies.
 
 use std::fs::{self, File};
 use std::io::Write;
@@ -32,222 +33,20 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::render::Fit;
-
+mod error;
 mod index;
+mod photo;
 mod recover;
 
 #[cfg(test)]
 mod tests;
 
+pub use error::LibraryError;
+pub use photo::{Added, Kind, NewPhoto, Photo, Source};
+
+use error::{is_corrupt, is_sqlite_full};
 use index::{get_in, open_index, open_reader, photo_from_row, COLUMNS};
 use recover::move_aside;
-
-/// Why the library could not do what was asked. These are the owner's problems (a full disk,
-/// a read-only card), not the sender's, so each names the file or the database it is about.
-#[derive(Debug, thiserror::Error)]
-pub enum LibraryError {
-    #[error("{action} {}: {source}", path.display())]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
-    #[error("the library index {}: {source}", path.display())]
-    Db { path: PathBuf, source: rusqlite::Error },
-    #[error(
-        "cannot write in the data directory {}: {source}; the user the frame runs as must own it \
-         (for the kiosk: sudo chown -R frame:frame {})",
-        dir.display(), dir.display()
-    )]
-    NotWritable { dir: PathBuf, source: std::io::Error },
-    /// The worker thread running a library call stopped (a bug: it panicked).
-    #[error("the library's worker stopped: {0}")]
-    Worker(String),
-}
-
-impl LibraryError {
-    /// The disk (or the file system) is full: the owner must free space; nothing else is wrong.
-    pub fn is_disk_full(&self) -> bool {
-        match self {
-            LibraryError::Io { source, .. } | LibraryError::NotWritable { source, .. } => {
-                is_enospc(source)
-            }
-            LibraryError::Db { source, .. } => is_sqlite_full(source),
-            LibraryError::Worker(_) => false,
-        }
-    }
-
-    /// The card answered an input/output error: it may be failing. Nothing is wrong with the
-    /// photo, and trying again may work.
-    pub fn is_io_failure(&self) -> bool {
-        match self {
-            LibraryError::Io { source, .. } | LibraryError::NotWritable { source, .. } => {
-                source.raw_os_error() == Some(libc::EIO)
-            }
-            LibraryError::Db { source, .. } => {
-                source.sqlite_error_code() == Some(rusqlite::ErrorCode::SystemIoFailure)
-            }
-            LibraryError::Worker(_) => false,
-        }
-    }
-}
-
-fn is_enospc(e: &std::io::Error) -> bool {
-    e.raw_os_error() == Some(libc::ENOSPC) || e.raw_os_error() == Some(libc::EDQUOT)
-}
-
-fn is_sqlite_full(e: &rusqlite::Error) -> bool {
-    e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
-}
-
-/// An index that SQLite cannot read as one: not a database at all, or a damaged one.
-fn is_corrupt(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt)
-    )
-}
-
-/// Where a photo came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    Http,
-    Discord,
-    /// Found in `photos/` without an index entry and indexed again from its bytes: who sent
-    /// it, and its caption, are not known any more.
-    Recovered,
-}
-
-impl Source {
-    fn as_str(self) -> &'static str {
-        match self {
-            Source::Http => "http",
-            Source::Discord => "discord",
-            Source::Recovered => "recovered",
-        }
-    }
-
-    fn parse(s: &str) -> Source {
-        match s {
-            "discord" => Source::Discord,
-            "recovered" => Source::Recovered,
-            _ => Source::Http,
-        }
-    }
-}
-
-/// What the library is told about a photo besides its bytes.
-#[derive(Debug, Clone, Default)]
-pub struct NewPhoto {
-    pub source: Option<Source>,
-    /// Who sent it: a Discord username, or whatever an HTTP client calls itself.
-    pub sender: Option<String>,
-    /// The sender's Discord user id: who owns the photo (a username can change).
-    pub sender_id: Option<u64>,
-    /// The text sent with it; drawn on the slide when `[display] captions` is on.
-    pub caption: Option<String>,
-    /// Discord's ids, so that deleting the message deletes the photo.
-    pub channel_id: Option<u64>,
-    pub message_id: Option<u64>,
-    /// The format's name, as sniffed ("JPEG"), for the `Content-Type` it is served with.
-    pub format: String,
-    /// The size as shown (after EXIF orientation).
-    pub width: u32,
-    pub height: u32,
-    /// A per-photo `contain`/`cover` that overrides `[display] fit`.
-    pub fit: Option<Fit>,
-    /// Sent as a spoiler (`[discord] spoilers = "blur"`): shown veiled.
-    pub spoiler: bool,
-    /// A photo, an animation or a video.
-    pub kind: Kind,
-    /// How long one play of an animation or a video lasts.
-    pub duration_ms: Option<u64>,
-}
-
-/// One stored photo, as the index knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Photo {
-    pub id: i64,
-    pub sha256: String,
-    pub source: Source,
-    pub sender: Option<String>,
-    /// The sender's Discord user id (`None` for HTTP uploads and for photos stored before
-    /// the frame kept ids). Not part of the API: it decides who may delete a photo.
-    #[serde(skip)]
-    pub sender_id: Option<u64>,
-    pub caption: Option<String>,
-    pub channel_id: Option<u64>,
-    pub message_id: Option<u64>,
-    /// Milliseconds since the Unix epoch.
-    pub received_at: i64,
-    pub width: u32,
-    pub height: u32,
-    /// The original's size on disk.
-    pub bytes: u64,
-    pub format: String,
-    pub fit: Option<Fit>,
-    /// Marked as a favourite: kept by retention.
-    pub favourite: bool,
-    /// Sent as a spoiler: shown veiled, never in full.
-    pub spoiler: bool,
-    /// A photo, an animation or a video.
-    pub kind: Kind,
-    /// How long one play of an animation or a video lasts, in milliseconds.
-    pub duration_ms: Option<u64>,
-}
-
-/// What a stored original is: a still photo, an animated image (GIF, WebP, APNG) or a video
-/// clip. Written as its word everywhere (API, index).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    #[default]
-    Photo,
-    Animation,
-    Video,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Photo => "photo",
-            Kind::Animation => "animation",
-            Kind::Video => "video",
-        }
-    }
-
-    /// Whether it moves on screen.
-    pub fn moves(self) -> bool {
-        self != Kind::Photo
-    }
-}
-
-impl std::fmt::Display for Kind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Kind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Kind, String> {
-        match s {
-            "photo" => Ok(Kind::Photo),
-            "animation" => Ok(Kind::Animation),
-            "video" => Ok(Kind::Video),
-            other => Err(format!("`{other}` is not a kind: photo, animation or video")),
-        }
-    }
-}
-
-/// What `add` did.
-#[derive(Debug, Clone)]
-pub struct Added {
-    pub photo: Photo,
-    /// The bytes were already in the library; the entry was moved to the front.
-    pub duplicate: bool,
-    /// Photos removed to stay within the retention limits.
-    pub removed: Vec<i64>,
-}
 
 /// What `index` did: the row, whether it was there already, and what retention removed (ids
 /// and hashes, whose files go after the commit).

@@ -3,6 +3,7 @@
 
 use super::index::MIGRATIONS;
 use super::*;
+use crate::render::Fit;
 
 fn new(format: &str) -> NewPhoto {
     NewPhoto { format: format.into(), width: 10, height: 10, ..Default::default() }
