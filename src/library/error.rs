@@ -1,5 +1,5 @@
-//! What can go wrong in the library, sorted by what the owner can do about it (free space,
-//! replace a failing card, fix the data directory's owner).
+//! What can go wrong in the library, and the questions that tell the owner what to do about
+//! it: free space (`is_disk_full`), or mind a failing card (`is_io_failure`).
 
 use std::path::PathBuf;
 
