@@ -458,13 +458,14 @@ pub async fn serve(
     });
     // Installed before the line below, which tells scripts that the frame is up.
     harmless_signals(&tasks, reread);
+    let stop_signal = shutdown_signal();
     // Tests and scripts read this line to find a port chosen with --port 0.
     println!("discord-frame: serving on http://{local}");
     tracing::info!("HTTP endpoint on http://{local} (display: {backend})");
     tasks.spawn({
         let tasks = tasks.clone();
         async move {
-            shutdown_signal().await;
+            stop_signal.await;
             tasks.stop();
         }
     });
@@ -523,25 +524,29 @@ fn harmless_signals(tasks: &Tasks, reread: Arc<tokio::sync::Notify>) {
     });
 }
 
-/// Resolves on SIGTERM (systemd's stop) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+/// Resolves on SIGTERM (systemd's stop) or SIGINT (Ctrl-C). Both are caught from the moment
+/// this is called, not from the first time it is awaited: the task that awaits it may not have
+/// run yet when a stop comes right after the frame said it is up (a script, or systemd
+/// stopping it as it starts), and that stop would then end the process with no shutdown.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, Signal, SignalKind};
+    let (term, int) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
+    if term.is_err() || int.is_err() {
+        tracing::warn!("cannot handle SIGTERM and SIGINT: they will stop the frame at once");
     }
-    tracing::info!("shutting down");
+    async fn received(signal: Option<Signal>) {
+        match signal {
+            Some(mut signal) => {
+                signal.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
+    async move {
+        tokio::select! {
+            () = received(term.ok()) => {},
+            () = received(int.ok()) => {},
+        }
+        tracing::info!("shutting down");
+    }
 }

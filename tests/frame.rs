@@ -272,6 +272,19 @@ fn a_restart_keeps_every_photo_and_sigterm_exits_0() {
     frame.wait_current(stored[1].0, Duration::from_secs(2));
 }
 
+/// A stop that comes as soon as the frame has said it is up (a script that only wanted its
+/// port, systemd stopping it as it starts) is as graceful as a later one: SIGTERM is caught
+/// from before that line. Five times, as the gap it once fell into was a task not yet run.
+#[test]
+fn sigterm_right_after_start_exits_0() {
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let frame = Frame::headless(&dir.path().join("data"));
+        let status = frame.terminate();
+        assert!(status.success(), "SIGTERM right after start: {status}");
+    }
+}
+
 /// SIGTERM while work is under way (an upload whose body has stalled, a connection idle
 /// between requests, the slideshow turning every second) drains and exits 0 within 5 s, and
 /// says so in the log.
