@@ -10,7 +10,7 @@ Measures, for one presenter:
   - idle CPU: the process's CPU ticks (utime + stime, /proc/PID/stat) over 10 s with nothing to do;
   - RSS after each 10 of 100 uploads at 1920x1080 (VmRSS), and its growth over the last 50;
   - crossfade frame cost, from the frame's own debug log (window presenters only).
-Windows need a display server: run under `xvfb-run -s "-screen 0 1920x1080x24"`.
+Windows need a display server: run under `xvfb-run -s "-noreset -screen 0 1920x1080x24"`.
 """
 import argparse, atexit, os, re, shutil, statistics, subprocess, tempfile, time
 

@@ -17,8 +17,8 @@
      playback, against `ffmpeg -i x.gif -f null -` decoding the same GIF.
   3. Upload -> first frame on screen (the still, named by /api/status) for a 10 s 1080p clip,
      against a 12 MP photo.
-Windows need a display server: run under `xvfb-run -s "-screen 0 1920x1080x24"`. The clips are
-made here by ffmpeg.
+Windows need a display server: run under `xvfb-run -s "-noreset -screen 0 1920x1080x24"`.
+The clips are made here by ffmpeg.
 """
 import argparse, atexit, dataclasses, os, re, shutil, statistics, subprocess, tempfile, time
 

@@ -54,6 +54,17 @@ def children(pid):
     return [int(p) for p in out]
 
 
+def server_answers():
+    """Whether the X server `$DISPLAY` names answers a client of its own, in words."""
+    try:
+        r = subprocess.run(["xdpyinfo"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return f"xdpyinfo could not ask it: {e}"
+    if r.returncode == 0:
+        return "the server answers xdpyinfo"
+    return f"xdpyinfo got no answer either: {r.stderr.strip()}"
+
+
 class Frame:
     """One running frame. `config` is its config.toml; the folder (a temporary one unless
     given) holds the config (`config`, its path), the log (`frame.log`) and, unless `data_dir`
@@ -89,7 +100,7 @@ class Frame:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
         prefix = "discord-frame: serving on "
-        for attempt in (1, 2):
+        for attempt in (1, 2, 3):
             with open(self.log_path, "w") as log:
                 self.proc = subprocess.Popen(
                     cmd, stdout=subprocess.PIPE, stderr=log, text=True, env=environment,
@@ -102,15 +113,18 @@ class Frame:
             if line.startswith(prefix):
                 break
             self.stop(cleanup=False)
-            # Twice in many runs under xvfb-run (both 2026-12-06), a frame could not open its
-            # X connection although the server was up (its socket accepted the frame's probe,
-            # Xlib printed no refusal) and the frames before it had connected. The cause is
-            # not found: the script says so, with the log, and starts the frame once more,
-            # rather than lose a 20-minute benchmark to it. Any other failure ends the script.
-            if attempt == 1 and "cannot connect to the display server" in self.log():
-                print(f"note: the frame could not connect to the display server; started "
-                      f"again. Its log:\n{self.log()}", file=sys.stderr, flush=True)
-                time.sleep(1)
+            # Now and then under xvfb-run (twice in many runs on 2026-12-06, and on 2026-12-07
+            # twice in a row, one second apart), a frame could not open its X connection
+            # although the server had been up (its socket accepted the frame's probe, Xlib
+            # printed no refusal) and the frames before it had connected. The cause is not
+            # found: the script says so, with the log and whether the server answers another
+            # client (`xdpyinfo`), and starts the frame again after a wait, rather than lose a
+            # 20-minute benchmark to it. Any other failure ends the script.
+            if attempt < 3 and "cannot connect to the display server" in self.log():
+                print(f"note: the frame could not connect to the display server "
+                      f"({server_answers()}); started again. Its log:\n{self.log()}",
+                      file=sys.stderr, flush=True)
+                time.sleep(1 if attempt == 1 else 5)
                 continue
             sys.exit(f"the frame did not start ({line!r}); its log, {self.log_path}:\n"
                      f"{self.log()}")
