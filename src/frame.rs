@@ -530,10 +530,15 @@ fn harmless_signals(tasks: &Tasks, reread: Arc<tokio::sync::Notify>) {
 /// stopping it as it starts), and that stop would then end the process with no shutdown.
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, Signal, SignalKind};
-    let (term, int) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt()));
-    if term.is_err() || int.is_err() {
-        tracing::warn!("cannot handle SIGTERM and SIGINT: they will stop the frame at once");
-    }
+    let handle = |kind: SignalKind, name: &str| {
+        signal(kind)
+            .inspect_err(|e| {
+                tracing::warn!("cannot handle {name} ({e}): it will end the frame with no shutdown")
+            })
+            .ok()
+    };
+    let (term, int) =
+        (handle(SignalKind::terminate(), "SIGTERM"), handle(SignalKind::interrupt(), "SIGINT"));
     async fn received(signal: Option<Signal>) {
         match signal {
             Some(mut signal) => {
@@ -544,8 +549,8 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
     async move {
         tokio::select! {
-            () = received(term.ok()) => {},
-            () = received(int.ok()) => {},
+            () = received(term) => {},
+            () = received(int) => {},
         }
         tracing::info!("shutting down");
     }
