@@ -63,9 +63,13 @@ fn decoded_through(input: &[&str], (w, h): (u32, u32), then: &str) -> Vec<image:
         .collect()
 }
 
-/// Two screenshots taken 1 s apart while something plays, once its still has faded in: they
-/// must differ.
-fn shots_a_second_apart(frame: &Frame, what: &str) -> [image::RgbaImage; 2] {
+/// Two screenshots taken 1 s apart while `photo` plays, once its still is on screen and has
+/// faded in: they must differ.
+fn shots_a_second_apart(frame: &Frame, photo: &Value, what: &str) -> [image::RgbaImage; 2] {
+    // The upload answers once the original is stored; its still is decoded after that, and
+    // on a busy machine that can take longer than any fixed wait (a screenshot of the slide
+    // before was taken for this one's once).
+    frame.wait_current(photo["id"].as_i64().unwrap(), 10 * SECS);
     // The crossfade onto the still comes first.
     std::thread::sleep(SECS / 2);
     let first = frame.screenshot();
@@ -77,11 +81,11 @@ fn shots_a_second_apart(frame: &Frame, what: &str) -> [image::RgbaImage; 2] {
 
 /// Screenshots 1 s apart differ, and each is one of the clip's frames (PSNR ≥ 30 dB against
 /// the closest frame ffmpeg decoded).
-fn assert_plays(frame: &Frame, reference: &[image::RgbaImage], what: &str) {
+fn assert_plays(frame: &Frame, photo: &Value, reference: &[image::RgbaImage], what: &str) {
     assert!(reference.len() > 5, "{what}: ffmpeg found {} frames", reference.len());
     let best =
         |shot: &image::RgbaImage| reference.iter().map(|r| psnr(shot, r)).fold(0.0_f64, f64::max);
-    for shot in &shots_a_second_apart(frame, what) {
+    for shot in &shots_a_second_apart(frame, photo, what) {
         let db = best(shot);
         println!("{what}: a screenshot matches a frame of the clip at {db:.1} dB");
         assert!(db >= 30.0, "{what}: the screen is not a frame of the clip ({db:.1} dB)");
@@ -120,7 +124,7 @@ fn clips_in_three_codecs_play_and_match_their_frames() {
         assert_eq!(photo["format"], format, "{what}");
         assert_eq!(photo["duration_ms"], 4000, "{what}");
         assert_eq!((&photo["width"], &photo["height"]), (&640.into(), &360.into()), "{what}");
-        assert_plays(&frame, &frames_of(&clip, ext), what);
+        assert_plays(&frame, &photo, &frames_of(&clip, ext), what);
     }
     // The original is kept as sent, and served with its type.
     let resp = frame.get("/api/photos/1");
@@ -186,7 +190,7 @@ fn a_portrait_phone_clip_plays_upright_scaled_to_an_odd_width() {
     let (w, h) = (203, 360);
     let reference = clip_frames_at(&clip, "mp4", (w, h));
     assert!(reference.len() > 5, "ffmpeg found {} frames", reference.len());
-    for shot in &shots_a_second_apart(&frame, "portrait clip") {
+    for shot in &shots_a_second_apart(&frame, &photo, "portrait clip") {
         // The clip is centred: (640 - 203) / 2 rounds either way.
         let db = (217..=220)
             .map(|x| image::imageops::crop_imm(shot, x, 0, w, h).to_image())
@@ -226,7 +230,7 @@ fn gif_webp_and_apng_animations_play_with_their_timings() {
             "webp" => decoded(&src),
             _ => frames_of(&anim, ext),
         };
-        assert_plays(&frame, &reference[..reference.len().min(30)], what);
+        assert_plays(&frame, &photo, &reference[..reference.len().min(30)], what);
     }
 }
 
