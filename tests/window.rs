@@ -198,6 +198,7 @@ fn a_clip_plays_in_the_window(backend: &str, size: &str, fit: &str) {
     );
     let resp = frame.upload(clip);
     assert_eq!(resp.status(), 201);
+    let id = resp.json::<Value>().unwrap()["photos"][0]["id"].as_i64().unwrap();
     let frames = {
         let out = std::process::Command::new("ffmpeg")
             .args(["-loglevel", "error"])
@@ -211,6 +212,9 @@ fn a_clip_plays_in_the_window(backend: &str, size: &str, fit: &str) {
             .map(|f| image::RgbaImage::from_raw(800, 480, f.to_vec()).unwrap())
             .collect::<Vec<_>>()
     };
+    // The still is decoded after the upload answers: on a busy machine that can outlast a
+    // fixed wait, and the window would still show the welcome slide.
+    frame.wait_current(id, Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(500));
     let first = x.capture();
     std::thread::sleep(Duration::from_secs(1));
@@ -259,7 +263,9 @@ fn an_upright_clip_keeps_its_still_around_it(backend: &str, tolerance: u8) {
     let h264 = ["-c:v", "libx264", "-pix_fmt", "yuv420p"];
     let clip = support::ffmpeg_clip(&[&testsrc[..], &h264[..]].concat(), "mp4");
     let url = format!("{}/api/photos?caption=At%20the%20lake", frame.url);
-    assert_eq!(frame.http.post(url).body(clip).send().unwrap().status(), 201);
+    let resp = frame.http.post(url).body(clip).send().unwrap();
+    assert_eq!(resp.status(), 201);
+    let id = resp.json::<Value>().unwrap()["photos"][0]["id"].as_i64().unwrap();
     // 240×400 fitted to 800×480 is 288×480 from x = 256: the columns left and right of it.
     let around = |img: &image::RgbaImage| -> Vec<u8> {
         img.enumerate_pixels()
@@ -269,6 +275,7 @@ fn an_upright_clip_keeps_its_still_around_it(backend: &str, tolerance: u8) {
     };
     let picture =
         |img: &image::RgbaImage| image::imageops::crop_imm(img, 260, 0, 280, 400).to_image();
+    frame.wait_current(id, Duration::from_secs(10));
     std::thread::sleep(Duration::from_millis(500));
     let still = around(&frame.screenshot());
     assert!(still.iter().any(|&c| c > 40), "the matte around the picture is not black");
