@@ -66,9 +66,9 @@ fn decoded_through(input: &[&str], (w, h): (u32, u32), then: &str) -> Vec<image:
 /// Two screenshots taken 1 s apart while `photo` plays, once its still is on screen and has
 /// faded in: they must differ.
 fn shots_a_second_apart(frame: &Frame, photo: &Value, what: &str) -> [image::RgbaImage; 2] {
-    // The upload answers once the original is stored; its still is decoded after that, and
-    // on a busy machine that can take longer than any fixed wait (a screenshot of the slide
-    // before was taken for this one's once).
+    // The upload answers once the original is stored, and its still is decoded after that.
+    // On a busy machine that can take longer than any fixed wait: once, in CI, the screenshot
+    // still showed the slide before.
     frame.wait_current(photo["id"].as_i64().unwrap(), 10 * SECS);
     // The crossfade onto the still comes first.
     std::thread::sleep(SECS / 2);
