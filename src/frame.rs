@@ -498,30 +498,50 @@ pub async fn serve(
 /// (`reread`); the rest of the config is read only at start, so the others are logged and
 /// otherwise ignored; `systemctl restart` applies a new config.
 fn harmless_signals(tasks: &Tasks, reread: Arc<tokio::sync::Notify>) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut hup), Ok(mut usr1), Ok(mut usr2)) = (
-        signal(SignalKind::hangup()),
-        signal(SignalKind::user_defined1()),
-        signal(SignalKind::user_defined2()),
-    ) else {
-        tracing::warn!("cannot handle SIGHUP, SIGUSR1 and SIGUSR2: they will stop the frame");
-        return;
-    };
+    use tokio::signal::unix::SignalKind;
+    let stops = "it will stop the frame with no shutdown";
+    // Each signal is caught on its own, so one that cannot be leaves the other two handled.
+    let mut hup = catch(SignalKind::hangup(), "SIGHUP", stops);
+    let mut usr1 = catch(SignalKind::user_defined1(), "SIGUSR1", stops);
+    let mut usr2 = catch(SignalKind::user_defined2(), "SIGUSR2", stops);
     tasks.spawn(async move {
         let rest = "the rest of the config is read at start: restart the frame to apply a change";
         loop {
             let name = tokio::select! {
-                _ = hup.recv() => {
+                () = received(&mut hup) => {
                     tracing::info!("SIGHUP: reading the Discord token again ({rest})");
                     reread.notify_one();
                     continue;
                 }
-                _ = usr1.recv() => "SIGUSR1",
-                _ = usr2.recv() => "SIGUSR2",
+                () = received(&mut usr1) => "SIGUSR1",
+                () = received(&mut usr2) => "SIGUSR2",
             };
             tracing::info!("{name}: ignored ({rest})");
         }
     });
+}
+
+/// Starts catching one signal; when that fails, says so with the reason and what the signal will
+/// do instead (`otherwise`).
+fn catch(
+    kind: tokio::signal::unix::SignalKind,
+    name: &str,
+    otherwise: &str,
+) -> Option<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(kind)
+        .inspect_err(|e| tracing::warn!("cannot handle {name} ({e}): {otherwise}"))
+        .ok()
+}
+
+/// Resolves each time the signal comes; never, when it could not be caught or no more can come
+/// (so a loop over it cannot spin).
+async fn received(signal: &mut Option<tokio::signal::unix::Signal>) {
+    if let Some(signal) = signal {
+        if signal.recv().await.is_some() {
+            return;
+        }
+    }
+    std::future::pending().await
 }
 
 /// Resolves on SIGTERM (systemd's stop) or SIGINT (Ctrl-C). Both are caught from the moment
@@ -529,28 +549,14 @@ fn harmless_signals(tasks: &Tasks, reread: Arc<tokio::sync::Notify>) {
 /// run yet when a stop comes right after the frame said it is up (a script, or systemd
 /// stopping it as it starts), and that stop would then end the process with no shutdown.
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    use tokio::signal::unix::{signal, Signal, SignalKind};
-    let handle = |kind: SignalKind, name: &str| {
-        signal(kind)
-            .inspect_err(|e| {
-                tracing::warn!("cannot handle {name} ({e}): it will end the frame with no shutdown")
-            })
-            .ok()
-    };
-    let (term, int) =
-        (handle(SignalKind::terminate(), "SIGTERM"), handle(SignalKind::interrupt(), "SIGINT"));
-    async fn received(signal: Option<Signal>) {
-        match signal {
-            Some(mut signal) => {
-                signal.recv().await;
-            }
-            None => std::future::pending().await,
-        }
-    }
+    use tokio::signal::unix::SignalKind;
+    let ends = "it will end the frame with no shutdown";
+    let mut term = catch(SignalKind::terminate(), "SIGTERM", ends);
+    let mut int = catch(SignalKind::interrupt(), "SIGINT", ends);
     async move {
         tokio::select! {
-            () = received(term) => {},
-            () = received(int) => {},
+            () = received(&mut term) => {},
+            () = received(&mut int) => {},
         }
         tracing::info!("shutting down");
     }
