@@ -149,7 +149,7 @@ pub struct DiscordConfig {
     pub wake_word: String,
     /// Guilds to register the `/frame` slash command in (instantly); empty registers it
     /// globally, which Discord may take up to an hour to show.
-    pub guild_ids: Vec<u64>,
+    pub guild_ids: Vec<Snowflake>,
     /// How far back the bot looks, when it connects, for photos sent while the frame was off:
     /// from the newest photo it stored from a channel, but no further back than this.
     /// `"0s"` turns catching up off.
@@ -200,6 +200,61 @@ impl Guarded {
             Guarded::Favourite => "favourite",
             Guarded::Again => "again",
         }
+    }
+}
+
+/// A Discord id (a server's, a channel's, a user's): never 0. Read from a number or from its
+/// digits in quotes, as Discord's JSON and "Copy Server ID" give it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Snowflake(std::num::NonZeroU64);
+
+impl Snowflake {
+    pub fn get(self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl fmt::Display for Snowflake {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<'de> Deserialize<'de> for Snowflake {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Snowflake, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Snowflake;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Discord id: its digits, as Discord's \"Copy ID\" gives them")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Snowflake, E> {
+                std::num::NonZeroU64::new(n)
+                    .map(Snowflake)
+                    .ok_or_else(|| E::custom("0 is not a Discord id: copy the id from Discord"))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Snowflake, E> {
+                match u64::try_from(n) {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!("{n} is not a Discord id: ids are positive"))),
+                }
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Snowflake, E> {
+                match s.trim().parse::<u64>() {
+                    Ok(n) => self.visit_u64(n),
+                    Err(_) => Err(E::custom(format!(
+                        "`{s}` is not a Discord id (a number): copy the id from Discord"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+impl Serialize for Snowflake {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.get())
     }
 }
 
@@ -490,8 +545,17 @@ impl fmt::Display for Size {
 
 impl<'de> Deserialize<'de> for Size {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Size, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Size;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a size in double quotes, WIDTHxHEIGHT, like \"1920x1080\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Size, E> {
+                s.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Visitor)
     }
 }
 
@@ -506,12 +570,21 @@ pub(crate) mod duration {
     use super::*;
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let s = String::deserialize(d)?;
-        humantime::parse_duration(&s).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "`{s}` is not a duration ({e}): write it like \"30s\", \"5m\" or \"1h\""
-            ))
-        })
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Duration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration in double quotes with its unit, like \"30s\" or \"5m\"")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Duration, E> {
+                humantime::parse_duration(s).map_err(|e| {
+                    E::custom(format!(
+                        "`{s}` is not a duration ({e}): write it like \"30s\", \"5m\" or \"1h\""
+                    ))
+                })
+            }
+        }
+        d.deserialize_str(Visitor)
     }
 
     pub fn serialize<S: Serializer>(v: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -694,14 +767,38 @@ impl Config {
 }
 
 /// toml's messages carry the line and a caret under the offending value; serde's own words for
-/// an unknown key list every valid one, which is what the person needs.
+/// an unknown key list every valid one, which is what the person needs. serde names the type
+/// it expected as Rust does (`u16`, `a sequence`); those become what to write instead.
 fn describe_toml_error(e: &toml::de::Error) -> String {
     let mut msg = e.to_string();
+    for (rust, plain) in PLAIN_TYPES {
+        msg = msg.replace(&format!("expected {rust}"), &format!("expected {plain}"));
+    }
+    const STRUCT: &str = "expected struct ";
+    if let Some(at) = msg.find(STRUCT) {
+        let name = at + STRUCT.len();
+        let end = msg[name..].find(char::is_whitespace).map_or(msg.len(), |n| name + n);
+        let section = "expected a [section]: its name in square brackets on a line of its own, \
+                       and its keys on the lines below it";
+        msg.replace_range(at..end, section);
+    }
     if msg.contains("unknown field") {
         msg.push_str("\n(check the spelling and the [section] against the annotated config.toml)");
     }
     msg
 }
+
+/// serde's names for the types `config.toml`'s keys take, and how a person writes each.
+const PLAIN_TYPES: [(&str, &str); 8] = [
+    ("u16", "a whole number from 0 to 65535, without quotes"),
+    ("u32", "a whole number from 0 to 4294967295, without quotes"),
+    ("u64", "a whole number, 0 or more, without quotes"),
+    ("f64", "a number, without quotes"),
+    ("a boolean", "true or false, without quotes"),
+    ("a sequence", "a list in square brackets, even of one item: [\"…\"]"),
+    ("a string", "a value in double quotes"),
+    ("IP address", "an IP address in double quotes, like \"127.0.0.1\" or \"0.0.0.0\""),
+];
 
 #[cfg(test)]
 mod tests {
@@ -773,6 +870,58 @@ mod tests {
             .to_string();
         assert!(err.starts_with("[schedule] motion_on"), "{err}");
         parse("[schedule]\nmotion_gpio = \"GPIO17\"\nmotion_only = true\ncec = true\n").unwrap();
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_kind_is_answered_with_what_to_write() {
+        // serde's own words name Rust's types; the person editing the file gets theirs.
+        let cases = [
+            ("[http]\nport = \"8080\"", "whole number from 0 to 65535, without quotes"),
+            ("[http]\nport = 99999", "whole number from 0 to 65535"),
+            ("[library]\nmax_photos = -3", "whole number, 0 or more"),
+            ("[video]\nloops = 1.5", "whole number from 0 to 4294967295"),
+            ("[video]\nmax_megapixels = \"12\"", "a number, without quotes"),
+            ("[video]\nsound = \"yes\"", "true or false, without quotes"),
+            ("[discord]\nadmins = \"anna\"", "a list in square brackets, even of one item"),
+            ("[discord]\nwake_word = 5", "a value in double quotes"),
+            ("[http]\nhost = 5", "an IP address in double quotes"),
+            ("schedule = 5", "[section]: its name in square brackets on a line of its own"),
+            ("[display]\ninterval = 60", "a duration in double quotes with its unit, like \"30s\""),
+            ("[display]\nsize = 1920", "a size in double quotes, WIDTHxHEIGHT"),
+        ];
+        for (text, plain) in cases {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(plain), "{text}: {err}");
+            for rust in ["u16", "u32", "u64", "f64", "sequence", "boolean", "struct", "Config"] {
+                assert!(!err.contains(rust), "{text}: {err}");
+            }
+        }
+    }
+
+    #[test]
+    fn server_ids_are_read_as_discord_gives_them_and_0_is_refused() {
+        // "Copy Server ID" gives digits, which people put in quotes as often as not.
+        let c = parse("[discord]\nguild_ids = [\"123456789012345678\", 42]\n").unwrap();
+        let ids: Vec<u64> = c.discord.guild_ids.iter().map(|g| g.get()).collect();
+        assert_eq!(ids, [123456789012345678, 42]);
+        // check-config prints them as numbers, and what it prints reads back the same.
+        let printed = c.to_redacted_toml();
+        assert!(
+            printed.contains("guild_ids = [\n    123456789012345678,\n    42,\n]"),
+            "{printed}"
+        );
+        assert_eq!(parse(&printed).unwrap().discord.guild_ids, c.discord.guild_ids);
+        // serenity panics on a 0 id: it never gets one.
+        for (bad, says) in [
+            ("0", "0 is not a Discord id"),
+            ("\"0\"", "0 is not a Discord id"),
+            ("-5", "-5 is not a Discord id: ids are positive"),
+            ("\"my server\"", "`my server` is not a Discord id (a number)"),
+            ("1.5", "a Discord id: its digits"),
+        ] {
+            let err = parse(&format!("[discord]\nguild_ids = [{bad}]\n")).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

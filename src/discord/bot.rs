@@ -39,7 +39,7 @@ pub struct Handler {
     refresher: cdn::Refresher,
     style: Arc<Style>,
     /// `[discord] guild_ids`: where `/frame` is registered (globally when empty).
-    guild_ids: Vec<u64>,
+    guild_ids: Vec<GuildId>,
     state: watch::Sender<DiscordState>,
     /// The bot's own id and name, from READY: its own messages are never read, and the name
     /// is what `/api/status` shows again after a reconnect.
@@ -137,7 +137,7 @@ impl Handler {
             fetcher,
             refresher,
             style: Arc::new(Style::new(&settings.config.style)),
-            guild_ids: settings.config.guild_ids.clone(),
+            guild_ids: settings.config.guild_ids.iter().map(|g| GuildId::new(g.get())).collect(),
             state,
             me: OnceLock::new(),
             catch_up: settings.config.catch_up,

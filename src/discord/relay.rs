@@ -7,6 +7,8 @@ use serde::Deserialize;
 use serenity::all::{ChannelId, CreateMessage, UserId};
 use serenity::http::Http;
 
+use crate::config::Snowflake;
+
 /// The request body: a channel or a user (for a DM), and the text.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,31 +20,6 @@ pub struct RelayRequest {
     /// program's message pings nobody).
     #[serde(default)]
     pub ping: bool,
-}
-
-/// A Discord id, as a JSON string (as Discord writes them) or number.
-#[derive(Debug, Clone, Copy)]
-pub struct Snowflake(pub u64);
-
-impl<'de> Deserialize<'de> for Snowflake {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Snowflake, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Number(u64),
-            Text(String),
-        }
-        let id = match Raw::deserialize(d)? {
-            Raw::Number(n) => n,
-            Raw::Text(s) => s.trim().parse().map_err(|_| {
-                serde::de::Error::custom(format!("`{s}` is not a Discord id (a number)"))
-            })?,
-        };
-        if id == 0 {
-            return Err(serde::de::Error::custom("0 is not a Discord id"));
-        }
-        Ok(Snowflake(id))
-    }
 }
 
 /// Why a relayed message was not sent.
@@ -95,8 +72,8 @@ pub async fn send(http: &Http, req: RelayRequest) -> Result<(u64, u64), RelayErr
         ));
     }
     let channel = match (req.channel_id, req.user_id) {
-        (Some(c), None) => ChannelId::new(c.0),
-        (None, Some(u)) => UserId::new(u.0).create_dm_channel(http).await?.id,
+        (Some(c), None) => ChannelId::new(c.get()),
+        (None, Some(u)) => UserId::new(u.get()).create_dm_channel(http).await?.id,
         _ => {
             return Err(RelayError::BadRequest(
                 "give exactly one of `channel_id` (a channel) or `user_id` (a direct message)"

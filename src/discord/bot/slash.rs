@@ -4,7 +4,7 @@
 use serenity::all::{
     Command as SlashCommand, CommandDataOptionValue, CommandInteraction, CommandOptionType,
     Context, CreateAttachment, CreateCommand, CreateCommandOption, CreateInteractionResponse,
-    CreateInteractionResponseMessage, EditInteractionResponse, GuildId,
+    CreateInteractionResponseMessage, EditInteractionResponse,
 };
 
 use super::Handler;
@@ -142,7 +142,7 @@ impl Handler {
             }
         } else {
             for &guild in &self.guild_ids {
-                let result = GuildId::new(guild).set_commands(&ctx.http, vec![command.clone()]);
+                let result = guild.set_commands(&ctx.http, vec![command.clone()]);
                 match result.await {
                     Ok(_) => tracing::info!("Discord: /frame registered in server {guild}"),
                     Err(e) => tracing::warn!("Discord: cannot register /frame in {guild}: {e}"),
