@@ -126,6 +126,8 @@ impl Ingest {
                 let (info, slide) = self.check_video(&bytes, look).await?;
                 let size = (info.width, info.height);
                 (container.to_owned(), size, Kind::Video, Some(info.duration), slide)
+            } else if let Some(container) = video::other_container(&bytes) {
+                return Err(MotionError::Container { container }.into());
             } else {
                 let info = render::probe(&bytes, &self.renderer.settings().limits)?;
                 let motion = self.check_animation(&bytes, info.format).await?;
@@ -330,6 +332,24 @@ mod tests {
         }
         assert_eq!(ingest.library().count().unwrap(), 0);
         assert_eq!(files(dir.path()), 0, "no original, no partial file");
+    }
+
+    /// A video in a container GStreamer is not asked about (an old camera's AVI) is refused
+    /// by name, before anything is written, whether or not the frame plays clips.
+    #[tokio::test]
+    async fn a_video_in_another_container_is_named_and_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let ingest = ingest(dir.path(), Limits::default());
+        let mut avi = b"RIFF\x24\0\0\0AVI LIST\x1c\0\0\0hdrlavih".to_vec();
+        avi.resize(4096, 0);
+        let err = ingest.ingest(IngestRequest::new(avi, Source::Http)).await.unwrap_err();
+        let IngestError::Motion(MotionError::Container { container }) = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(container, "AVI");
+        let message = err.to_string();
+        assert!(message.contains("in AVI form") && message.contains("as an MP4"), "{message}");
+        assert_eq!(files(dir.path()), 0);
     }
 
     #[test]

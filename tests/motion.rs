@@ -372,7 +372,9 @@ fn hostile_clips_are_refused_in_words_and_the_slide_stays() {
         "mp4",
     );
     let sound = ffmpeg_clip(&["-f", "lavfi", "-i", "sine=d=2", "-c:a", "aac"], "mp4");
-    let cases: [(&str, Vec<u8>, u16, &[&str]); 5] = [
+    let avi =
+        ffmpeg_clip(&["-f", "lavfi", "-i", "testsrc2=size=320x240:rate=10", "-t", "1"], "avi");
+    let cases: [(&str, Vec<u8>, u16, &[&str]); 6] = [
         (
             "truncated MP4",
             valid[..valid.len() / 2].to_vec(),
@@ -383,6 +385,7 @@ fn hostile_clips_are_refused_in_words_and_the_slide_stays() {
         ("a 1-hour clip", hour, 422, &["1 h", "3 min limit", "[video] max_duration"]),
         ("an 8K clip", eight_k, 422, &["7680×4320", "[video] max_megapixels"]),
         ("sound only", sound, 415, &["no picture"]),
+        ("an AVI clip", avi, 415, &["in AVI form", "send it as an MP4"]),
     ];
     for (what, bytes, status, words) in cases {
         let started = Instant::now();

@@ -81,6 +81,11 @@ pub enum MotionError {
     TooManyPixels { width: u32, height: u32, limit_mp: f64 },
     #[error("this video has no picture (only sound): send a clip with a picture, or a photo")]
     NoPicture,
+    #[error(
+        "this video is in {container} form, which the frame does not play: send it as an MP4 \
+         (as phones record), MOV, WebM or MKV clip"
+    )]
+    Container { container: String },
     #[error("this animation has over {MAX_FRAMES} frames: send a shorter one")]
     TooManyFrames,
     #[error(
@@ -95,7 +100,8 @@ impl MotionError {
         match self {
             MotionError::NoGStreamer
             | MotionError::MissingDecoder { .. }
-            | MotionError::NoPicture => ErrorKind::Unsupported,
+            | MotionError::NoPicture
+            | MotionError::Container { .. } => ErrorKind::Unsupported,
             MotionError::TooLong { .. }
             | MotionError::TooManyPixels { .. }
             | MotionError::TooManyFrames => ErrorKind::TooLarge,

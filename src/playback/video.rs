@@ -29,6 +29,13 @@ pub fn container(bytes: &[u8]) -> Option<&'static str> {
     })
 }
 
+/// A video in a container the frame does not take (AVI, WMV, FLV, MPEG), by its usual name.
+pub fn other_container(bytes: &[u8]) -> Option<String> {
+    let kind = infer::get(bytes)?;
+    let other = kind.matcher_type() == infer::MatcherType::Video && container(bytes).is_none();
+    other.then(|| kind.extension().to_uppercase())
+}
+
 /// The GStreamer tool `name`, where the system has it.
 fn tool(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
