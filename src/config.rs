@@ -545,17 +545,25 @@ impl fmt::Display for Size {
 
 impl<'de> Deserialize<'de> for Size {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Size, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = Size;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a size in double quotes, WIDTHxHEIGHT, like \"1920x1080\"")
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Size, E> {
-                s.parse().map_err(E::custom)
-            }
-        }
-        d.deserialize_str(Visitor)
+        let expecting = "a size in double quotes, WIDTHxHEIGHT, like \"1920x1080\"";
+        d.deserialize_str(Quoted { expecting, parse: |s| s.parse() })
+    }
+}
+
+/// Reads a value written in quotes with `parse`; a value of another kind (a bare number) is
+/// answered with `expecting`, which says how to write it.
+struct Quoted<T> {
+    expecting: &'static str,
+    parse: fn(&str) -> Result<T, String>,
+}
+
+impl<T> serde::de::Visitor<'_> for Quoted<T> {
+    type Value = T;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.expecting)
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
+        (self.parse)(s).map_err(E::custom)
     }
 }
 
@@ -570,21 +578,14 @@ pub(crate) mod duration {
     use super::*;
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        struct Visitor;
-        impl serde::de::Visitor<'_> for Visitor {
-            type Value = Duration;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a duration in double quotes with its unit, like \"30s\" or \"5m\"")
-            }
-            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Duration, E> {
-                humantime::parse_duration(s).map_err(|e| {
-                    E::custom(format!(
-                        "`{s}` is not a duration ({e}): write it like \"30s\", \"5m\" or \"1h\""
-                    ))
-                })
-            }
-        }
-        d.deserialize_str(Visitor)
+        let expecting = "a duration in double quotes with its unit, like \"30s\" or \"5m\"";
+        d.deserialize_str(Quoted { expecting, parse: parse_words })
+    }
+
+    fn parse_words(s: &str) -> Result<Duration, String> {
+        humantime::parse_duration(s).map_err(|e| {
+            format!("`{s}` is not a duration ({e}): write it like \"30s\", \"5m\" or \"1h\"")
+        })
     }
 
     pub fn serialize<S: Serializer>(v: &Duration, s: S) -> Result<S::Ok, S::Error> {
