@@ -126,15 +126,20 @@ pub struct DiscordConfig {
     /// discord.com: a proxy, or the fake Discord of the tests.
     pub api_url: Option<String>,
     /// Only these channels are read (ids, or `Server:channel`); empty means all.
+    #[serde(deserialize_with = "names_or_ids")]
     pub listen_channels: Vec<String>,
     /// These channels are never read.
+    #[serde(deserialize_with = "names_or_ids")]
     pub ignore_channels: Vec<String>,
     /// Only these users are listened to (ids or usernames); empty means everyone.
+    #[serde(deserialize_with = "names_or_ids")]
     pub listen_users: Vec<String>,
     /// These users are never listened to.
+    #[serde(deserialize_with = "names_or_ids")]
     pub ignore_users: Vec<String>,
     /// Users (ids or usernames) and roles (ids) who may delete anybody's photo and use what
     /// `admin_commands` keeps for admins. Server managers are admins too.
+    #[serde(deserialize_with = "names_or_ids")]
     pub admins: Vec<String>,
     /// What only admins may do: `next`, `prev`, `pause`, `resume`, `peek`, `delete` (one's
     /// own photos), `screen` (sleep and wake), `favourite`, `again` (the reactions). Empty:
@@ -212,6 +217,19 @@ impl Snowflake {
     pub fn get(self) -> u64 {
         self.0.get()
     }
+
+    fn from_u64<E: serde::de::Error>(n: u64) -> Result<Snowflake, E> {
+        std::num::NonZeroU64::new(n)
+            .map(Snowflake)
+            .ok_or_else(|| E::custom("0 is not a Discord id: copy the id from Discord"))
+    }
+
+    fn from_i64<E: serde::de::Error>(n: i64) -> Result<Snowflake, E> {
+        match u64::try_from(n) {
+            Ok(n) => Snowflake::from_u64(n),
+            Err(_) => Err(E::custom(format!("{n} is not a Discord id: ids are positive"))),
+        }
+    }
 }
 
 impl fmt::Display for Snowflake {
@@ -229,19 +247,14 @@ impl<'de> Deserialize<'de> for Snowflake {
                 f.write_str("a Discord id: its digits, as Discord's \"Copy ID\" gives them")
             }
             fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Snowflake, E> {
-                std::num::NonZeroU64::new(n)
-                    .map(Snowflake)
-                    .ok_or_else(|| E::custom("0 is not a Discord id: copy the id from Discord"))
+                Snowflake::from_u64(n)
             }
             fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Snowflake, E> {
-                match u64::try_from(n) {
-                    Ok(n) => self.visit_u64(n),
-                    Err(_) => Err(E::custom(format!("{n} is not a Discord id: ids are positive"))),
-                }
+                Snowflake::from_i64(n)
             }
             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Snowflake, E> {
                 match s.trim().parse::<u64>() {
-                    Ok(n) => self.visit_u64(n),
+                    Ok(n) => Snowflake::from_u64(n),
                     Err(_) => Err(E::custom(format!(
                         "`{s}` is not a Discord id (a number): copy the id from Discord"
                     ))),
@@ -256,6 +269,36 @@ impl Serialize for Snowflake {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_u64(self.get())
     }
+}
+
+/// A list of channels, users or roles: names in quotes, or ids with or without them (the
+/// digits Discord's "Copy ID" gives are as often pasted bare). An id is kept as its digits,
+/// which is how names and ids are matched.
+fn names_or_ids<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    struct NameOrId(String);
+    impl<'de> Deserialize<'de> for NameOrId {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<NameOrId, D::Error> {
+            d.deserialize_any(NameOrIdVisitor).map(NameOrId)
+        }
+    }
+    struct NameOrIdVisitor;
+    impl serde::de::Visitor<'_> for NameOrIdVisitor {
+        type Value = String;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a name in double quotes, or an id")
+        }
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<String, E> {
+            Snowflake::from_u64(n).map(|id| id.to_string())
+        }
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<String, E> {
+            Snowflake::from_i64(n).map(|id| id.to_string())
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<String, E> {
+            Ok(s.to_owned())
+        }
+    }
+    let list = Vec::<NameOrId>::deserialize(d)?;
+    Ok(list.into_iter().map(|NameOrId(s)| s).collect())
 }
 
 /// `[discord] spoilers`: what the frame does with a file marked as a spoiler.
@@ -921,6 +964,27 @@ mod tests {
             ("1.5", "a Discord id: its digits"),
         ] {
             let err = parse(&format!("[discord]\nguild_ids = [{bad}]\n")).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn channels_users_and_roles_are_names_or_ids_with_or_without_quotes() {
+        let c = parse(
+            "[discord]\nlisten_channels = [123456789012345678, \"Family:photos\", \"DM\"]\n\
+             admins = [\"anna\", 42]\nignore_users = [7]\n",
+        )
+        .unwrap();
+        assert_eq!(c.discord.listen_channels, ["123456789012345678", "Family:photos", "DM"]);
+        assert_eq!(c.discord.admins, ["anna", "42"]);
+        assert_eq!(c.discord.ignore_users, ["7"]);
+        for (bad, says) in [
+            ("[0]", "0 is not a Discord id"),
+            ("[-3]", "-3 is not a Discord id"),
+            ("[true]", "a name in double quotes, or an id"),
+            ("\"anna\"", "a list in square brackets"),
+        ] {
+            let err = parse(&format!("[discord]\nadmins = {bad}\n")).unwrap_err().to_string();
             assert!(err.contains(says), "{bad}: {err}");
         }
     }
